@@ -1,0 +1,80 @@
+//! The dataset registry: one line per dataset. A dataset is one file in `datasets/` that
+//! implements [`Dataset`]; adding one means writing that file and adding it to [`ALL`].
+
+use crate::datasets;
+use crate::error::{DataError, Result};
+use crate::recording::RawData;
+use crate::spec::DatasetSpec;
+use std::path::Path;
+
+/// A dataset: its declared facts, and a reader of its published files.
+pub trait Dataset: Send + Sync {
+    fn spec(&self) -> DatasetSpec;
+
+    /// Reads every recording from `raw`, the folder holding one sub-folder per source
+    /// (`raw/<source-id>/...`, in the published layout).
+    fn read(&self, raw: &Path) -> Result<RawData>;
+}
+
+/// Every dataset harbench knows, in the order `data list` shows them.
+pub static ALL: &[&dyn Dataset] = &[
+    &datasets::synthetic::Synthetic,
+    &datasets::uci_har::UciHar,
+    &datasets::usc_had::UscHad,
+    &datasets::motionsense::MotionSense,
+    &datasets::wisdm2019_watch::Wisdm2019Watch,
+    &datasets::daphnet_fog::DaphnetFog,
+];
+
+pub fn ids() -> Vec<&'static str> {
+    ALL.iter().map(|d| d.spec().id).collect()
+}
+
+/// Looks a dataset up by id; an unknown id gets the nearest known one as a suggestion.
+pub fn find(id: &str) -> Result<&'static dyn Dataset> {
+    if let Some(found) = ALL.iter().find(|d| d.spec().id == id) {
+        return Ok(*found);
+    }
+    let known = ids();
+    Err(DataError::UnknownDataset {
+        id: id.to_string(),
+        nearest: nearest(id, &known).map(str::to_string),
+        known: known.join(", "),
+    })
+}
+
+/// The closest name by edit distance, when it is close enough to be a plausible typo.
+pub fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::normalized_damerau_levenshtein(name, c), *c))
+        .filter(|(score, _)| *score >= 0.5)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_id_suggests_the_nearest() {
+        let err = find("uci-hr").err().expect("unknown id must fail").to_string();
+        assert!(err.contains("did you mean 'uci-har'"), "{err}");
+        assert!(find("zzzzzzzzzzzz").err().unwrap().to_string().contains("known datasets"));
+    }
+
+    #[test]
+    fn ids_are_unique_and_specs_consistent() {
+        let ids = ids();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ids.len());
+        for d in ALL {
+            let s = d.spec();
+            assert!(!s.channels.is_empty() && !s.classes.is_empty() && !s.subjects.is_empty(), "{}", s.id);
+            assert!(s.rate_hz > 0.0 && s.window_s > 0.0 && (0.0..1.0).contains(&s.overlap), "{}", s.id);
+        }
+    }
+}
