@@ -1,1 +1,53 @@
-fn main() {}
+//! `harbench`: the command-line front of the harness.
+
+mod data_cmd;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "harbench",
+    version,
+    about = "Benchmark and reproducibility harness for knowledge distillation in inertial human activity recognition",
+    long_about = "harbench trains and measures activity-recognition models and distillation methods on public \
+inertial datasets, so that every number in a results table can be re-run from one command.\n\n\
+Start with the data: `harbench data list` shows the datasets, `harbench data fetch` downloads and \
+verifies them, `harbench data prepare` windows them into an HDF5 cache, `harbench data stats` \
+summarises them.",
+    after_help = "Examples:\n  harbench data prepare synthetic && harbench data stats synthetic\n  \
+harbench data fetch --all --mirror ../shared/datasets\n  harbench data prepare --all && harbench data stats"
+)]
+struct Cli {
+    /// Folder for fetched sources (raw/) and prepared caches (cache/).
+    #[arg(long, global = true, env = "HARBENCH_DATA_DIR", default_value = "datasets")]
+    data_dir: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Datasets: list, fetch, verify, prepare, stats.
+    Data {
+        #[command(subcommand)]
+        command: data_cmd::DataCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Data { command } => data_cmd::run(command, &cli.data_dir),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -12,3 +12,10 @@ pub mod window;
 
 pub use error::{DataError, Result};
 pub use registry::{find, Dataset};
+pub mod cache;
+pub mod fetch;
+pub mod manifest;
+pub mod prepare;
+pub mod progress;
+pub mod split;
+pub mod stats;

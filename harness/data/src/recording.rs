@@ -35,4 +35,6 @@ impl Recording {
 pub struct RawData {
     pub recordings: Vec<Recording>,
     pub official_test_subjects: Option<Vec<u32>>,
+    /// Things the reader tolerated and the user should know (skipped records, filled channels).
+    pub notes: Vec<String>,
 }

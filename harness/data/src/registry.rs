@@ -24,6 +24,10 @@ pub static ALL: &[&dyn Dataset] = &[
     &datasets::motionsense::MotionSense,
     &datasets::wisdm2019_watch::Wisdm2019Watch,
     &datasets::daphnet_fog::DaphnetFog,
+    &datasets::pamap2::Pamap2,
+    &datasets::opportunity::Opportunity,
+    &datasets::dsads::Dsads,
+    &datasets::wisdm_v1::WisdmV1,
 ];
 
 pub fn ids() -> Vec<&'static str> {
@@ -36,11 +40,7 @@ pub fn find(id: &str) -> Result<&'static dyn Dataset> {
         return Ok(*found);
     }
     let known = ids();
-    Err(DataError::UnknownDataset {
-        id: id.to_string(),
-        nearest: nearest(id, &known).map(str::to_string),
-        known: known.join(", "),
-    })
+    Err(DataError::UnknownDataset { id: id.to_string(), nearest: nearest(id, &known).map(str::to_string), known: known.join(", ") })
 }
 
 /// The closest name by edit distance, when it is close enough to be a plausible typo.

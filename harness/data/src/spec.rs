@@ -24,10 +24,7 @@ impl Channel {
 
     /// The channels of tri-axial sensors at one position: `[(sensor, unit)] × {x,y,z}`.
     pub fn triaxial(position: &str, sensors: &[(&str, &str)]) -> Vec<Channel> {
-        sensors
-            .iter()
-            .flat_map(|(sensor, unit)| ["x", "y", "z"].map(|axis| Channel::new(sensor, position, axis, unit)))
-            .collect()
+        sensors.iter().flat_map(|(sensor, unit)| ["x", "y", "z"].map(|axis| Channel::new(sensor, position, axis, unit))).collect()
     }
 }
 

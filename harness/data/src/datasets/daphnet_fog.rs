@@ -49,7 +49,7 @@ impl Dataset for DaphnetFog {
             return Err(DataError::format(raw.join(ROOT), "no SxxRyy.txt files"));
         }
         let recordings = files.par_iter().map(|p| read_recording(p)).collect::<Result<Vec<_>>>()?;
-        Ok(RawData { recordings, official_test_subjects: None })
+        Ok(RawData { recordings, official_test_subjects: None, notes: vec![] })
     }
 }
 

@@ -17,8 +17,18 @@ const ROOT: &str = "motionsense/A_DeviceMotion_data";
 /// Folder prefixes in class order.
 const CODES: [&str; 6] = ["dws", "ups", "wlk", "jog", "sit", "std"];
 const HEADER: [&str; 12] = [
-    "attitude.roll", "attitude.pitch", "attitude.yaw", "gravity.x", "gravity.y", "gravity.z",
-    "rotationRate.x", "rotationRate.y", "rotationRate.z", "userAcceleration.x", "userAcceleration.y", "userAcceleration.z",
+    "attitude.roll",
+    "attitude.pitch",
+    "attitude.yaw",
+    "gravity.x",
+    "gravity.y",
+    "gravity.z",
+    "rotationRate.x",
+    "rotationRate.y",
+    "rotationRate.z",
+    "userAcceleration.x",
+    "userAcceleration.y",
+    "userAcceleration.z",
 ];
 
 impl Dataset for MotionSense {
@@ -28,10 +38,7 @@ impl Dataset for MotionSense {
             Channel::new("attitude", "trouser-front-pocket", "pitch", "rad"),
             Channel::new("attitude", "trouser-front-pocket", "yaw", "rad"),
         ];
-        channels.extend(Channel::triaxial(
-            "trouser-front-pocket",
-            &[("gravity", "g"), ("rotation_rate", "rad/s"), ("user_acc", "g")],
-        ));
+        channels.extend(Channel::triaxial("trouser-front-pocket", &[("gravity", "g"), ("rotation_rate", "rad/s"), ("user_acc", "g")]));
         DatasetSpec {
             id: "motionsense",
             title: "MotionSense (DeviceMotion data)",
@@ -71,7 +78,7 @@ impl Dataset for MotionSense {
             return Err(DataError::format(raw.join(ROOT), "no <activity>_<trial>/sub_<n>.csv files"));
         }
         let recordings = files.par_iter().map(|(class, path)| read_trial(*class, path)).collect::<Result<Vec<_>>>()?;
-        Ok(RawData { recordings, official_test_subjects: None })
+        Ok(RawData { recordings, official_test_subjects: None, notes: vec![] })
     }
 }
 

@@ -40,10 +40,8 @@ impl Dataset for Synthetic {
     }
 
     fn read(&self, _raw: &Path) -> Result<RawData> {
-        let recordings = (1..=SUBJECTS)
-            .flat_map(|subject| (0..4u16).map(move |class| generate(subject, class)))
-            .collect();
-        Ok(RawData { recordings, official_test_subjects: None })
+        let recordings = (1..=SUBJECTS).flat_map(|subject| (0..4u16).map(move |class| generate(subject, class))).collect();
+        Ok(RawData { recordings, official_test_subjects: None, notes: vec![] })
     }
 }
 

@@ -68,12 +68,15 @@ impl Dataset for UciHar {
         if let Some(both) = test_subjects.iter().find(|s| train_subjects.contains(s)) {
             return Err(DataError::format(raw.join(META), format!("subject {both} is in both the official train and test lists")));
         }
-        Ok(RawData { recordings, official_test_subjects: Some(test_subjects.into_iter().collect()) })
+        Ok(RawData { recordings, official_test_subjects: Some(test_subjects.into_iter().collect()), notes: vec![] })
     }
 }
 
 /// (experiment, activity 1-12, first sample, last sample) rows of `labels.txt`, 1-based inclusive.
-fn read_labels(path: &Path) -> Result<BTreeMap<u32, Vec<(u32, usize, usize)>>> {
+/// Labelled segments of one experiment: (activity 1-12, first sample, last sample).
+type Segments = Vec<(u32, usize, usize)>;
+
+fn read_labels(path: &Path) -> Result<BTreeMap<u32, Segments>> {
     let text = text::read_to_string(path)?;
     let mut out: BTreeMap<u32, Vec<_>> = BTreeMap::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
@@ -133,7 +136,10 @@ fn read_experiment(exp: u32, user: u32, [acc_path, gyro_path]: &[PathBuf; 2], se
     let mut labels = vec![UNLABELLED; n];
     for &(activity, start, end) in segments {
         if end > n {
-            return Err(DataError::format(acc_path, format!("labels.txt segment {start}..{end} of experiment {exp} runs past its {n} samples")));
+            return Err(DataError::format(
+                acc_path,
+                format!("labels.txt segment {start}..{end} of experiment {exp} runs past its {n} samples"),
+            ));
         }
         // Activities 1-6 are the UCI-HAR classes; 7-12 are postural transitions, dropped.
         if (1..=6).contains(&activity) {
@@ -145,9 +151,5 @@ fn read_experiment(exp: u32, user: u32, [acc_path, gyro_path]: &[PathBuf; 2], se
 
 fn read_subjects(path: &Path) -> Result<BTreeSet<u32>> {
     let text = text::read_to_string(path)?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| text::field_u32(l, path, i + 1, 1))
-        .collect()
+    text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| text::field_u32(l, path, i + 1, 1)).collect()
 }

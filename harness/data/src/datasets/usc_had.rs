@@ -54,7 +54,7 @@ impl Dataset for UscHad {
             return Err(DataError::format(raw.join(ROOT), "no SubjectN/aMtN.mat files"));
         }
         let recordings = files.par_iter().map(|(subject, path)| read_trial(*subject, path)).collect::<Result<Vec<_>>>()?;
-        Ok(RawData { recordings, official_test_subjects: None })
+        Ok(RawData { recordings, official_test_subjects: None, notes: vec![] })
     }
 }
 

@@ -70,7 +70,7 @@ impl Dataset for Wisdm2019Watch {
             .par_iter()
             .map(|(id, a, g)| Ok(align(*id, &read_stream(a, *id)?, &read_stream(g, *id)?, &a.display().to_string())))
             .collect::<Result<Vec<_>>>()?;
-        Ok(RawData { recordings: per_subject.into_iter().flatten().collect(), official_test_subjects: None })
+        Ok(RawData { recordings: per_subject.into_iter().flatten().collect(), official_test_subjects: None, notes: vec![] })
     }
 }
 
@@ -97,12 +97,11 @@ fn read_stream(path: &Path, subject: u32) -> Result<Stream> {
             .find(code)
             .filter(|_| code.len() == 1)
             .ok_or_else(|| DataError::parse(path, i + 1, format!("unknown activity code '{code}' (expected one of {CODES})")))?;
-        let ts = f[2].trim().parse::<i64>().map_err(|_| DataError::parse(path, i + 1, format!("column 3: expected a timestamp in ns, found '{}'", f[2])))?;
-        let xyz = [
-            text::field_f32(f[3], path, i + 1, 4)?,
-            text::field_f32(f[4], path, i + 1, 5)?,
-            text::field_f32(f[5], path, i + 1, 6)?,
-        ];
+        let ts = f[2]
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| DataError::parse(path, i + 1, format!("column 3: expected a timestamp in ns, found '{}'", f[2])))?;
+        let xyz = [text::field_f32(f[3], path, i + 1, 4)?, text::field_f32(f[4], path, i + 1, 5)?, text::field_f32(f[5], path, i + 1, 6)?];
         out.entry(class as u16).or_default().push((ts, xyz));
     }
     for samples in out.values_mut() {

@@ -31,7 +31,10 @@ const MX_OBJECT_CLASS: u8 = 3;
 #[derive(Debug, Clone, PartialEq)]
 pub enum MatValue {
     /// Real part of a numeric array, column-major, converted to f64.
-    Numeric { dims: Vec<usize>, data: Vec<f64> },
+    Numeric {
+        dims: Vec<usize>,
+        data: Vec<f64>,
+    },
     Text(String),
 }
 
@@ -49,10 +52,7 @@ pub fn read_file(path: &Path) -> Result<Vec<MatVar>> {
 
 /// A numeric variable as a row-major `rows × cols` matrix, for 2-D arrays.
 pub fn matrix(vars: &[MatVar], name: &str, path: &Path) -> Result<(usize, usize, Vec<f64>)> {
-    let var = vars
-        .iter()
-        .find(|v| v.name == name)
-        .ok_or_else(|| DataError::format(path, format!("variable '{name}' not found")))?;
+    let var = vars.iter().find(|v| v.name == name).ok_or_else(|| DataError::format(path, format!("variable '{name}' not found")))?;
     match &var.value {
         MatValue::Numeric { dims, data } if dims.len() == 2 => {
             let (rows, cols) = (dims[0], dims[1]);
@@ -83,16 +83,15 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Vec<MatVar>, String> {
     while pos + 8 <= bytes.len() {
         let (kind, size, header) = r.tag(&bytes[pos..])?;
         let start = pos + header;
-        let end = start.checked_add(size).filter(|e| *e <= bytes.len()).ok_or_else(|| {
-            format!("element at byte {pos} claims {size} bytes but the file ends at {} (truncated?)", bytes.len())
-        })?;
+        let end = start
+            .checked_add(size)
+            .filter(|e| *e <= bytes.len())
+            .ok_or_else(|| format!("element at byte {pos} claims {size} bytes but the file ends at {} (truncated?)", bytes.len()))?;
         let body = &bytes[start..end];
         match kind {
             MI_COMPRESSED => {
                 let mut inflated = Vec::new();
-                ZlibDecoder::new(body)
-                    .read_to_end(&mut inflated)
-                    .map_err(|e| format!("compressed element at byte {pos}: {e}"))?;
+                ZlibDecoder::new(body).read_to_end(&mut inflated).map_err(|e| format!("compressed element at byte {pos}: {e}"))?;
                 let (k, s, h) = r.tag(&inflated)?;
                 if k == MI_MATRIX {
                     let inner = inflated.get(h..h + s).ok_or("compressed matrix shorter than its tag says")?;
@@ -127,7 +126,11 @@ struct Reader {
 impl Reader {
     fn u32(&self, b: &[u8]) -> u32 {
         let a = [b[0], b[1], b[2], b[3]];
-        if self.big_endian { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+        if self.big_endian {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        }
     }
 
     /// (type, byte count, header length); handles the 4-byte "small data element" form.

@@ -6,10 +6,9 @@ use std::path::Path;
 /// Reads a whole file as UTF-8 (lossy: some published READMEs are Latin-1), naming it on error.
 pub fn read_to_string(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => DataError::Missing {
-            path: path.to_path_buf(),
-            hint: "run `harbench data fetch` for this dataset first".into(),
-        },
+        std::io::ErrorKind::NotFound => {
+            DataError::Missing { path: path.to_path_buf(), hint: "run `harbench data fetch` for this dataset first".into() }
+        }
         _ => DataError::io(path, e),
     })?;
     Ok(match String::from_utf8(bytes) {
@@ -21,9 +20,7 @@ pub fn read_to_string(path: &Path) -> Result<String> {
 /// Parses one field as a number; `NaN` (any case) is accepted as the published missing value.
 pub fn field_f32(field: &str, path: &Path, line: usize, column: usize) -> Result<f32> {
     let f = field.trim();
-    f.parse::<f32>().map_err(|_| {
-        DataError::parse(path, line, format!("column {column}: expected a number, found '{}'", truncate(f)))
-    })
+    f.parse::<f32>().map_err(|_| DataError::parse(path, line, format!("column {column}: expected a number, found '{}'", truncate(f))))
 }
 
 pub fn field_u32(field: &str, path: &Path, line: usize, column: usize) -> Result<u32> {
@@ -32,9 +29,7 @@ pub fn field_u32(field: &str, path: &Path, line: usize, column: usize) -> Result
     f.parse::<u32>()
         .ok()
         .or_else(|| f.parse::<f64>().ok().filter(|v| v.fract() == 0.0 && *v >= 0.0).map(|v| v as u32))
-        .ok_or_else(|| {
-            DataError::parse(path, line, format!("column {column}: expected a whole number, found '{}'", truncate(f)))
-        })
+        .ok_or_else(|| DataError::parse(path, line, format!("column {column}: expected a whole number, found '{}'", truncate(f))))
 }
 
 /// Parses every non-empty line of a whitespace- or comma-separated numeric table with exactly

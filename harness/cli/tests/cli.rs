@@ -1,0 +1,111 @@
+//! The `harbench` binary as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn harbench(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_harbench"))
+        .args(args)
+        .env("HARBENCH_DATA_DIR", data_dir)
+        .env_remove("HARBENCH_DATA_MIRROR")
+        .output()
+        .expect("harbench runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn mirror() -> Option<PathBuf> {
+    let m = std::env::var("HARBENCH_DATA_MIRROR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets"));
+    if m.is_dir() {
+        Some(m)
+    } else {
+        assert!(std::env::var("HARBENCH_DATA_MIRROR").is_err(), "HARBENCH_DATA_MIRROR is set but is not a folder");
+        eprintln!("NOTE: no dataset mirror; skipping the end-to-end fetch test");
+        None
+    }
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [&["--help"][..], &["data", "--help"], &["data", "fetch", "--help"], &["data", "prepare", "--help"]] {
+        let o = harbench(tmp.path(), args);
+        let (out, _) = text(&o);
+        assert!(o.status.success() && out.contains("harbench data"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn list_shows_every_dataset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, _) = text(&harbench(tmp.path(), &["data", "list"]));
+    for id in harbench_data::registry::ids() {
+        assert!(out.contains(id), "{id} missing from:\n{out}");
+    }
+    assert!(out.contains("generated") && out.contains("not fetched"));
+}
+
+#[test]
+fn unknown_dataset_suggests_a_name_and_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = harbench(tmp.path(), &["data", "prepare", "motionsens"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("unknown dataset 'motionsens'") && err.contains("did you mean 'motionsense'"), "{err}");
+}
+
+#[test]
+fn synthetic_prepares_and_summarises_without_any_download() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = harbench(tmp.path(), &["data", "prepare", "synthetic"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (out, _) = text(&harbench(tmp.path(), &["data", "stats", "synthetic", "--json"]));
+    let stats: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(stats[0]["dataset"], "synthetic");
+    assert_eq!(stats[0]["subjects"], 8);
+    assert_eq!(stats[0]["windows"], 960);
+    // Reused the second time.
+    let (out, _) = text(&harbench(tmp.path(), &["data", "prepare", "synthetic"]));
+    assert!(out.contains("(reused)"), "{out}");
+}
+
+#[test]
+fn bad_settings_and_missing_sources_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, err) = text(&harbench(tmp.path(), &["data", "prepare", "synthetic", "--overlap", "1.5"]));
+    assert!(err.contains("invalid setting `overlap`: 1.5 is outside [0, 1)"), "{err}");
+    let (_, err) = text(&harbench(tmp.path(), &["data", "prepare", "uci-har"]));
+    assert!(err.contains("preparing uci-har") && err.contains("run `harbench data fetch uci-har`"), "{err}");
+    let (_, err) = text(&harbench(tmp.path(), &["data", "fetch", "usc-had", "--mirror", "/nonexistent-mirror"]));
+    assert!(err.contains("/nonexistent-mirror/usc-had.tar.zst"), "{err}");
+    let o = harbench(tmp.path(), &["data", "prepare"]);
+    assert!(!o.status.success() && text(&o).1.contains("--all"));
+}
+
+/// The "done when": fetch --all from the mirror, prepare --all, stats.
+#[test]
+fn fetch_prepare_stats_from_the_mirror() {
+    let Some(mirror) = mirror() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let m = mirror.display().to_string();
+    let o = harbench(tmp.path(), &["data", "fetch", "--all", "--mirror", &m]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("verified 131 files") && out.contains("skipped: not in the mirror"), "{out}");
+    let o = harbench(tmp.path(), &["data", "prepare", "--all"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("10411") && out.contains("skipped (not fetched): pamap2"), "{out}");
+    let o = harbench(tmp.path(), &["data", "stats"]);
+    let (out, _) = text(&o);
+    assert!(o.status.success());
+    for id in ["synthetic", "uci-har", "usc-had", "motionsense", "wisdm2019-watch", "daphnet-fog"] {
+        assert!(out.contains(id), "{id}:\n{out}");
+    }
+    let o = harbench(tmp.path(), &["data", "verify", "--all"]);
+    assert!(o.status.success() && text(&o).0.contains("ok: 843 files"), "{:?}", text(&o));
+}

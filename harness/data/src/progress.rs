@@ -1,0 +1,17 @@
+//! Progress reporting without tying the library to a terminal: the CLI passes an indicatif
+//! implementation, tests pass [`Silent`].
+
+pub trait Progress: Sync {
+    /// A new phase of work; `total` in the phase's units (bytes, files, recordings) when known.
+    fn start(&self, message: &str, total: Option<u64>);
+    fn advance(&self, amount: u64);
+    fn finish(&self);
+}
+
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _: &str, _: Option<u64>) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
