@@ -1,0 +1,3 @@
+//! Training and evaluation of harbench models.
+
+pub mod metrics;
