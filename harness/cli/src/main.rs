@@ -2,6 +2,7 @@
 
 mod data_cmd;
 mod progress;
+mod train_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -36,12 +37,15 @@ enum Command {
         #[command(subcommand)]
         command: data_cmd::DataCommand,
     },
+    /// Train one model on one dataset split and report accuracy and macro-F1.
+    Train(train_cmd::TrainArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Data { command } => data_cmd::run(command, &cli.data_dir),
+        Command::Train(args) => train_cmd::run(args, &cli.data_dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -41,6 +41,12 @@ impl Progress for Bar {
         }
     }
 
+    fn message(&self, status: &str) {
+        if let Some(b) = self.bar.lock().expect("progress lock").as_ref() {
+            b.set_message(status.to_string());
+        }
+    }
+
     fn finish(&self) {
         if let Some(b) = self.bar.lock().expect("progress lock").take() {
             b.finish_and_clear();

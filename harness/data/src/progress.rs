@@ -5,6 +5,8 @@ pub trait Progress: Sync {
     /// A new phase of work; `total` in the phase's units (bytes, files, recordings) when known.
     fn start(&self, message: &str, total: Option<u64>);
     fn advance(&self, amount: u64);
+    /// Live status of the current phase (loss, scores, speed).
+    fn message(&self, _status: &str) {}
     fn finish(&self);
 }
 

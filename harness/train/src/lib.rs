@@ -1,3 +1,21 @@
 //! Training and evaluation of harbench models.
 
+pub mod batches;
+pub mod config;
 pub mod metrics;
+pub mod trainer;
+
+pub use config::TrainConfig;
+pub use trainer::{train, TrainOutcome, Trained};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("invalid training setting `{field}`: {message}")]
+    Config { field: String, message: String },
+    #[error("{0}")]
+    Data(String),
+    #[error("loss became {value} at epoch {epoch}, step {step} (try a lower learning rate)")]
+    NonFinite { epoch: usize, step: usize, value: f64 },
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint { path: String, message: String },
+}

@@ -1,0 +1,218 @@
+//! 1-D MobileNetV3 (Howard et al., "Searching for MobileNetV3", ICCV 2019), built from a table of
+//! blocks so that depth, width and the stage anchors are configuration, not code.
+//!
+//! stem conv → inverted-residual bottlenecks (1×1 expand, depthwise conv of kernel k and stride
+//! s, optional squeeze-excitation, 1×1 project, residual when shapes allow) → 1×1 conv → global
+//! average pool → linear classifier. Blocks marked `anchor` end a stage: their outputs are the
+//! features that stage distillation matches.
+
+use crate::layers::{make_divisible, Act, ConvBn, SqueezeExcite};
+use crate::ModelOutput;
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// One row of the block table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockSpec {
+    pub kernel: usize,
+    /// Channels after the 1×1 expansion.
+    pub expand: usize,
+    pub out: usize,
+    pub se: bool,
+    pub act: Act,
+    pub stride: usize,
+    /// This block ends a stage (its output is a distillation anchor).
+    #[serde(default)]
+    pub anchor: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MobileNetV3Config {
+    pub stem: usize,
+    pub stem_stride: usize,
+    pub blocks: Vec<BlockSpec>,
+    /// Channels of the final 1×1 conv (the pooled feature).
+    pub last: usize,
+    /// Multiplies every channel count (rounded to a multiple of 8): the compression knob.
+    pub width: f64,
+}
+
+/// Rows of (kernel, expand, out, se, hard-swish, stride, anchor).
+fn table(rows: &[(usize, usize, usize, bool, bool, usize, bool)]) -> Vec<BlockSpec> {
+    rows.iter()
+        .map(|&(kernel, expand, out, se, hs, stride, anchor)| BlockSpec {
+            kernel,
+            expand,
+            out,
+            se,
+            act: if hs { Act::HardSwish } else { Act::Relu },
+            stride,
+            anchor,
+        })
+        .collect()
+}
+
+impl MobileNetV3Config {
+    /// MobileNetV3-Large's table (paper, Table 1) with 1-D kernels; the stem keeps its stride 2
+    /// and the table's four stride-2 blocks stay, so a 128-sample window ends with 4 steps.
+    pub fn large(width: f64) -> Self {
+        let (t, f) = (true, false);
+        MobileNetV3Config {
+            stem: 16,
+            stem_stride: 2,
+            blocks: table(&[
+                (3, 16, 16, f, f, 1, f),
+                (3, 64, 24, f, f, 2, f),
+                (3, 72, 24, f, f, 1, f),
+                (5, 72, 40, t, f, 2, f),
+                (5, 120, 40, t, f, 1, f),
+                (5, 120, 40, t, f, 1, t),
+                (3, 240, 80, f, t, 2, f),
+                (3, 200, 80, f, t, 1, f),
+                (3, 184, 80, f, t, 1, f),
+                (3, 184, 80, f, t, 1, f),
+                (3, 480, 112, t, t, 1, f),
+                (3, 672, 112, t, t, 1, t),
+                (5, 672, 160, t, t, 2, f),
+                (5, 960, 160, t, t, 1, f),
+                (5, 960, 160, t, t, 1, t),
+            ]),
+            last: 960,
+            width,
+        }
+    }
+
+    /// MobileNetV3-Small's table (paper, Table 2) with 1-D kernels.
+    pub fn small(width: f64) -> Self {
+        let (t, f) = (true, false);
+        MobileNetV3Config {
+            stem: 16,
+            stem_stride: 2,
+            blocks: table(&[
+                (3, 16, 16, t, f, 2, f),
+                (3, 72, 24, f, f, 2, f),
+                (3, 88, 24, f, f, 1, t),
+                (5, 96, 40, t, t, 2, f),
+                (5, 240, 40, t, t, 1, f),
+                (5, 240, 40, t, t, 1, f),
+                (5, 120, 48, t, t, 1, f),
+                (5, 144, 48, t, t, 1, t),
+                (5, 288, 96, t, t, 2, f),
+                (5, 576, 96, t, t, 1, f),
+                (5, 576, 96, t, t, 1, t),
+            ]),
+            last: 576,
+            width,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.width.is_finite() && self.width > 0.0 && self.width <= 4.0) {
+            return Err(format!("width {} must be in (0, 4]", self.width));
+        }
+        if self.blocks.is_empty() {
+            return Err("the block table is empty".into());
+        }
+        for (i, bl) in self.blocks.iter().enumerate() {
+            if bl.kernel % 2 == 0 || bl.stride == 0 || bl.expand == 0 || bl.out == 0 {
+                return Err(format!("block {i}: kernel must be odd, stride and channels positive ({bl:?})"));
+            }
+        }
+        if self.blocks.iter().filter(|b| b.anchor).count() != 3 {
+            return Err("mark exactly 3 blocks as anchors (stage ends)".into());
+        }
+        Ok(())
+    }
+
+    fn scaled(&self, channels: usize) -> usize {
+        make_divisible(channels as f64 * self.width, 8)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct InvertedResidual {
+    pub expand: Option<ConvBn>,
+    pub depthwise: ConvBn,
+    pub se: Option<SqueezeExcite>,
+    pub project: ConvBn,
+    #[module(skip)]
+    pub act: Act,
+    pub residual: bool,
+    pub anchor: bool,
+}
+
+impl InvertedResidual {
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let mut h = match &self.expand {
+            Some(e) => self.act.apply(e.forward(x.clone())),
+            None => x.clone(),
+        };
+        h = self.act.apply(self.depthwise.forward(h));
+        if let Some(se) = &self.se {
+            h = se.forward(h);
+        }
+        let h = self.project.forward(h);
+        if self.residual {
+            h + x
+        } else {
+            h
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct MobileNetV3 {
+    pub stem: ConvBn,
+    pub blocks: Vec<InvertedResidual>,
+    pub last: ConvBn,
+    pub classifier: Linear,
+}
+
+impl MobileNetV3 {
+    /// `config` must have passed [`MobileNetV3Config::validate`].
+    pub fn new(config: &MobileNetV3Config, channels: usize, classes: usize, device: &Device) -> Self {
+        let stem_out = config.scaled(config.stem);
+        let stem = ConvBn::new(channels, stem_out, 3, config.stem_stride, 1, device);
+        let mut input = stem_out;
+        let mut blocks = Vec::with_capacity(config.blocks.len());
+        for spec in &config.blocks {
+            let (expand, out) = (config.scaled(spec.expand), config.scaled(spec.out));
+            blocks.push(InvertedResidual {
+                // MobileNetV3 skips the expansion conv when it would not widen.
+                expand: (expand != input).then(|| ConvBn::new(input, expand, 1, 1, 1, device)),
+                depthwise: ConvBn::new(expand, expand, spec.kernel, spec.stride, expand, device),
+                se: spec.se.then(|| SqueezeExcite::new(expand, make_divisible(expand as f64 / 4.0, 8), device)),
+                project: ConvBn::new(expand, out, 1, 1, 1, device),
+                act: spec.act,
+                residual: spec.stride == 1 && input == out,
+                anchor: spec.anchor,
+            });
+            input = out;
+        }
+        let last_out = config.scaled(config.last);
+        MobileNetV3 {
+            stem,
+            blocks,
+            last: ConvBn::new(input, last_out, 1, 1, 1, device),
+            classifier: LinearConfig::new(last_out, classes).init(device),
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<3>) -> ModelOutput {
+        let mut h = Act::HardSwish.apply(self.stem.forward(x));
+        let mut anchors = Vec::with_capacity(3);
+        for block in &self.blocks {
+            h = block.forward(h);
+            if block.anchor {
+                anchors.push(h.clone());
+            }
+        }
+        let h = Act::HardSwish.apply(self.last.forward(h));
+        let pooled: Tensor<2> = h.mean_dim(2).squeeze_dim(2);
+        ModelOutput { logits: self.classifier.forward(pooled.clone()), pooled, anchors }
+    }
+}

@@ -1,0 +1,193 @@
+//! The training loop: AdamW with warm-up and cosine decay, cross-entropy with optional label
+//! smoothing, early stopping on validation macro-F1, the best-validation model kept, and a stop
+//! flag (Ctrl-C) that ends the run early with a usable checkpoint.
+
+use crate::batches::SplitData;
+use crate::config::{learning_rate, TrainConfig};
+use crate::metrics::{Confusion, Metrics};
+use crate::TrainError;
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::Device;
+use harbench_data::cache::Prepared;
+use harbench_data::progress::Progress;
+use harbench_data::split::{Fold, Normalizer};
+use harbench_models::{Model, ModelConfig};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Validation and test scores of one model state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    pub epoch: usize,
+    pub val: Metrics,
+    pub test: Metrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val_accuracy: f64,
+    pub val_macro_f1: f64,
+    pub samples_per_second: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOutcome {
+    /// Scores of the best-validation checkpoint (model selection never looks at the test set).
+    pub best: Scores,
+    /// Scores after the last epoch that ran.
+    pub last: Scores,
+    pub epochs_run: usize,
+    pub parameters: usize,
+    pub train_seconds: f64,
+    pub samples_per_second: f64,
+    /// True when the stop flag ended the run before its epochs or patience ran out.
+    pub interrupted: bool,
+    pub history: Vec<EpochLog>,
+}
+
+/// The trained model (best validation state) and what happened.
+pub struct Trained {
+    pub model: Model,
+    pub normalizer: Normalizer,
+    pub outcome: TrainOutcome,
+}
+
+/// Trains `model_config` on `fold` of `data`.
+pub fn train(
+    model_config: &ModelConfig,
+    data: &Prepared,
+    fold: &Fold,
+    config: &TrainConfig,
+    device: &Device,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<Trained, TrainError> {
+    config.validate()?;
+    if fold.train.len() < config.batch_size || fold.val.is_empty() {
+        return Err(TrainError::Data(format!(
+            "fold '{}' has {} training and {} validation windows; need at least one batch ({}) and one validation window",
+            fold.name,
+            fold.train.len(),
+            fold.val.len(),
+            config.batch_size
+        )));
+    }
+    let normalizer = Normalizer::fit(&data.windows, &fold.train);
+    let train_set = SplitData::new(data, &fold.train, &normalizer);
+    let val_set = SplitData::new(data, &fold.val, &normalizer);
+    let test_set = SplitData::new(data, &fold.test, &normalizer);
+    let classes = data.meta.classes.len();
+
+    device.seed(config.seed);
+    let train_device = device.clone().autodiff();
+    let mut model = model_config.build(train_set.channels, classes, &train_device);
+    let parameters = model.num_params();
+    let mut optimizer = AdamWConfig::new().with_weight_decay(config.weight_decay as f32).init();
+    let smoothing = (config.label_smoothing > 0.0).then_some(config.label_smoothing as f32);
+    let loss_fn = CrossEntropyLossConfig::new().with_smoothing(smoothing).init(&train_device);
+
+    // Incomplete last batches are dropped: batch normalisation needs more than one sample.
+    let steps_per_epoch = train_set.len() / config.batch_size;
+    let total_steps = steps_per_epoch * config.epochs;
+    let warmup_steps = steps_per_epoch * config.warmup_epochs;
+    let mut order: Vec<usize> = (0..train_set.len()).collect();
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, Model)> = None;
+    let mut interrupted = false;
+    let started = Instant::now();
+    let mut step = 0;
+    let mut trained_samples = 0usize;
+    let mut epochs_run = 0;
+
+    'epochs: for epoch in 1..=config.epochs {
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64)));
+        progress.start(&format!("epoch {epoch}/{}", config.epochs), Some(steps_per_epoch as u64));
+        let epoch_start = Instant::now();
+        let mut loss_sum = 0.0;
+        for (b, rows) in order.chunks_exact(config.batch_size).enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break 'epochs;
+            }
+            let (x, y) = train_set.batch(rows, &train_device);
+            let loss = loss_fn.forward(model.forward(x).logits, y);
+            let value: f64 = loss.clone().into_scalar::<f32>() as f64;
+            if !value.is_finite() {
+                return Err(TrainError::NonFinite { epoch, step: b + 1, value });
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(learning_rate(config.lr, step, warmup_steps, total_steps), model, grads);
+            loss_sum += value;
+            step += 1;
+            trained_samples += rows.len();
+            progress.advance(1);
+            if b % 10 == 0 {
+                let speed = (b + 1) as f64 * config.batch_size as f64 / epoch_start.elapsed().as_secs_f64();
+                progress.message(&format!("epoch {epoch}/{} loss {:.4} {:.0} samples/s", config.epochs, loss_sum / (b + 1) as f64, speed));
+            }
+        }
+        progress.finish();
+        epochs_run = epoch;
+        let eval_model = model.valid();
+        let val = evaluate(&eval_model, &val_set, classes, device);
+        history.push(EpochLog {
+            epoch,
+            train_loss: loss_sum / steps_per_epoch as f64,
+            val_accuracy: val.accuracy,
+            val_macro_f1: val.macro_f1,
+            samples_per_second: (steps_per_epoch * config.batch_size) as f64 / epoch_start.elapsed().as_secs_f64(),
+        });
+        progress.message(&format!("epoch {epoch}: val macro-F1 {:.4}", val.macro_f1));
+        if best.as_ref().is_none_or(|(f1, _, _)| val.macro_f1 > *f1) {
+            best = Some((val.macro_f1, epoch, eval_model));
+        }
+        let best_epoch = best.as_ref().map(|b| b.1).unwrap_or(epoch);
+        if config.patience.is_some_and(|p| epoch - best_epoch >= p) {
+            break;
+        }
+    }
+    let train_seconds = started.elapsed().as_secs_f64();
+    let last_model = model.valid();
+    let (_, best_epoch, best_model) = match best {
+        Some(b) => b,
+        // Stopped before the first epoch ended: the current state is all there is.
+        None => (0.0, 0, last_model.clone()),
+    };
+    let scores = |m: &Model, epoch: usize| Scores {
+        epoch,
+        val: evaluate(m, &val_set, classes, device),
+        test: evaluate(m, &test_set, classes, device),
+    };
+    let outcome = TrainOutcome {
+        best: scores(&best_model, best_epoch),
+        last: scores(&last_model, epochs_run),
+        epochs_run,
+        parameters,
+        train_seconds,
+        samples_per_second: trained_samples as f64 / train_seconds.max(1e-9),
+        interrupted,
+        history,
+    };
+    Ok(Trained { model: best_model, normalizer, outcome })
+}
+
+/// Metrics of `model` (in eval mode) on `set`, in batches.
+pub fn evaluate(model: &Model, set: &SplitData, classes: usize, device: &Device) -> Metrics {
+    let mut confusion = Confusion::new(classes);
+    let rows: Vec<usize> = (0..set.len()).collect();
+    for chunk in rows.chunks(256) {
+        let (x, _) = set.batch(chunk, device);
+        let predicted: Vec<i64> = model.forward(x).logits.argmax(1).try_into_vec_as::<i64>().expect("predictions read back");
+        let truth: Vec<usize> = chunk.iter().map(|&r| set.y[r]).collect();
+        confusion.add(&truth, &predicted.iter().map(|&p| p as usize).collect::<Vec<_>>());
+    }
+    confusion.metrics()
+}
