@@ -1,6 +1,8 @@
 //! `harbench`: the command-line front of the harness.
 
+mod bench_cmd;
 mod data_cmd;
+mod peak_memory;
 mod progress;
 mod train_cmd;
 
@@ -39,6 +41,8 @@ enum Command {
     },
     /// Train one model on one dataset split and report accuracy and macro-F1.
     Train(train_cmd::TrainArgs),
+    /// Time training throughput (samples/s) on random input of a fixed shape.
+    BenchTrain(bench_cmd::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Data { command } => data_cmd::run(command, &cli.data_dir),
         Command::Train(args) => train_cmd::run(args, &cli.data_dir),
+        Command::BenchTrain(args) => bench_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -54,4 +59,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a reader
+/// never sees half a file and an interrupted write leaves the old one intact.
+pub(crate) fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(parent).with_context(|| format!("writing into {}", parent.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes).with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }

@@ -3,14 +3,13 @@
 use crate::progress::Bar;
 use anyhow::{Context, Result};
 use burn::module::Module;
-use burn::tensor::Device;
 use clap::Args;
 use harbench_data::prepare::{self, DataDir, Overrides};
 use harbench_data::registry;
 use harbench_data::split::{self, Protocol, SplitConfig};
 use harbench_models::ModelConfig;
 use harbench_train::metrics::Metrics;
-use harbench_train::{train, TrainConfig};
+use harbench_train::{train, DeviceChoice, TrainConfig};
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,9 +49,21 @@ pub struct TrainArgs {
     warmup_epochs: usize,
     #[arg(long, default_value_t = TrainConfig::default().label_smoothing)]
     label_smoothing: f64,
+    /// Augmentation: per-channel scale factors ~ N(1, s²) (0: off).
+    #[arg(long, default_value_t = 0.0)]
+    augment_scale: f64,
+    /// Augmentation: additive Gaussian noise of this std, in normalised units (0: off).
+    #[arg(long, default_value_t = 0.0)]
+    augment_jitter: f64,
+    /// Classifier dropout while training (0: off).
+    #[arg(long)]
+    dropout: Option<f64>,
     /// Early-stopping patience in epochs on validation macro-F1 (0: never stop early).
     #[arg(long, default_value_t = TrainConfig::default().patience.unwrap_or(0))]
     patience: usize,
+    /// Device: flex (CPU, always built) or gpu (Vulkan; needs a build with --features gpu).
+    #[arg(long, default_value = "flex")]
+    device: DeviceChoice,
     /// Report path (.json); the checkpoint goes beside it (.bpk).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -60,7 +71,11 @@ pub struct TrainArgs {
 
 pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
     let dataset = registry::find(&args.dataset)?;
-    let model_config = ModelConfig::preset(&args.model, args.width)?;
+    let mut model_config = ModelConfig::preset(&args.model, args.width)?;
+    if let Some(p) = args.dropout {
+        model_config = model_config.with_dropout(p);
+        model_config.validate(&args.model)?;
+    }
     let config = TrainConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -70,6 +85,8 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
         label_smoothing: args.label_smoothing,
         patience: (args.patience > 0).then_some(args.patience),
         seed: args.seed,
+        augment_scale: args.augment_scale,
+        augment_jitter: args.augment_jitter,
     };
     config.validate()?;
     let bar = Bar::new();
@@ -89,7 +106,7 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
     })
     .context("installing the Ctrl-C handler")?;
 
-    let device = Device::flex();
+    let device = args.device.device()?;
     let trained = train(&model_config, &data, &fold, &config, &device, &bar, &stop)?;
     let out = args.out.unwrap_or_else(|| PathBuf::from(format!("results/train/{}-{}-seed{}.json", args.dataset, args.model, args.seed)));
     if let Some(parent) = out.parent() {
@@ -112,6 +129,8 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
         "normalizer": trained.normalizer,
         "outcome": o,
         "checkpoint": checkpoint,
+        "device": args.device,
+        "peak_rss_bytes": crate::peak_memory::peak_rss_bytes(),
         "harbench_version": env!("CARGO_PKG_VERSION"),
     });
     let tmp = out.with_extension("json.tmp");
@@ -140,6 +159,9 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
         o.train_seconds,
         o.samples_per_second
     );
+    if let Some(bytes) = crate::peak_memory::peak_rss_bytes() {
+        println!("peak resident memory: {:.1} MiB", bytes as f64 / 1048576.0);
+    }
     println!("report: {}\ncheckpoint: {}", out.display(), checkpoint.display());
     Ok(())
 }

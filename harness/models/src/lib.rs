@@ -62,6 +62,14 @@ impl ModelConfig {
         Ok(config)
     }
 
+    /// Sets the classifier's training-time dropout.
+    pub fn with_dropout(mut self, dropout: f64) -> Self {
+        match &mut self {
+            ModelConfig::MobileNetV3(c) => c.dropout = dropout,
+        }
+        self
+    }
+
     pub fn validate(&self, name: &str) -> Result<(), ModelError> {
         let result = match self {
             ModelConfig::MobileNetV3(c) => c.validate(),

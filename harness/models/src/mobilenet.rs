@@ -9,7 +9,7 @@
 use crate::layers::{make_divisible, Act, ConvBn, SqueezeExcite};
 use crate::ModelOutput;
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +39,9 @@ pub struct MobileNetV3Config {
     pub last: usize,
     /// Multiplies every channel count (rounded to a multiple of 8): the compression knob.
     pub width: f64,
+    /// Dropout on the pooled feature before the classifier, while training (MobileNetV3 uses 0.2).
+    #[serde(default)]
+    pub dropout: f64,
 }
 
 /// Rows of (kernel, expand, out, se, hard-swish, stride, anchor).
@@ -83,6 +86,7 @@ impl MobileNetV3Config {
             ]),
             last: 960,
             width,
+            dropout: 0.0,
         }
     }
 
@@ -107,12 +111,16 @@ impl MobileNetV3Config {
             ]),
             last: 576,
             width,
+            dropout: 0.0,
         }
     }
 
     pub fn validate(&self) -> Result<(), String> {
         if !(self.width.is_finite() && self.width > 0.0 && self.width <= 4.0) {
             return Err(format!("width {} must be in (0, 4]", self.width));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("dropout {} must be in [0, 1)", self.dropout));
         }
         if self.blocks.is_empty() {
             return Err("the block table is empty".into());
@@ -169,6 +177,7 @@ pub struct MobileNetV3 {
     pub stem: ConvBn,
     pub blocks: Vec<InvertedResidual>,
     pub last: ConvBn,
+    pub dropout: Dropout,
     pub classifier: Linear,
 }
 
@@ -198,6 +207,7 @@ impl MobileNetV3 {
             stem,
             blocks,
             last: ConvBn::new(input, last_out, 1, 1, 1, device),
+            dropout: DropoutConfig::new(config.dropout).init(),
             classifier: LinearConfig::new(last_out, classes).init(device),
         }
     }
@@ -213,6 +223,6 @@ impl MobileNetV3 {
         }
         let h = Act::HardSwish.apply(self.last.forward(h));
         let pooled: Tensor<2> = h.mean_dim(2).squeeze_dim(2);
-        ModelOutput { logits: self.classifier.forward(pooled.clone()), pooled, anchors }
+        ModelOutput { logits: self.classifier.forward(self.dropout.forward(pooled.clone())), pooled, anchors }
     }
 }

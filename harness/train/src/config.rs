@@ -19,6 +19,12 @@ pub struct TrainConfig {
     pub patience: Option<usize>,
     /// Seeds parameter initialisation and batch order.
     pub seed: u64,
+    /// Training-time augmentation: each window's channels are multiplied by factors drawn from
+    /// N(1, augment_scale²) (0 = off).
+    pub augment_scale: f64,
+    /// Training-time augmentation: Gaussian noise of this standard deviation, in normalised units,
+    /// added to every sample (0 = off).
+    pub augment_jitter: f64,
 }
 
 impl Default for TrainConfig {
@@ -32,6 +38,8 @@ impl Default for TrainConfig {
             label_smoothing: 0.0,
             patience: Some(10),
             seed: 0,
+            augment_scale: 0.0,
+            augment_jitter: 0.0,
         }
     }
 }
@@ -53,6 +61,11 @@ impl TrainConfig {
         }
         if !(0.0..1.0).contains(&self.label_smoothing) {
             return bad("label_smoothing", format!("{} is outside [0, 1)", self.label_smoothing));
+        }
+        for (field, value) in [("augment_scale", self.augment_scale), ("augment_jitter", self.augment_jitter)] {
+            if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
+                return bad(field, format!("{value} is outside [0, 1]"));
+            }
         }
         if self.warmup_epochs >= self.epochs && self.epochs > 1 {
             return bad("warmup_epochs", format!("{} warm-up epochs leave nothing of {} epochs", self.warmup_epochs, self.epochs));

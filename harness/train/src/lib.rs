@@ -1,11 +1,14 @@
 //! Training and evaluation of harbench models.
 
 pub mod batches;
+pub mod bench;
 pub mod config;
+pub mod device;
 pub mod metrics;
 pub mod trainer;
 
 pub use config::TrainConfig;
+pub use device::DeviceChoice;
 pub use trainer::{train, TrainOutcome, Trained};
 
 #[derive(Debug, thiserror::Error)]

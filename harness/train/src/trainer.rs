@@ -106,6 +106,7 @@ pub fn train(
     let mut step = 0;
     let mut trained_samples = 0usize;
     let mut epochs_run = 0;
+    let mut augment_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xA5A5_5A5A);
 
     'epochs: for epoch in 1..=config.epochs {
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64)));
@@ -117,7 +118,7 @@ pub fn train(
                 interrupted = true;
                 break 'epochs;
             }
-            let (x, y) = train_set.batch(rows, &train_device);
+            let (x, y) = train_set.augmented_batch(rows, &train_device, config.augment_scale, config.augment_jitter, &mut augment_rng);
             let loss = loss_fn.forward(model.forward(x).logits, y);
             let value: f64 = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {

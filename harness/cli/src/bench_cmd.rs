@@ -1,0 +1,94 @@
+//! `harbench bench-train`: training throughput (samples/s) of models on random input of a fixed
+//! shape, the number `bench/reference/compare.sh` sets beside PyTorch's.
+
+use crate::peak_memory::peak_rss_bytes;
+use anyhow::Result;
+use clap::Args;
+use harbench_models::ModelConfig;
+use harbench_train::bench::{train_throughput, BenchSettings};
+use harbench_train::DeviceChoice;
+use serde_json::json;
+use std::path::PathBuf;
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  harbench bench-train                      # student and teacher, 9×128 and 6×128, batch 64\n  \
+harbench bench-train --model mobilenetv3-small-1d --channels 9 --json out.json\n\n\
+Each repeat times --steps training steps (forward, cross-entropy, backward, AdamW) after --warmup \
+untimed ones; the table shows the median and the range over repeats. Peak memory is the process's \
+peak resident set (VmHWM), so run one model per process to read it per model.")]
+pub struct BenchArgs {
+    /// Model presets to time (repeatable); default: the student and the teacher.
+    #[arg(long = "model")]
+    models: Vec<String>,
+    /// Width multiplier applied to every model.
+    #[arg(long)]
+    width: Option<f64>,
+    /// Input channels (repeatable); default 9 and 6 (UCI-HAR's and a 6-axis IMU's shapes).
+    #[arg(long = "channels")]
+    channels: Vec<usize>,
+    #[arg(long, default_value_t = 128)]
+    length: usize,
+    #[arg(long, default_value_t = 6)]
+    classes: usize,
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 5)]
+    warmup: usize,
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    #[arg(long, default_value = "flex")]
+    device: DeviceChoice,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    let models = if args.models.is_empty() { vec!["mobilenetv3-small-1d".to_string(), "mobilenetv3-large-1d".into()] } else { args.models };
+    let channels = if args.channels.is_empty() { vec![9, 6] } else { args.channels };
+    let device = args.device.device()?;
+    let mut rows = vec![["model", "input", "parameters", "samples/s (median)", "range"].map(String::from).to_vec()];
+    let mut results = Vec::new();
+    for name in &models {
+        let config = ModelConfig::preset(name, args.width)?;
+        for &c in &channels {
+            let settings = BenchSettings {
+                channels: c,
+                length: args.length,
+                classes: args.classes,
+                batch_size: args.batch_size,
+                warmup_steps: args.warmup,
+                steps: args.steps,
+                repeats: args.repeats,
+                seed: 0,
+            };
+            eprintln!("timing {name} on {c}×{} (batch {})…", args.length, args.batch_size);
+            let r = train_throughput(&config, &settings, &device)?;
+            rows.push(vec![
+                name.clone(),
+                format!("{c}×{}", args.length),
+                r.parameters.to_string(),
+                format!("{:.0}", r.median),
+                format!("{:.0}–{:.0}", r.min, r.max),
+            ]);
+            results.push(json!({ "model": name, "model_config": config, "settings": settings, "device": args.device, "result": r }));
+        }
+    }
+    let mut table = Builder::from_iter(rows).build();
+    table.with(Style::sharp());
+    println!("{table}");
+    let peak = peak_rss_bytes();
+    if let Some(bytes) = peak {
+        println!("peak resident memory of this process: {:.1} MiB", bytes as f64 / 1048576.0);
+    }
+    if let Some(path) = args.json {
+        let report =
+            json!({ "runs": results, "peak_rss_bytes": peak, "threads": std::thread::available_parallelism().map(|n| n.get()).ok() });
+        crate::atomic_write(&path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    }
+    Ok(())
+}
