@@ -19,17 +19,21 @@ use tabled::settings::Style;
 
 #[derive(Args)]
 #[command(after_help = "Examples:\n  harbench train --dataset synthetic --model mobilenetv3-small-1d --epochs 5\n  \
-harbench train --dataset uci-har --model mobilenetv3-large-1d --width 0.5 --seed 1 --epochs 40\n\n\
+harbench train --dataset uci-har --model mobilenetv3-large-1d --width 0.5 --seed 1 --epochs 40\n  \
+harbench train --dataset pamap2 --model tinyhar --split loso\n  \
+harbench train --dataset synthetic --model deepconvlstm --width 0.5\n\n\
+Models: the 1-D MobileNetV3 teacher and student, and the rival HAR architectures trained without \
+distillation (DeepConvLSTM, TinyHAR, ResNet-1D, a plain 3-layer CNN); docs/models.md describes each.\n\n\
 The best-validation checkpoint (.bpk) and a JSON report with the resolved settings are written next \
 to each other (--out). Ctrl-C stops after the current batch and still writes both.")]
 pub struct TrainArgs {
     /// Dataset id (see `harbench data list`); prepared on first use.
     #[arg(long)]
     dataset: String,
-    /// Model preset: mobilenetv3-large-1d, mobilenetv3-small-1d.
+    /// Model preset: mobilenetv3-large-1d, mobilenetv3-small-1d, deepconvlstm, tinyhar, resnet1d, cnn3.
     #[arg(long)]
     model: String,
-    /// Width multiplier of the model's channels.
+    /// Width multiplier of the model's channels (filters, LSTM units; 1 = the published size).
     #[arg(long)]
     width: Option<f64>,
     /// Split protocol: holdout-subjects, loso, loso-<k>, random (the first fold is trained).

@@ -109,3 +109,16 @@ fn fetch_prepare_stats_from_the_mirror() {
     let o = harbench(tmp.path(), &["data", "verify", "--all"]);
     assert!(o.status.success() && text(&o).0.contains("ok: 843 files"), "{:?}", text(&o));
 }
+
+#[test]
+fn train_names_every_model_and_suggests_on_a_typo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, _) = text(&harbench(tmp.path(), &["train", "--help"]));
+    for model in ["mobilenetv3-large-1d", "mobilenetv3-small-1d", "deepconvlstm", "tinyhar", "resnet1d", "cnn3"] {
+        assert!(out.contains(model), "{model} missing from train --help:\n{out}");
+    }
+    let o = harbench(tmp.path(), &["train", "--dataset", "synthetic", "--model", "deepconvlstn"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("unknown model 'deepconvlstn'") && err.contains("did you mean 'deepconvlstm'"), "{err}");
+}

@@ -3,7 +3,7 @@
 use burn::module::Module;
 use burn::nn::activation::{HardSigmoid, HardSigmoidConfig, HardSwish};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig1d};
+use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Lstm, LstmConfig, PaddingConfig1d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -87,9 +87,50 @@ pub fn make_divisible(value: f64, divisor: usize) -> usize {
     rounded as usize
 }
 
+/// A batch-first LSTM with both biases and PyTorch's initialisation, U(−1/√h, 1/√h) for every
+/// weight and bias (burn's default is Xavier-normal), so that runs start where PyTorch's would.
+pub fn lstm(d_input: usize, hidden: usize, device: &Device) -> Lstm {
+    let bound = 1.0 / (hidden as f64).sqrt();
+    LstmConfig::new(d_input, hidden, true).with_initializer(Initializer::Uniform { min: -bound, max: bound }).init(device)
+}
+
+/// A channel count scaled by a width multiplier, rounded to the nearest integer, at least 1
+/// (the rival models have no hardware-friendly multiple-of-8 convention to keep).
+pub fn scale_width(channels: usize, width: f64) -> usize {
+    ((channels as f64 * width).round() as usize).max(1)
+}
+
+/// The width multipliers every model accepts.
+pub fn check_width(width: f64) -> Result<(), String> {
+    if !(width.is_finite() && width > 0.0 && width <= 4.0) {
+        return Err(format!("width {width} must be in (0, 4]"));
+    }
+    Ok(())
+}
+
+/// Dropout probabilities `burn` accepts (it panics outside [0, 1)).
+pub fn check_dropout(field: &str, p: f64) -> Result<(), String> {
+    if !(p.is_finite() && (0.0..1.0).contains(&p)) {
+        return Err(format!("{field} {p} must be in [0, 1)"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn width_scaling_rounds_and_never_reaches_zero() {
+        assert_eq!(scale_width(64, 0.5), 32);
+        assert_eq!(scale_width(28, 0.25), 7);
+        assert_eq!(scale_width(5, 0.5), 3); // 2.5 rounds away from zero
+        assert_eq!(scale_width(8, 0.01), 1);
+        assert!(check_width(0.0).is_err() && check_width(f64::NAN).is_err() && check_width(4.5).is_err());
+        assert!(check_width(1.0).is_ok());
+        assert!(check_dropout("dropout", 1.0).unwrap_err().contains("dropout"));
+        assert!(check_dropout("dropout", 0.0).is_ok());
+    }
 
     #[test]
     fn make_divisible_matches_the_reference_implementation() {

@@ -4,14 +4,23 @@
 //! A model is one file and one variant in [`ModelConfig`] / [`Model`]; burn's optimisers need a
 //! concrete module type, hence an enum rather than trait objects.
 
+pub mod cnn3;
+pub mod deepconvlstm;
 pub mod layers;
+pub mod macs;
 pub mod mobilenet;
+pub mod resnet1d;
+pub mod tinyhar;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+pub use cnn3::{Cnn3, Cnn3Config};
+pub use deepconvlstm::{DeepConvLstm, DeepConvLstmConfig};
 pub use mobilenet::{MobileNetV3, MobileNetV3Config};
+pub use resnet1d::{ResNet1d, ResNet1dConfig};
+pub use tinyhar::{TinyHar, TinyHarConfig};
 
 /// What every model returns.
 #[derive(Debug, Clone)]
@@ -37,21 +46,34 @@ pub enum ModelError {
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ModelConfig {
     MobileNetV3(MobileNetV3Config),
+    #[serde(rename = "deepconvlstm")]
+    DeepConvLstm(DeepConvLstmConfig),
+    #[serde(rename = "tinyhar")]
+    TinyHar(TinyHarConfig),
+    #[serde(rename = "resnet1d")]
+    ResNet1d(ResNet1dConfig),
+    #[serde(rename = "cnn3")]
+    Cnn3(Cnn3Config),
 }
 
 /// Named presets: what `--model NAME` means.
-pub const PRESETS: &[&str] = &["mobilenetv3-large-1d", "mobilenetv3-small-1d"];
+pub const PRESETS: &[&str] = &["mobilenetv3-large-1d", "mobilenetv3-small-1d", "deepconvlstm", "tinyhar", "resnet1d", "cnn3"];
 
 impl ModelConfig {
-    /// A preset by name; `width` overrides its width multiplier.
+    /// A preset by name; `width` overrides its width multiplier (every preset has one).
     pub fn preset(name: &str, width: Option<f64>) -> Result<Self, ModelError> {
+        let w = width.unwrap_or(1.0);
         let config = match name {
-            "mobilenetv3-large-1d" => ModelConfig::MobileNetV3(MobileNetV3Config::large(width.unwrap_or(1.0))),
-            "mobilenetv3-small-1d" => ModelConfig::MobileNetV3(MobileNetV3Config::small(width.unwrap_or(1.0))),
+            "mobilenetv3-large-1d" => ModelConfig::MobileNetV3(MobileNetV3Config::large(w)),
+            "mobilenetv3-small-1d" => ModelConfig::MobileNetV3(MobileNetV3Config::small(w)),
+            "deepconvlstm" => ModelConfig::DeepConvLstm(DeepConvLstmConfig::paper(w)),
+            "tinyhar" => ModelConfig::TinyHar(TinyHarConfig::paper(w)),
+            "resnet1d" => ModelConfig::ResNet1d(ResNet1dConfig::paper(w)),
+            "cnn3" => ModelConfig::Cnn3(Cnn3Config::standard(w)),
             other => {
                 let nearest = PRESETS
                     .iter()
-                    .map(|p| (strsim::normalized_damerau_levenshtein(other, p), *p))
+                    .map(|p| (strsim::normalized_damerau_levenshtein(&other.to_lowercase(), p), *p))
                     .filter(|(s, _)| *s >= 0.5)
                     .max_by(|a, b| a.0.total_cmp(&b.0))
                     .map(|(_, p)| p.to_string());
@@ -73,13 +95,55 @@ impl ModelConfig {
     pub fn validate(&self, name: &str) -> Result<(), ModelError> {
         let result = match self {
             ModelConfig::MobileNetV3(c) => c.validate(),
+            ModelConfig::DeepConvLstm(c) => c.validate(),
+            ModelConfig::TinyHar(c) => c.validate(),
+            ModelConfig::ResNet1d(c) => c.validate(),
+            ModelConfig::Cnn3(c) => c.validate(),
         };
         result.map_err(|message| ModelError::Invalid { name: name.into(), message })
     }
 
+    /// The architecture's name, as serialised in `kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelConfig::MobileNetV3(_) => "mobile-net-v3",
+            ModelConfig::DeepConvLstm(_) => "deepconvlstm",
+            ModelConfig::TinyHar(_) => "tinyhar",
+            ModelConfig::ResNet1d(_) => "resnet1d",
+            ModelConfig::Cnn3(_) => "cnn3",
+        }
+    }
+
+    /// Shortest window the model accepts (unpadded convolutions and poolings shorten it).
+    pub fn min_length(&self) -> usize {
+        match self {
+            ModelConfig::MobileNetV3(_) | ModelConfig::ResNet1d(_) => 1,
+            ModelConfig::DeepConvLstm(c) => c.min_length(),
+            ModelConfig::TinyHar(c) => c.min_length(),
+            ModelConfig::Cnn3(c) => c.min_length(),
+        }
+    }
+
+    /// Checks that windows of `channels × length` fit the model, before anything is built.
+    pub fn check_input(&self, name: &str, channels: usize, length: usize) -> Result<(), ModelError> {
+        let invalid = |message: String| Err(ModelError::Invalid { name: name.into(), message });
+        if channels == 0 {
+            return invalid("the windows have no channels".into());
+        }
+        if length < self.min_length() {
+            return invalid(format!("windows of {length} samples are too short: this model needs at least {}", self.min_length()));
+        }
+        Ok(())
+    }
+
+    /// `config` must have passed [`ModelConfig::validate`].
     pub fn build(&self, channels: usize, classes: usize, device: &Device) -> Model {
         match self {
             ModelConfig::MobileNetV3(c) => Model::MobileNetV3(MobileNetV3::new(c, channels, classes, device)),
+            ModelConfig::DeepConvLstm(c) => Model::DeepConvLstm(DeepConvLstm::new(c, channels, classes, device)),
+            ModelConfig::TinyHar(c) => Model::TinyHar(TinyHar::new(c, channels, classes, device)),
+            ModelConfig::ResNet1d(c) => Model::ResNet1d(ResNet1d::new(c, channels, classes, device)),
+            ModelConfig::Cnn3(c) => Model::Cnn3(Cnn3::new(c, channels, classes, device)),
         }
     }
 }
@@ -87,12 +151,68 @@ impl ModelConfig {
 #[derive(Module, Debug)]
 pub enum Model {
     MobileNetV3(MobileNetV3),
+    DeepConvLstm(DeepConvLstm),
+    TinyHar(TinyHar),
+    ResNet1d(ResNet1d),
+    Cnn3(Cnn3),
 }
 
 impl Model {
+    /// `x`: `[batch, channels, time]` with the channels the model was built for and at least
+    /// [`ModelConfig::min_length`] steps.
     pub fn forward(&self, x: Tensor<3>) -> ModelOutput {
         match self {
             Model::MobileNetV3(m) => m.forward(x),
+            Model::DeepConvLstm(m) => m.forward(x),
+            Model::TinyHar(m) => m.forward(x),
+            Model::ResNet1d(m) => m.forward(x),
+            Model::Cnn3(m) => m.forward(x),
+        }
+    }
+
+    /// Trainable parameters, as PyTorch counts them. burn's `num_params` also counts the
+    /// batch-norm running mean and variance (buffers, not parameters), 2 per normalised channel.
+    pub fn trainable_params(&self) -> usize {
+        let mut counter = TrainableCounter::default();
+        self.visit(&mut counter);
+        counter.count
+    }
+
+    /// Multiply-accumulates of one forward pass of one `channels × length` window, counted per
+    /// layer by the convention of [`macs`].
+    pub fn macs(&self, channels: usize, length: usize) -> u64 {
+        match self {
+            Model::MobileNetV3(m) => m.macs(channels, length),
+            Model::DeepConvLstm(m) => m.macs(channels, length),
+            Model::TinyHar(m) => m.macs(channels, length),
+            Model::ResNet1d(m) => m.macs(channels, length),
+            Model::Cnn3(m) => m.macs(channels, length),
+        }
+    }
+}
+
+/// Counts float parameters, skipping the running statistics of batch normalisation.
+#[derive(Default)]
+struct TrainableCounter {
+    count: usize,
+    /// Depth inside a `running_*` field of a batch norm (0: outside).
+    in_buffer: usize,
+}
+
+impl ModuleVisitor for TrainableCounter {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        if self.in_buffer > 0 || (name.starts_with("running_") && container_type.contains("BatchNorm")) {
+            self.in_buffer += 1;
+        }
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.in_buffer = self.in_buffer.saturating_sub(1);
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if self.in_buffer == 0 {
+            self.count += param.lazy_shape().num_elements();
         }
     }
 }
@@ -115,7 +235,7 @@ mod tests {
             assert!(lengths.windows(2).all(|w| w[0] >= w[1]), "{name}: {lengths:?}");
             println!(
                 "{name} width {width}: {} parameters, anchors {:?}",
-                model.num_params(),
+                model.trainable_params(),
                 out.anchors.iter().map(|a| a.dims()).collect::<Vec<_>>()
             );
         }

@@ -7,7 +7,7 @@
 //! features that stage distillation matches.
 
 use crate::layers::{make_divisible, Act, ConvBn, SqueezeExcite};
-use crate::ModelOutput;
+use crate::{macs, ModelOutput};
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
@@ -170,6 +170,15 @@ impl InvertedResidual {
             h
         }
     }
+
+    /// MACs on a `length`-step input, and the output length.
+    fn macs(&self, length: usize) -> (u64, usize) {
+        let expand = self.expand.as_ref().map_or(0, |e| macs::conv1d(&e.conv, length).0);
+        let (depthwise, out) = macs::conv1d(&self.depthwise.conv, length);
+        // Squeeze-excitation's two 1×1 convolutions run on the time-averaged vector (length 1).
+        let se = self.se.as_ref().map_or(0, |se| macs::conv1d(&se.reduce, 1).0 + macs::conv1d(&se.expand, 1).0);
+        (expand + depthwise + se + macs::conv1d(&self.project.conv, out).0, out)
+    }
 }
 
 #[derive(Module, Debug)]
@@ -224,5 +233,15 @@ impl MobileNetV3 {
         let h = Act::HardSwish.apply(self.last.forward(h));
         let pooled: Tensor<2> = h.mean_dim(2).squeeze_dim(2);
         ModelOutput { logits: self.classifier.forward(self.dropout.forward(pooled.clone())), pooled, anchors }
+    }
+
+    pub fn macs(&self, _channels: usize, length: usize) -> u64 {
+        let (mut total, mut steps) = macs::conv1d(&self.stem.conv, length);
+        for block in &self.blocks {
+            let (m, out) = block.macs(steps);
+            total += m;
+            steps = out;
+        }
+        total + macs::conv1d(&self.last.conv, steps).0 + macs::linear(&self.classifier, 1)
     }
 }

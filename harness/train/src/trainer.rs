@@ -71,6 +71,8 @@ pub fn train(
     stop: &AtomicBool,
 ) -> Result<Trained, TrainError> {
     config.validate()?;
+    let kind = model_config.kind();
+    model_config.check_input(kind, data.windows.channels, data.windows.length).map_err(|e| TrainError::Data(e.to_string()))?;
     if fold.train.len() < config.batch_size || fold.val.is_empty() {
         return Err(TrainError::Data(format!(
             "fold '{}' has {} training and {} validation windows; need at least one batch ({}) and one validation window",
@@ -89,7 +91,8 @@ pub fn train(
     device.seed(config.seed);
     let train_device = device.clone().autodiff();
     let mut model = model_config.build(train_set.channels, classes, &train_device);
-    let parameters = model.num_params();
+    // Trainable parameters only (burn's num_params also counts batch-norm running statistics).
+    let parameters = model.trainable_params();
     let mut optimizer = AdamWConfig::new().with_weight_decay(config.weight_decay as f32).init();
     let smoothing = (config.label_smoothing > 0.0).then_some(config.label_smoothing as f32);
     let loss_fn = CrossEntropyLossConfig::new().with_smoothing(smoothing).init(&train_device);
