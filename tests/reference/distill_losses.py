@@ -358,3 +358,20 @@ def compute_fsp(g):
 g_s = [gen([B, 3, 8], 0.1), gen([B, 4, 4], 0.2), gen([B, 2, 2], 0.3)]
 g_t = [gen([B, 3, 8], 1.1), gen([B, 4, 4], 1.2), gen([B, 2, 2], 1.3)]
 show("fsp", sum((s - t).pow(2).mean() for s, t in zip(compute_fsp(g_s), compute_fsp(g_t))))
+
+
+# FT (Kim et al. 2018), RepDistiller distiller_zoo/FT.py FactorTransfer (p1=2, p2=1), 1-D pooling
+def factor(f, p1=2):
+    return F.normalize(f.pow(p1).mean(1).view(f.size(0), -1))
+
+
+def ft_loss(f_s, f_t):
+    s_H, t_H = f_s.shape[2], f_t.shape[2]
+    if s_H > t_H:
+        f_s = F.adaptive_avg_pool1d(f_s, t_H)
+    elif s_H < t_H:
+        f_t = F.adaptive_avg_pool1d(f_t, s_H)
+    return (factor(f_s) - factor(f_t)).abs().mean()
+
+
+show("ft", ft_loss(gen([B, 3, 8], 0.5), gen([B, 5, 4], 2.0)))

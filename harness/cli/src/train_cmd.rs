@@ -30,7 +30,7 @@ harbench train --dataset uci-har --teacher mobilenetv3-large-1d --student mobile
 harbench train --dataset uci-har --teacher-checkpoint results/train/t.bpk --student mobilenetv3-small-1d \\\n    \
 --method DKD --param warmup=5 --param beta=4\n  \
 harbench train --dataset synthetic --teacher mobilenetv3-large-1d --student mobilenetv3-small-1d --method crd --param nce_k=1024\n\n\
-Methods: kd, fitnets, at, sp, rkd, pkt, nst, crd, dkd, dist, logit-std, cc, vid, fsp (docs/distillation.md \
+Methods: kd, fitnets, at, sp, rkd, pkt, nst, crd, dkd, dist, logit-std, cc, vid, ft, fsp (docs/distillation.md \
 lists their losses and hyper-parameters). --param KEY=VALUE overrides one hyper-parameter; `ce`, `kd` and \
 `kd_temperature` set the weights of the cross-entropy and of an added Hinton KD term.\n\n\
 The best-validation checkpoint (.bpk) and a JSON report with the resolved settings are written next \

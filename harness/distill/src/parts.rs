@@ -5,7 +5,7 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig1d};
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{leaky_relu, relu};
 use burn::tensor::{Device, Tensor};
 use harbench_models::Model;
 
@@ -53,9 +53,43 @@ impl ConvHead {
     }
 }
 
+/// Convolutions over time, each followed by optional batch norm and a leaky ReLU
+/// (Factor Transfer's paraphraser and translator).
+#[derive(Module, Debug)]
+pub struct ConvStack {
+    pub convs: Vec<Conv1d>,
+    pub bns: Vec<BatchNorm>,
+    #[module(skip)]
+    pub slope: f64,
+}
+
+impl ConvStack {
+    pub fn new(channels: &[usize], kernel: usize, bn: bool, slope: f64, device: &Device) -> Self {
+        let pad = PaddingConfig1d::Explicit(kernel / 2, kernel / 2);
+        ConvStack {
+            convs: channels.windows(2).map(|w| Conv1dConfig::new(w[0], w[1], kernel).with_padding(pad.clone()).init(device)).collect(),
+            bns: if bn { channels[1..].iter().map(|&c| BatchNormConfig::new(c).init(device)).collect() } else { Vec::new() },
+            slope,
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let mut h = x;
+        for (i, conv) in self.convs.iter().enumerate() {
+            h = conv.forward(h);
+            if let Some(bn) = self.bns.get(i) {
+                h = bn.forward(h);
+            }
+            h = leaky_relu(h, self.slope);
+        }
+        h
+    }
+}
+
 #[derive(Module, Debug)]
 pub enum Part {
     Conv(ConvHead),
+    Stack(ConvStack),
     Linear(Linear),
     /// A learned vector (e.g. VID's per-channel log-variance).
     Vector(Param<Tensor<1>>),
@@ -82,6 +116,13 @@ impl Parts {
         match &self.items[i] {
             Part::Conv(c) => c,
             other => panic!("part {i} is not a conv head: {other:?}"),
+        }
+    }
+
+    pub fn stack(&self, i: usize) -> &ConvStack {
+        match &self.items[i] {
+            Part::Stack(c) => c,
+            other => panic!("part {i} is not a conv stack: {other:?}"),
         }
     }
 

@@ -49,6 +49,7 @@ pub const METHODS: &[Entry] = &[
     },
     Entry { name: "cc", summary: "Peng et al. 2019: correlation congruence of embeddings", mix: Mix::CE, build: methods::cc::build },
     Entry { name: "vid", summary: "Ahn et al. 2019: variational information (Gaussian NLL)", mix: Mix::CE, build: methods::vid::build },
+    Entry { name: "ft", summary: "Kim et al. 2018: factor transfer via paraphraser / translator", mix: Mix::CE, build: methods::ft::build },
     Entry { name: "fsp", summary: "Yim et al. 2017: flow matrices, pre-training stage", mix: Mix::CE, build: methods::fsp::build },
 ];
 

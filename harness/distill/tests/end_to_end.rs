@@ -62,7 +62,7 @@ fn every_method_trains_one_epoch() {
     let s = setup();
     for method in registry::names() {
         let params = match method {
-            "fsp" => json!({"pretrain_epochs": 1}),
+            "fsp" | "ft" => json!({"pretrain_epochs": 1}),
             "crd" => json!({"nce_k": 256}),
             _ => json!({}),
         };
@@ -71,7 +71,7 @@ fn every_method_trains_one_epoch() {
         assert!(o.student.history[0].train_loss.is_finite(), "{method}");
         assert!(!o.terms.is_empty() && o.terms.values().all(|v| v.is_finite()), "{method}: {:?}", o.terms);
         assert_eq!(o.student.best.test.confusion.iter().flatten().sum::<usize>(), 240, "{method}");
-        assert_eq!(o.student.pretrain_losses.len(), usize::from(method == "fsp"), "{method}");
+        assert_eq!(o.student.pretrain_losses.len(), usize::from(method == "fsp" || method == "ft"), "{method}");
         println!(
             "{method}: terms {:?}, student test acc {:.3} F1 {:.3}, parts {} params",
             o.terms, o.student.best.test.accuracy, o.student.best.test.macro_f1, o.part_parameters

@@ -4,7 +4,7 @@
 //! the repository root); each constant below is pasted from its output under the same name.
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use harbench_distill::methods::{at, cc, crd, dist, dkd, fsp, logit_std, nst, pkt, rkd, sp, vid};
+use harbench_distill::methods::{at, cc, crd, dist, dkd, fsp, ft, logit_std, nst, pkt, rkd, sp, vid};
 use harbench_distill::ops::{mse, soft_kl};
 
 /// The script's `gen`: `scale · (sin(0.37 i + phase) + 0.1 cos(1.7 i))`, C order.
@@ -186,4 +186,9 @@ fn flow_of_solution_procedure() {
     let s = [gen([4, 3, 8], 0.1, 1.0), gen([4, 4, 4], 0.2, 1.0), gen([4, 2, 2], 0.3, 1.0)];
     let t = [gen([4, 3, 8], 1.1, 1.0), gen([4, 4, 4], 1.2, 1.0), gen([4, 2, 2], 1.3, 1.0)];
     close(scalar(fsp::fsp_loss(&s, &t)), 0.29418545961380005, "fsp");
+}
+
+#[test]
+fn factor_transfer() {
+    close(scalar(ft::ft_loss(gen([4, 3, 8], 0.5, 1.0), gen([4, 5, 4], 2.0, 1.0))), 0.24434715509414673, "ft");
 }

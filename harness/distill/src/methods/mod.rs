@@ -9,6 +9,7 @@ pub mod dist;
 pub mod dkd;
 pub mod fitnets;
 pub mod fsp;
+pub mod ft;
 pub mod kd;
 pub mod logit_std;
 pub mod nst;
