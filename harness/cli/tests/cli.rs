@@ -122,3 +122,61 @@ fn train_names_every_model_and_suggests_on_a_typo() {
     assert!(!o.status.success());
     assert!(err.contains("unknown model 'deepconvlstn'") && err.contains("did you mean 'deepconvlstm'"), "{err}");
 }
+
+/// `harbench train --method`: a teacher trained in-process, then reused from its checkpoint;
+/// wrong teachers and settings are clear errors.
+#[test]
+fn distils_a_student_and_reuses_the_teacher_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r/kd.json");
+    let o = out.display().to_string();
+    let common = ["--dataset", "synthetic", "--student", "mobilenetv3-small-1d", "--width", "0.25", "--epochs", "1", "--batch-size", "32"];
+    let mut args = vec!["train", "--teacher", "mobilenetv3-large-1d", "--teacher-width", "0.25", "--method", "KD", "--out", &o];
+    args.extend(common);
+    let run = harbench(tmp.path(), &args);
+    let (stdout, stderr) = text(&run);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("student (kd)") && stdout.contains("teacher"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(report["distillation"]["method"], "kd");
+    assert_eq!(report["distillation"]["mix"]["ce"], 0.1);
+    assert!(report["distillation"]["terms"]["kd"].as_f64().unwrap().is_finite());
+    let teacher = tmp.path().join("r/kd.teacher.bpk");
+    assert!(teacher.is_file() && out.with_extension("bpk").is_file());
+
+    let t = teacher.display().to_string();
+    let o2 = tmp.path().join("r/dkd.json").display().to_string();
+    let mut args = vec!["train", "--teacher-checkpoint", &t, "--method", "dkd", "--param", "warmup=1", "--out", &o2];
+    args.extend(common);
+    let run = harbench(tmp.path(), &args);
+    assert!(run.status.success(), "{:?}", text(&run));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&o2).unwrap()).unwrap();
+    assert_eq!(report["distillation"]["params"]["warmup"], 1);
+
+    // A teacher of another split could have seen the test subjects.
+    let mut args = vec!["train", "--teacher-checkpoint", &t, "--method", "at", "--split", "random"];
+    args.extend(common);
+    let (_, err) = text(&harbench(tmp.path(), &args));
+    assert!(err.contains("a teacher must be trained on the same split"), "{err}");
+    let (_, err) = text(&harbench(tmp.path(), &["train", "--dataset", "synthetic", "--student", "mobilenetv3-small-1d", "--method", "kd"]));
+    assert!(err.contains("needs a teacher"), "{err}");
+    let mut args = vec!["train", "--teacher-checkpoint", &t, "--method", "at", "--param", "betta=1"];
+    args.extend(common);
+    let (_, err) = text(&harbench(tmp.path(), &args));
+    assert!(err.contains("unknown field `betta`"), "{err}");
+    let (_, err) = text(&harbench(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "synthetic",
+            "--student",
+            "mobilenetv3-small-1d",
+            "--method",
+            "fitnett",
+            "--teacher",
+            "mobilenetv3-large-1d",
+        ],
+    ));
+    assert!(err.contains("did you mean 'fitnets'"), "{err}");
+}

@@ -84,12 +84,18 @@ impl ModelConfig {
         Ok(config)
     }
 
-    /// Sets the classifier's training-time dropout.
-    pub fn with_dropout(mut self, dropout: f64) -> Self {
+    /// Sets the model's training-time dropout; an error for models that have none.
+    pub fn with_dropout(mut self, name: &str, dropout: f64) -> Result<Self, ModelError> {
         match &mut self {
             ModelConfig::MobileNetV3(c) => c.dropout = dropout,
+            ModelConfig::DeepConvLstm(c) => c.dropout = dropout,
+            ModelConfig::TinyHar(c) => c.dropout = dropout,
+            ModelConfig::ResNet1d(_) | ModelConfig::Cnn3(_) => {
+                return Err(ModelError::Invalid { name: name.into(), message: "this model has no dropout setting".into() })
+            }
         }
-        self
+        self.validate(name)?;
+        Ok(self)
     }
 
     pub fn validate(&self, name: &str) -> Result<(), ModelError> {

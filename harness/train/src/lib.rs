@@ -9,7 +9,7 @@ pub mod trainer;
 
 pub use config::TrainConfig;
 pub use device::DeviceChoice;
-pub use trainer::{train, TrainOutcome, Trained};
+pub use trainer::{fit, train, Batch, CrossEntropy, Objective, Splits, Stage, TrainOutcome, Trained};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {

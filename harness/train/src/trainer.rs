@@ -7,9 +7,9 @@ use crate::config::{learning_rate, TrainConfig};
 use crate::metrics::{Confusion, Metrics};
 use crate::TrainError;
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{AdamWConfig, GradientsParams};
-use burn::tensor::Device;
+use burn::tensor::{Device, Int, Tensor};
 use harbench_data::cache::Prepared;
 use harbench_data::progress::Progress;
 use harbench_data::split::{Fold, Normalizer};
@@ -51,6 +51,9 @@ pub struct TrainOutcome {
     /// True when the stop flag ended the run before its epochs or patience ran out.
     pub interrupted: bool,
     pub history: Vec<EpochLog>,
+    /// Mean loss of each pre-training epoch (empty without a pre-training stage).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pretrain_losses: Vec<f64>,
 }
 
 /// The trained model (best validation state) and what happened.
@@ -60,7 +63,101 @@ pub struct Trained {
     pub outcome: TrainOutcome,
 }
 
-/// Trains `model_config` on `fold` of `data`.
+/// Which part of a run a batch belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// A pre-training stage before the main epochs (e.g. FSP's): constant learning rate, no
+    /// validation, its own optimiser state.
+    Pretrain,
+    Main,
+}
+
+/// One training batch as an [`Objective`] sees it.
+pub struct Batch<'a> {
+    /// `[batch, C, L]` on the autodiff device.
+    pub x: Tensor<3>,
+    pub y: Tensor<1, Int>,
+    /// Positions of the batch's windows in the training split (stable ids for memory banks).
+    pub rows: &'a [usize],
+    /// 1-based epoch within `stage`.
+    pub epoch: usize,
+    pub stage: Stage,
+}
+
+/// What the loop optimises and how a batch's loss is computed. The optimised module holds the
+/// classifier that is evaluated and kept (the student) and any training-only parts beside it.
+pub trait Objective {
+    type Module: Module;
+    /// The classifier inside `module`.
+    fn student<'a>(&self, module: &'a Self::Module) -> &'a Model;
+    /// Epochs of [`Stage::Pretrain`] run before the main epochs.
+    fn pretrain_epochs(&self) -> usize {
+        0
+    }
+    /// The scalar loss of one batch (on the autodiff device).
+    fn loss(&mut self, module: &Self::Module, batch: &Batch) -> Result<Tensor<1>, TrainError>;
+}
+
+/// Plain supervised training: cross-entropy (optionally label-smoothed) of the model's logits.
+pub struct CrossEntropy {
+    loss: CrossEntropyLoss,
+}
+
+impl CrossEntropy {
+    pub fn new(label_smoothing: f64, device: &Device) -> Self {
+        let smoothing = (label_smoothing > 0.0).then_some(label_smoothing as f32);
+        CrossEntropy { loss: CrossEntropyLossConfig::new().with_smoothing(smoothing).init(device) }
+    }
+
+    pub fn forward(&self, logits: Tensor<2>, y: Tensor<1, Int>) -> Tensor<1> {
+        self.loss.forward(logits, y)
+    }
+}
+
+impl Objective for CrossEntropy {
+    type Module = Model;
+    fn student<'a>(&self, module: &'a Model) -> &'a Model {
+        module
+    }
+    fn loss(&mut self, module: &Model, batch: &Batch) -> Result<Tensor<1>, TrainError> {
+        Ok(self.forward(module.forward(batch.x.clone()).logits, batch.y.clone()))
+    }
+}
+
+/// The normalised windows of one fold: what every training run of that fold shares.
+pub struct Splits {
+    pub normalizer: Normalizer,
+    pub train: SplitData,
+    pub val: SplitData,
+    pub test: SplitData,
+    pub classes: usize,
+}
+
+impl Splits {
+    /// Normalises with statistics of `fold.train` only; checks there is a batch to train on.
+    pub fn new(data: &Prepared, fold: &Fold, config: &TrainConfig) -> Result<Self, TrainError> {
+        config.validate()?;
+        if fold.train.len() < config.batch_size || fold.val.is_empty() {
+            return Err(TrainError::Data(format!(
+                "fold '{}' has {} training and {} validation windows; need at least one batch ({}) and one validation window",
+                fold.name,
+                fold.train.len(),
+                fold.val.len(),
+                config.batch_size
+            )));
+        }
+        let normalizer = Normalizer::fit(&data.windows, &fold.train);
+        Ok(Splits {
+            train: SplitData::new(data, &fold.train, &normalizer),
+            val: SplitData::new(data, &fold.val, &normalizer),
+            test: SplitData::new(data, &fold.test, &normalizer),
+            classes: data.meta.classes.len(),
+            normalizer,
+        })
+    }
+}
+
+/// Trains `model_config` on `fold` of `data` with cross-entropy.
 pub fn train(
     model_config: &ModelConfig,
     data: &Prepared,
@@ -70,32 +167,36 @@ pub fn train(
     progress: &dyn Progress,
     stop: &AtomicBool,
 ) -> Result<Trained, TrainError> {
-    config.validate()?;
-    let kind = model_config.kind();
-    model_config.check_input(kind, data.windows.channels, data.windows.length).map_err(|e| TrainError::Data(e.to_string()))?;
-    if fold.train.len() < config.batch_size || fold.val.is_empty() {
-        return Err(TrainError::Data(format!(
-            "fold '{}' has {} training and {} validation windows; need at least one batch ({}) and one validation window",
-            fold.name,
-            fold.train.len(),
-            fold.val.len(),
-            config.batch_size
-        )));
-    }
-    let normalizer = Normalizer::fit(&data.windows, &fold.train);
-    let train_set = SplitData::new(data, &fold.train, &normalizer);
-    let val_set = SplitData::new(data, &fold.val, &normalizer);
-    let test_set = SplitData::new(data, &fold.test, &normalizer);
-    let classes = data.meta.classes.len();
-
+    model_config.check_input(model_config.kind(), data.windows.channels, data.windows.length).map_err(|e| TrainError::Data(e.to_string()))?;
+    let splits = Splits::new(data, fold, config)?;
     device.seed(config.seed);
     let train_device = device.clone().autodiff();
-    let mut model = model_config.build(train_set.channels, classes, &train_device);
+    let model = model_config.build(splits.train.channels, splits.classes, &train_device);
+    let mut objective = CrossEntropy::new(config.label_smoothing, &train_device);
+    let (model, outcome) = fit(model, &mut objective, &splits, config, device, progress, stop)?;
+    Ok(Trained { model, normalizer: splits.normalizer, outcome })
+}
+
+/// The training loop for any [`Objective`]: `module` must live on `device`'s autodiff twin.
+/// Returns the best-validation student (eval mode, plain device) and the outcome.
+pub fn fit<O: Objective>(
+    mut module: O::Module,
+    objective: &mut O,
+    splits: &Splits,
+    config: &TrainConfig,
+    device: &Device,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<(Model, TrainOutcome), TrainError> {
+    config.validate()?;
+    let train_device = device.clone().autodiff();
+    let (train_set, val_set, test_set, classes) = (&splits.train, &splits.val, &splits.test, splits.classes);
+    if train_set.len() < config.batch_size {
+        return Err(TrainError::Data(format!("{} training windows do not fill one batch of {}", train_set.len(), config.batch_size)));
+    }
     // Trainable parameters only (burn's num_params also counts batch-norm running statistics).
-    let parameters = model.trainable_params();
-    let mut optimizer = AdamWConfig::new().with_weight_decay(config.weight_decay as f32).init();
-    let smoothing = (config.label_smoothing > 0.0).then_some(config.label_smoothing as f32);
-    let loss_fn = CrossEntropyLossConfig::new().with_smoothing(smoothing).init(&train_device);
+    let parameters = objective.student(&module).trainable_params();
+    let new_optimizer = || AdamWConfig::new().with_weight_decay(config.weight_decay as f32).init();
 
     // Incomplete last batches are dropped: batch normalisation needs more than one sample.
     let steps_per_epoch = train_set.len() / config.batch_size;
@@ -103,6 +204,7 @@ pub fn train(
     let warmup_steps = steps_per_epoch * config.warmup_epochs;
     let mut order: Vec<usize> = (0..train_set.len()).collect();
     let mut history = Vec::new();
+    let mut pretrain_losses = Vec::new();
     let mut best: Option<(f64, usize, Model)> = None;
     let mut interrupted = false;
     let started = Instant::now();
@@ -111,7 +213,44 @@ pub fn train(
     let mut epochs_run = 0;
     let mut augment_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xA5A5_5A5A);
 
+    // Pre-training epochs: own optimiser state and a constant learning rate; batch order is
+    // seeded apart from the main epochs so that adding a stage does not reorder them.
+    let pretrain = objective.pretrain_epochs();
+    let mut optimizer = new_optimizer();
+    for epoch in 1..=pretrain {
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(1_000_033).wrapping_add(epoch as u64 + (1 << 40))));
+        progress.start(&format!("pre-training {epoch}/{pretrain}"), Some(steps_per_epoch as u64));
+        let mut loss_sum = 0.0;
+        for (b, rows) in order.chunks_exact(config.batch_size).enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break;
+            }
+            let (x, y) = train_set.batch(rows, &train_device);
+            let loss = objective.loss(&module, &Batch { x, y, rows, epoch, stage: Stage::Pretrain })?;
+            let value: f64 = loss.clone().into_scalar::<f32>() as f64;
+            if !value.is_finite() {
+                return Err(TrainError::NonFinite { epoch, step: b + 1, value });
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &module);
+            module = optimizer.step(config.lr, module, grads);
+            loss_sum += value;
+            progress.advance(1);
+        }
+        progress.finish();
+        if interrupted {
+            break;
+        }
+        pretrain_losses.push(loss_sum / steps_per_epoch as f64);
+        progress.message(&format!("pre-training {epoch}: loss {:.4}", loss_sum / steps_per_epoch as f64));
+    }
+    let mut optimizer = new_optimizer();
+    order = (0..train_set.len()).collect();
+
     'epochs: for epoch in 1..=config.epochs {
+        if interrupted {
+            break;
+        }
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64)));
         progress.start(&format!("epoch {epoch}/{}", config.epochs), Some(steps_per_epoch as u64));
         let epoch_start = Instant::now();
@@ -122,13 +261,13 @@ pub fn train(
                 break 'epochs;
             }
             let (x, y) = train_set.augmented_batch(rows, &train_device, config.augment_scale, config.augment_jitter, &mut augment_rng);
-            let loss = loss_fn.forward(model.forward(x).logits, y);
+            let loss = objective.loss(&module, &Batch { x, y, rows, epoch, stage: Stage::Main })?;
             let value: f64 = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 return Err(TrainError::NonFinite { epoch, step: b + 1, value });
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(learning_rate(config.lr, step, warmup_steps, total_steps), model, grads);
+            let grads = GradientsParams::from_grads(loss.backward(), &module);
+            module = optimizer.step(learning_rate(config.lr, step, warmup_steps, total_steps), module, grads);
             loss_sum += value;
             step += 1;
             trained_samples += rows.len();
@@ -140,8 +279,8 @@ pub fn train(
         }
         progress.finish();
         epochs_run = epoch;
-        let eval_model = model.valid();
-        let val = evaluate(&eval_model, &val_set, classes, device);
+        let eval_model = objective.student(&module).valid();
+        let val = evaluate(&eval_model, val_set, classes, device);
         history.push(EpochLog {
             epoch,
             train_loss: loss_sum / steps_per_epoch as f64,
@@ -159,7 +298,7 @@ pub fn train(
         }
     }
     let train_seconds = started.elapsed().as_secs_f64();
-    let last_model = model.valid();
+    let last_model = objective.student(&module).valid();
     let (_, best_epoch, best_model) = match best {
         Some(b) => b,
         // Stopped before the first epoch ended: the current state is all there is.
@@ -167,8 +306,8 @@ pub fn train(
     };
     let scores = |m: &Model, epoch: usize| Scores {
         epoch,
-        val: evaluate(m, &val_set, classes, device),
-        test: evaluate(m, &test_set, classes, device),
+        val: evaluate(m, val_set, classes, device),
+        test: evaluate(m, test_set, classes, device),
     };
     let outcome = TrainOutcome {
         best: scores(&best_model, best_epoch),
@@ -179,8 +318,9 @@ pub fn train(
         samples_per_second: trained_samples as f64 / train_seconds.max(1e-9),
         interrupted,
         history,
+        pretrain_losses,
     };
-    Ok(Trained { model: best_model, normalizer, outcome })
+    Ok((best_model, outcome))
 }
 
 /// Metrics of `model` (in eval mode) on `set`, in batches.

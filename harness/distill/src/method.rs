@@ -1,0 +1,86 @@
+//! The one trait every distillation method implements, and what the trainer hands it.
+
+use crate::parts::Parts;
+use crate::DistillError;
+use burn::tensor::{Device, Int, Tensor};
+use harbench_models::ModelOutput;
+use harbench_train::Stage;
+use serde::{Deserialize, Serialize};
+
+/// Feature shapes of one model, read from a forward pass before training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shapes {
+    /// `(channels, time steps)` of each anchor, shallow to deep.
+    pub anchors: Vec<(usize, usize)>,
+    /// Width of the pooled feature.
+    pub pooled: usize,
+}
+
+/// What a method may look at when it builds its trainable parts.
+pub struct Context<'a> {
+    pub student: Shapes,
+    pub teacher: Shapes,
+    pub classes: usize,
+    /// Label of every training window, by position in the training split (CRD's negatives).
+    pub train_labels: &'a [usize],
+    pub seed: u64,
+}
+
+/// One batch as a method sees it. Teacher tensors are constants on the autodiff device (no
+/// graph back into the teacher); student tensors carry the graph.
+pub struct Features<'a> {
+    pub student: &'a ModelOutput,
+    pub teacher: &'a ModelOutput,
+    pub labels: &'a Tensor<1, Int>,
+    /// Positions of the batch's windows in the training split.
+    pub rows: &'a [usize],
+    /// 1-based epoch within `stage`.
+    pub epoch: usize,
+    pub stage: Stage,
+}
+
+/// A named, already weighted part of a method's loss (logged and summed).
+pub struct Term {
+    pub name: &'static str,
+    pub value: Tensor<1>,
+}
+
+impl Term {
+    pub fn new(name: &'static str, value: Tensor<1>) -> Self {
+        Term { name, value }
+    }
+}
+
+/// The terms every method is mixed with, as RepDistiller's `γ·CE + α·KD + β·method`:
+/// `ce` (γ) weighs the cross-entropy, `kd` (α) an added Hinton KD at `kd_temperature`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Mix {
+    pub ce: f64,
+    pub kd: f64,
+    pub kd_temperature: f64,
+}
+
+impl Mix {
+    /// Cross-entropy alone beside the method's loss (RepDistiller's `-r 1 -a 0`).
+    pub const CE: Mix = Mix { ce: 1.0, kd: 0.0, kd_temperature: 4.0 };
+}
+
+/// A distillation method: its trainable parts, schedule and loss.
+pub trait Method: Send {
+    /// Registry name.
+    fn name(&self) -> &'static str;
+    /// The resolved hyper-parameters, written with the results.
+    fn config(&self) -> serde_json::Value;
+    /// Builds the training-only parts (regressors, embedding heads) once shapes are known, and
+    /// checks the method can work on them.
+    fn build(&mut self, _ctx: &Context, _device: &Device) -> Result<Parts, DistillError> {
+        Ok(Parts::default())
+    }
+    /// Epochs of a pre-training stage before the main epochs (FSP, AB, FT); 0 for most.
+    fn pretrain_epochs(&self) -> usize {
+        0
+    }
+    /// The method's weighted loss terms for one batch. In [`Stage::Pretrain`] they are the
+    /// whole objective; in [`Stage::Main`] cross-entropy and KD are added by the [`Mix`].
+    fn loss(&mut self, parts: &Parts, f: &Features) -> Vec<Term>;
+}

@@ -1,0 +1,200 @@
+//! A distillation run: the frozen teacher (eval mode, plain device) and the student plus the
+//! method's parts trained by harbench-train's loop through a distillation [`Objective`].
+
+use crate::method::{Context, Features, Method, Mix, Shapes, Term};
+use crate::ops::soft_kl;
+use crate::parts::Distilled;
+use crate::DistillError;
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use harbench_data::cache::Prepared;
+use harbench_data::progress::Progress;
+use harbench_data::split::Fold;
+use harbench_models::{Model, ModelConfig, ModelOutput};
+use harbench_train::metrics::Metrics;
+use harbench_train::trainer::evaluate;
+use harbench_train::{fit, Batch, CrossEntropy, Objective, Splits, Stage, TrainConfig, TrainError, TrainOutcome, Trained};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+
+/// The teacher's scores on the same fold (it never trains here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Teacher {
+    pub parameters: usize,
+    pub val: Metrics,
+    pub test: Metrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistillOutcome {
+    pub method: String,
+    pub mix: Mix,
+    /// The method's resolved hyper-parameters.
+    pub params: serde_json::Value,
+    /// Parameters of the training-only parts (not part of the student).
+    pub part_parameters: usize,
+    pub student_shapes: Shapes,
+    pub teacher_shapes: Shapes,
+    pub teacher: Teacher,
+    /// Mean of each weighted loss term over the main-stage batches.
+    pub terms: BTreeMap<String, f64>,
+    pub student: TrainOutcome,
+}
+
+/// Anchor and pooled shapes of `model` for windows of `[channels, length]`.
+pub fn shapes(model: &Model, channels: usize, length: usize, device: &Device) -> (Shapes, usize) {
+    let out = model.valid().forward(Tensor::<3>::zeros([2, channels, length], &device.clone().without_autodiff()));
+    let anchors = out.anchors.iter().map(|a| (a.dims()[1], a.dims()[2])).collect();
+    (Shapes { anchors, pooled: out.pooled.dims()[1] }, out.logits.dims()[1])
+}
+
+/// Teacher outputs as constants on the autodiff device: no graph leads back to the teacher.
+fn constant(out: ModelOutput) -> ModelOutput {
+    ModelOutput {
+        logits: out.logits.autodiff(),
+        pooled: out.pooled.autodiff(),
+        anchors: out.anchors.into_iter().map(|a| a.autodiff()).collect(),
+    }
+}
+
+/// The distillation objective: method terms (+ CE and KD by the mix in the main stage).
+pub struct DistillObjective {
+    pub teacher: Model,
+    pub method: Box<dyn Method>,
+    pub mix: Mix,
+    ce: CrossEntropy,
+    sums: BTreeMap<&'static str, (f64, usize)>,
+}
+
+impl DistillObjective {
+    /// `teacher` is put in eval mode on the plain device.
+    pub fn new(teacher: &Model, method: Box<dyn Method>, mix: Mix, label_smoothing: f64, device: &Device) -> Self {
+        DistillObjective {
+            teacher: teacher.valid(),
+            method,
+            mix,
+            ce: CrossEntropy::new(label_smoothing, &device.clone().autodiff()),
+            sums: BTreeMap::new(),
+        }
+    }
+
+    /// Weighted terms of one batch and their sum.
+    pub fn terms(&mut self, module: &Distilled, batch: &Batch) -> (Vec<Term>, Tensor<1>) {
+        let student = module.student.forward(batch.x.clone());
+        let teacher = constant(self.teacher.forward(batch.x.clone().without_autodiff()));
+        let f =
+            Features { student: &student, teacher: &teacher, labels: &batch.y, rows: batch.rows, epoch: batch.epoch, stage: batch.stage };
+        let mut terms = self.method.loss(&module.parts, &f);
+        if batch.stage == Stage::Main {
+            if self.mix.ce > 0.0 {
+                terms.push(Term::new("ce", self.ce.forward(student.logits.clone(), batch.y.clone()) * self.mix.ce));
+            }
+            if self.mix.kd > 0.0 {
+                let kd = soft_kl(student.logits.clone(), teacher.logits.clone(), self.mix.kd_temperature);
+                terms.push(Term::new("kd", kd * self.mix.kd));
+            }
+        }
+        // Starts from a tracked zero so that an empty term list still has a graph.
+        let mut total = student.logits.sum() * 0.0;
+        for t in &terms {
+            total = total + t.value.clone();
+        }
+        (terms, total)
+    }
+}
+
+impl Objective for DistillObjective {
+    type Module = Distilled;
+
+    fn student<'a>(&self, module: &'a Distilled) -> &'a Model {
+        &module.student
+    }
+
+    fn pretrain_epochs(&self) -> usize {
+        self.method.pretrain_epochs()
+    }
+
+    fn loss(&mut self, module: &Distilled, batch: &Batch) -> Result<Tensor<1>, TrainError> {
+        let (terms, total) = self.terms(module, batch);
+        for t in &terms {
+            let v = t.value.clone().into_scalar::<f32>() as f64;
+            if !v.is_finite() {
+                return Err(TrainError::Data(format!(
+                    "{}: loss term '{}' became {v} at epoch {} ({:?} stage)",
+                    self.method.name(),
+                    t.name,
+                    batch.epoch,
+                    batch.stage
+                )));
+            }
+            if batch.stage == Stage::Main {
+                let e = self.sums.entry(t.name).or_insert((0.0, 0));
+                e.0 += v;
+                e.1 += 1;
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// Distils `student_config` from the frozen `teacher` with `method` on `fold` of `data`.
+/// The student starts from the same initial weights as `harbench_train::train` with the
+/// same seed, so that "student alone" and "distilled" runs differ only in the objective.
+#[allow(clippy::too_many_arguments)]
+pub fn distill(
+    student_config: &ModelConfig,
+    teacher: &Model,
+    mut method: Box<dyn Method>,
+    mix: Mix,
+    data: &Prepared,
+    fold: &Fold,
+    config: &TrainConfig,
+    device: &Device,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<(Trained, DistillOutcome), DistillError> {
+    let splits = Splits::new(data, fold, config)?;
+    let (channels, length) = (splits.train.channels, splits.train.length);
+    let teacher = teacher.valid();
+    let (teacher_shapes, teacher_classes) = shapes(&teacher, channels, length, device);
+    if teacher_classes != splits.classes {
+        return Err(DistillError::Teacher(format!("it predicts {teacher_classes} classes, the dataset has {}", splits.classes)));
+    }
+    let teacher_scores = Teacher {
+        parameters: teacher.num_params(),
+        val: evaluate(&teacher, &splits.val, splits.classes, device),
+        test: evaluate(&teacher, &splits.test, splits.classes, device),
+    };
+
+    device.seed(config.seed);
+    let train_device = device.clone().autodiff();
+    let student = student_config.build(channels, splits.classes, &train_device);
+    let (student_shapes, _) = shapes(&student, channels, length, device);
+    let ctx = Context {
+        student: student_shapes.clone(),
+        teacher: teacher_shapes.clone(),
+        classes: splits.classes,
+        train_labels: &splits.train.y,
+        seed: config.seed,
+    };
+    let parts = method.build(&ctx, &train_device)?;
+    let part_parameters = parts.num_params();
+    let params = method.config();
+    let name = method.name().to_string();
+    let mut objective = DistillObjective::new(&teacher, method, mix, config.label_smoothing, device);
+    let (model, outcome) = fit(Distilled { student, parts }, &mut objective, &splits, config, device, progress, stop)?;
+    let terms = objective.sums.iter().map(|(k, (s, n))| (k.to_string(), s / (*n).max(1) as f64)).collect();
+    let result = DistillOutcome {
+        method: name,
+        mix,
+        params,
+        part_parameters,
+        student_shapes,
+        teacher_shapes,
+        teacher: teacher_scores,
+        terms,
+        student: outcome.clone(),
+    };
+    Ok((Trained { model, normalizer: splits.normalizer, outcome }, result))
+}

@@ -1,0 +1,94 @@
+//! Every method distils a student end to end on the synthetic dataset (no download), through
+//! harbench-train's loop; runs are deterministic for a seed.
+
+use burn::tensor::Device;
+use harbench_data::prepare::{self, DataDir, Overrides};
+use harbench_data::progress::Silent;
+use harbench_data::split::{self, SplitConfig};
+use harbench_data::{cache::Prepared, registry as datasets};
+use harbench_distill::{distill, registry, DistillOutcome};
+use harbench_models::ModelConfig;
+use harbench_train::{train, TrainConfig};
+use serde_json::{json, Map, Value};
+use std::sync::atomic::AtomicBool;
+
+fn data() -> (tempfile::TempDir, Prepared, harbench_data::split::Fold) {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = datasets::find("synthetic").unwrap();
+    let data = prepare::load(&DataDir::new(tmp.path()), ds, &Overrides::default(), &Silent).unwrap();
+    let fold = split::folds(&data.windows, &data.meta, &ds.spec().holdout, &SplitConfig::default()).unwrap().remove(0);
+    (tmp, data, fold)
+}
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    data: Prepared,
+    fold: harbench_data::split::Fold,
+    teacher: harbench_train::Trained,
+    config: TrainConfig,
+}
+
+/// The data and a teacher trained for 2 epochs, shared by the runs of a test.
+fn setup() -> Setup {
+    let (tmp, data, fold) = data();
+    let teacher_config = ModelConfig::preset("mobilenetv3-large-1d", Some(0.25)).unwrap();
+    let config = TrainConfig { epochs: 2, batch_size: 32, warmup_epochs: 0, seed: 5, ..Default::default() };
+    let teacher = train(&teacher_config, &data, &fold, &config, &Device::flex(), &Silent, &AtomicBool::new(false)).unwrap();
+    Setup { _tmp: tmp, data, fold, teacher, config }
+}
+
+fn run(s: &Setup, method: &str, params: Value, epochs: usize) -> DistillOutcome {
+    let student = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
+    let params: Map<String, Value> = serde_json::from_value(params).unwrap();
+    let (m, mix) = registry::build(method, &params).unwrap();
+    let config = TrainConfig { epochs, ..s.config.clone() };
+    let never = AtomicBool::new(false);
+    let (_, outcome) = distill(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config, &Device::flex(), &Silent, &never).unwrap();
+    // The teacher's scores are the ones it had after its own training.
+    assert_eq!(outcome.teacher.test, s.teacher.outcome.best.test);
+    outcome
+}
+
+fn numbers(o: &DistillOutcome) -> String {
+    let mut o = o.clone();
+    o.student.train_seconds = 0.0;
+    o.student.samples_per_second = 0.0;
+    o.student.history.iter_mut().for_each(|h| h.samples_per_second = 0.0);
+    serde_json::to_string(&o).unwrap()
+}
+
+#[test]
+fn every_method_trains_one_epoch() {
+    let s = setup();
+    for method in registry::names() {
+        let params = match method {
+            "fsp" | "ft" => json!({"pretrain_epochs": 1}),
+            "crd" => json!({"nce_k": 256}),
+            _ => json!({}),
+        };
+        let o = run(&s, method, params, 1);
+        assert_eq!(o.student.epochs_run, 1, "{method}");
+        assert!(o.student.history[0].train_loss.is_finite(), "{method}");
+        assert!(!o.terms.is_empty() && o.terms.values().all(|v| v.is_finite()), "{method}: {:?}", o.terms);
+        assert_eq!(o.student.best.test.confusion.iter().flatten().sum::<usize>(), 240, "{method}");
+        assert_eq!(o.student.pretrain_losses.len(), usize::from(method == "fsp" || method == "ft"), "{method}");
+        println!(
+            "{method}: terms {:?}, student test acc {:.3} F1 {:.3}, parts {} params",
+            o.terms, o.student.best.test.accuracy, o.student.best.test.macro_f1, o.part_parameters
+        );
+    }
+}
+
+#[test]
+fn same_seed_same_numbers_and_kd_learns() {
+    let s = setup();
+    let a = run(&s, "kd", json!({}), 3);
+    let b = run(&s, "kd", json!({}), 3);
+    assert_eq!(numbers(&a), numbers(&b));
+    let h = &a.student.history;
+    assert!(h[2].train_loss < h[0].train_loss, "{h:?}");
+    // CRD's random negatives are seeded too.
+    let c = run(&s, "crd", json!({"nce_k": 64}), 1);
+    let d = run(&s, "crd", json!({"nce_k": 64}), 1);
+    assert_eq!(numbers(&c), numbers(&d));
+}
