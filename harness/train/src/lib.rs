@@ -3,6 +3,7 @@
 pub mod batches;
 pub mod config;
 pub mod metrics;
+pub mod store;
 pub mod trainer;
 
 pub use config::TrainConfig;

@@ -1,0 +1,155 @@
+//! The suite runner's executor: prepares the data, cuts the fold, trains (teachers through the
+//! teacher store) and hands back what happened. The suite crate decides what runs and records it.
+
+use anyhow::{anyhow, bail, Context, Result};
+use burn::tensor::Device;
+use harbench_data::cache::Prepared;
+use harbench_data::fetch::{self, FetchOptions, Origin};
+use harbench_data::prepare::{self, DataDir, Overrides};
+use harbench_data::progress::Progress;
+use harbench_data::registry;
+use harbench_data::split::{self, Fold};
+use harbench_suite::plan::{Role, RunSpec};
+use harbench_suite::record::{DatasetInfo, RunOutput, SplitInfo};
+use harbench_suite::runner::{ExecError, Executor, RunContext, Unavailable};
+use harbench_train::store::{TeacherKey, TeacherStore};
+use harbench_train::train;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::rc::Rc;
+
+/// Method names a suite may use. Only `none` trains in this build: the distillation methods
+/// (method.md §3 and §5) are being written in `harness/distill`; they are named here so that
+/// suites validate now, and their runs are recorded as failed with a clear reason until then.
+pub const METHODS: &[&str] = &[
+    "none", "kd", "fitnets", "at", "sp", "cc", "vid", "rkd", "pkt", "ab", "ft", "fsp", "nst", "crd", "dkd", "reviewkd", "dist",
+    "logit-std", "smldist",
+];
+
+/// The rival HAR architectures of method.md §2, being added to `harbench-models`; named so that
+/// suites validate now. Until they land, their runs fail with the model registry's message.
+pub const PENDING_MODELS: &[&str] = &["deepconvlstm", "tinyhar", "resnet1d", "cnn3"];
+
+/// Model names a suite may use: the registry's presets and the pending architectures.
+pub fn known_models() -> Vec<&'static str> {
+    let mut all = harbench_models::PRESETS.to_vec();
+    all.extend(PENDING_MODELS.iter().filter(|m| !harbench_models::PRESETS.contains(m)));
+    all
+}
+
+pub struct CliExecutor {
+    pub data: DataDir,
+    pub teachers: TeacherStore,
+    pub code_version: String,
+    /// Where missing datasets are fetched from (HARBENCH_DATA_MIRROR), if anywhere.
+    pub mirror: Option<String>,
+    pub device: Device,
+    /// Prepared datasets, loaded once per suite.
+    loaded: RefCell<BTreeMap<String, Rc<Prepared>>>,
+}
+
+impl CliExecutor {
+    pub fn new(data: DataDir, teachers: TeacherStore, code_version: String, mirror: Option<String>) -> Self {
+        CliExecutor { data, teachers, code_version, mirror, device: Device::flex(), loaded: RefCell::new(BTreeMap::new()) }
+    }
+
+    fn dataset(&self, id: &str, progress: &dyn Progress) -> Result<Rc<Prepared>> {
+        if let Some(p) = self.loaded.borrow().get(id) {
+            return Ok(p.clone());
+        }
+        let ds = registry::find(id)?;
+        if let Some(mirror) = &self.mirror {
+            for source in ds.spec().sources {
+                if fetch::verified_digest(&self.data.raw(), source).is_none() {
+                    let options = FetchOptions { origin: Origin::Mirror(mirror.clone()), force: false, allow_unverified: false };
+                    fetch::fetch(&self.data.raw(), source, &options, progress)
+                        .with_context(|| format!("fetching {id} (source {}) from the mirror {mirror}", source.id))?;
+                }
+            }
+        }
+        let prepared = Rc::new(prepare::load(&self.data, ds, &Overrides::default(), progress).with_context(|| format!("preparing {id}"))?);
+        self.loaded.borrow_mut().insert(id.to_string(), prepared.clone());
+        Ok(prepared)
+    }
+
+    fn fold(&self, run: &RunSpec, data: &Prepared) -> Result<Fold> {
+        let ds = registry::find(&run.dataset)?;
+        let mut folds = split::folds(&data.windows, &data.meta, &ds.spec().holdout, &run.split).with_context(|| format!("splitting {}", run.dataset))?;
+        if run.fold >= folds.len() {
+            bail!("{}: fold {} of {} does not exist", run.dataset, run.fold, folds.len());
+        }
+        Ok(folds.swap_remove(run.fold))
+    }
+
+    fn execute(&self, run: &RunSpec, ctx: &RunContext) -> Result<RunOutput> {
+        // Fail fast, before any data work, on what this build cannot do.
+        if run.method.distils() {
+            return Err(Unavailable(format!(
+                "method '{}' is not available in this build (the distillation methods are not merged yet)",
+                run.method.name
+            ))
+            .into());
+        }
+        if PENDING_MODELS.contains(&run.model.preset.as_str()) && !harbench_models::PRESETS.contains(&run.model.preset.as_str()) {
+            return Err(Unavailable(format!("model '{}' is not available in this build (not merged yet)", run.model.preset)).into());
+        }
+        let model = run.model.config().map_err(|e| anyhow!("{e}"))?;
+        let data = self.dataset(&run.dataset, ctx.progress)?;
+        let fold = self.fold(run, &data)?;
+        let outcome = match run.role {
+            Role::Teacher => {
+                let key = TeacherKey::new(&data, &run.split, &fold, &model, &run.train, &self.code_version);
+                let t = self.teachers.get_or_train(&key, &data, &fold, &self.device, ctx.progress, ctx.stop)?;
+                t.outcome
+            }
+            Role::Model => train(&model, &data, &fold, &run.train, &self.device, ctx.progress, ctx.stop)?.outcome,
+        };
+        Ok(RunOutput {
+            dataset: DatasetInfo {
+                id: run.dataset.clone(),
+                cache_hash: data.meta.config_hash.clone(),
+                source_checksums: data.meta.source_checksums.clone(),
+                prepare: serde_json::to_value(&data.meta.config)?,
+                windows: data.windows.len(),
+                classes: data.meta.classes.clone(),
+            },
+            split: SplitInfo {
+                protocol: run.split.protocol.to_string(),
+                fold: fold.name.clone(),
+                test_subjects: fold.test_subjects.clone(),
+                val_subjects: fold.val_subjects.clone(),
+                leaky: fold.leaky,
+                sizes: [fold.train.len(), fold.val.len(), fold.test.len()],
+            },
+            outcome,
+            teacher: None,
+            extra: serde_json::Value::Null,
+        })
+    }
+}
+
+impl Executor for CliExecutor {
+    fn run(&self, run: &RunSpec, ctx: &RunContext) -> Result<RunOutput, ExecError> {
+        self.execute(run, ctx).map_err(|e| match e.downcast::<Unavailable>() {
+            Ok(u) => Box::new(u) as ExecError,
+            Err(e) => format!("{e:#}").into(),
+        })
+    }
+
+    /// Only from a cache that is already prepared: a dry run does no data work.
+    fn training_windows(&self, run: &RunSpec) -> Option<usize> {
+        let prepared = if let Some(p) = self.loaded.borrow().get(&run.dataset) {
+            p.clone()
+        } else {
+            let ds = registry::find(&run.dataset).ok()?;
+            let config = prepare::PrepareConfig::resolve(&ds.spec(), &Overrides::default()).ok()?;
+            let sums = prepare::source_checksums(&self.data, &ds.spec()).ok()?;
+            let path = self.data.cache_file(&config, &config.hash(&sums));
+            let p = Rc::new(harbench_data::cache::read(Path::new(&path)).ok()?);
+            self.loaded.borrow_mut().insert(run.dataset.clone(), p.clone());
+            p
+        };
+        self.fold(run, &prepared).ok().map(|f| f.train.len())
+    }
+}
