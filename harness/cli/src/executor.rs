@@ -23,8 +23,25 @@ use std::rc::Rc;
 /// (method.md §3 and §5) are being written in `harness/distill`; they are named here so that
 /// suites validate now, and their runs are recorded as failed with a clear reason until then.
 pub const METHODS: &[&str] = &[
-    "none", "kd", "fitnets", "at", "sp", "cc", "vid", "rkd", "pkt", "ab", "ft", "fsp", "nst", "crd", "dkd", "reviewkd", "dist",
-    "logit-std", "smldist",
+    "none",
+    "kd",
+    "fitnets",
+    "at",
+    "sp",
+    "cc",
+    "vid",
+    "rkd",
+    "pkt",
+    "ab",
+    "ft",
+    "fsp",
+    "nst",
+    "crd",
+    "dkd",
+    "reviewkd",
+    "dist",
+    "logit-std",
+    "smldist",
 ];
 
 /// The rival HAR architectures of method.md §2, being added to `harbench-models`; named so that
@@ -36,6 +53,18 @@ pub fn known_models() -> Vec<&'static str> {
     let mut all = harbench_models::PRESETS.to_vec();
     all.extend(PENDING_MODELS.iter().filter(|m| !harbench_models::PRESETS.contains(m)));
     all
+}
+
+/// Why this build cannot carry out `run`, if so.
+fn missing(run: &RunSpec) -> Option<String> {
+    if run.method.distils() {
+        return Some(format!("method '{}' is not available in this build (the distillation methods are not merged yet)", run.method.name));
+    }
+    let preset = run.model.preset.as_str();
+    if PENDING_MODELS.contains(&preset) && !harbench_models::PRESETS.contains(&preset) {
+        return Some(format!("model '{preset}' is not available in this build (not merged yet)"));
+    }
+    None
 }
 
 pub struct CliExecutor {
@@ -75,7 +104,8 @@ impl CliExecutor {
 
     fn fold(&self, run: &RunSpec, data: &Prepared) -> Result<Fold> {
         let ds = registry::find(&run.dataset)?;
-        let mut folds = split::folds(&data.windows, &data.meta, &ds.spec().holdout, &run.split).with_context(|| format!("splitting {}", run.dataset))?;
+        let mut folds = split::folds(&data.windows, &data.meta, &ds.spec().holdout, &run.split)
+            .with_context(|| format!("splitting {}", run.dataset))?;
         if run.fold >= folds.len() {
             bail!("{}: fold {} of {} does not exist", run.dataset, run.fold, folds.len());
         }
@@ -84,15 +114,8 @@ impl CliExecutor {
 
     fn execute(&self, run: &RunSpec, ctx: &RunContext) -> Result<RunOutput> {
         // Fail fast, before any data work, on what this build cannot do.
-        if run.method.distils() {
-            return Err(Unavailable(format!(
-                "method '{}' is not available in this build (the distillation methods are not merged yet)",
-                run.method.name
-            ))
-            .into());
-        }
-        if PENDING_MODELS.contains(&run.model.preset.as_str()) && !harbench_models::PRESETS.contains(&run.model.preset.as_str()) {
-            return Err(Unavailable(format!("model '{}' is not available in this build (not merged yet)", run.model.preset)).into());
+        if let Some(why) = missing(run) {
+            return Err(Unavailable(why).into());
         }
         let model = run.model.config().map_err(|e| anyhow!("{e}"))?;
         let data = self.dataset(&run.dataset, ctx.progress)?;
@@ -135,6 +158,10 @@ impl Executor for CliExecutor {
             Ok(u) => Box::new(u) as ExecError,
             Err(e) => format!("{e:#}").into(),
         })
+    }
+
+    fn unavailable(&self, run: &RunSpec) -> Option<String> {
+        missing(run)
     }
 
     /// Only from a cache that is already prepared: a dry run does no data work.

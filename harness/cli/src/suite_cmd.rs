@@ -113,7 +113,10 @@ fn suite_path(name: &str) -> Result<PathBuf> {
     let available: Vec<String> = std::fs::read_dir("suites")
         .map(|d| d.flatten().filter_map(|e| e.file_name().to_str()?.strip_suffix(".yaml").map(str::to_string)).collect())
         .unwrap_or_default();
-    bail!("no suite file '{name}' (nor suites/{name}.yaml); suites here: {}", if available.is_empty() { "none".into() } else { available.join(", ") })
+    bail!(
+        "no suite file '{name}' (nor suites/{name}.yaml); suites here: {}",
+        if available.is_empty() { "none".into() } else { available.join(", ") }
+    )
 }
 
 fn load_plan(name: &str) -> Result<Plan> {
@@ -223,19 +226,21 @@ fn dry_run(plan: &Plan, target: &Target, executor: &CliExecutor, filters: &[Stri
     let mut b = Builder::new();
     b.push_record(["run", "state", "estimate", "basis"]);
     for r in &rows {
-        b.push_record([r.key.clone(), r.state.to_string(), r.estimate.map(duration).unwrap_or_else(|| "—".into()), r.basis.to_string()]);
+        b.push_record([r.key.clone(), r.state.to_string(), r.estimate.map(duration).unwrap_or_else(|| "—".into()), r.basis.clone()]);
     }
     let mut t = b.build();
     t.with(Style::sharp());
     println!("{t}");
-    let todo: Vec<_> = rows.iter().filter(|r| r.state != "done").collect();
-    let known: f64 = todo.iter().filter_map(|r| r.estimate).sum();
+    let todo: Vec<_> = rows.iter().filter(|r| r.state != "done" && r.state != "n/a").collect();
+    let unavailable = rows.iter().filter(|r| r.state == "n/a").count();
+    let known: f64 = todo.iter().filter_map(|r| r.estimate).fold(0.0, |a, b| a + b);
     let unknown = todo.iter().filter(|r| r.estimate.is_none()).count();
     println!(
-        "suite {}: {} runs, {} done, {} to run; estimate {}{} (an upper bound: epochs × training windows ÷ samples/s; early stopping ends runs sooner; default {} samples/s where this machine has no record)",
+        "suite {}: {} runs, {} done, {} not in this build, {} to run; estimate {}{} (an upper bound: epochs × training windows ÷ samples/s; early stopping ends runs sooner; default {} samples/s where this machine has no record)",
         plan.suite,
         rows.len(),
-        rows.len() - todo.len(),
+        rows.len() - todo.len() - unavailable,
+        unavailable,
         todo.len(),
         duration(known),
         if unknown > 0 { format!(" + {unknown} run(s) of unknown length") } else { String::new() },

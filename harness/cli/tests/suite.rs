@@ -86,8 +86,12 @@ fn a_suite_killed_with_sigkill_resumes_without_redoing_finished_runs() {
     assert_eq!(after.len(), 6, "{out}");
     assert!(out.contains(&format!("{} finished, 0 failed", 6 - before.len())), "{out}");
     // The killed runner's lock was stale and taken over; nothing is left behind.
-    let leftovers: Vec<_> =
-        std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| !n.ends_with(".json")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".json"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let record: serde_json::Value = serde_json::from_slice(&after[0].1).unwrap();
     assert_eq!(record["status"], "finished");
@@ -117,7 +121,7 @@ fn run_report_and_diff_end_to_end() {
     std::fs::write(cwd.join("suites/pipe.yaml"), PIPELINE).unwrap();
 
     let plan = ok(cwd, &["run", "pipe", "--dry-run"]);
-    assert!(plan.contains("synthetic.teacher.none.holdout.s0") && plan.contains("6 runs, 0 done, 6 to run"), "{plan}");
+    assert!(plan.contains("synthetic.teacher.none.holdout.s0") && plan.contains("6 runs, 0 done, 2 not in this build, 4 to run"), "{plan}");
 
     // kd is not in this build: recorded as unavailable, and the suite still succeeds.
     let out = ok(cwd, &["run", "pipe"]);
@@ -127,7 +131,7 @@ fn run_report_and_diff_end_to_end() {
     assert_eq!(teachers.len(), 4, "two teachers, .bpk + .json each: {teachers:?}");
 
     let again = ok(cwd, &["run", "pipe", "--dry-run"]);
-    assert!(again.contains("4 done, 2 to run"), "{again}");
+    assert!(again.contains("4 done, 2 not in this build, 0 to run"), "{again}");
 
     let report = ok(cwd, &["report", "pipe"]);
     assert!(report.contains("Distillation methods compared") && report.contains("n/a"), "{report}");
@@ -185,4 +189,23 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), target).unwrap();
         }
     }
+}
+
+#[test]
+fn a_diverging_run_is_recorded_as_failed_and_fails_the_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    // A learning rate of 1e30 overflows the weights within a few steps: the loss becomes NaN/inf.
+    let suite = TINY.replace("seeds: [0, 1, 2, 3, 4, 5]", "seeds: [0, 1]").replace("warmup_epochs: 0}", "warmup_epochs: 0, lr: 1.0e30}");
+    std::fs::write(cwd.join("nan.yaml"), suite).unwrap();
+    let o = harbench(cwd).args(["run", "nan.yaml"]).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(!o.status.success(), "{out}");
+    assert!(out.contains("0 finished, 2 failed (0 of them unavailable"), "{out}");
+    assert!(err.contains("2 run(s) failed"), "{err}");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cwd.join("results/nan/nogit/testbox/synthetic.tiny.none.holdout.s1.json")).unwrap()).unwrap();
+    assert_eq!(record["status"], "failed");
+    let failure = record["failure"].as_str().unwrap();
+    assert!(failure.contains("loss became") && failure.contains("at epoch 1"), "{failure}");
 }

@@ -91,7 +91,18 @@ pub fn diff(suite: &str, a: &[RunRecord], b: &[RunRecord], options: &DiffOptions
                 (true, true) => Verdict::Improved,
                 (true, false) => Verdict::Regressed,
             };
-            out.rows.push(DiffRow { suite: suite.into(), group: group.clone(), metric, mean_a, mean_b, n_a: va.len(), n_b: vb.len(), delta, p, verdict });
+            out.rows.push(DiffRow {
+                suite: suite.into(),
+                group: group.clone(),
+                metric,
+                mean_a,
+                mean_b,
+                n_a: va.len(),
+                n_b: vb.len(),
+                delta,
+                p,
+                verdict,
+            });
         }
     }
     out

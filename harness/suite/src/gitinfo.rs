@@ -43,7 +43,8 @@ impl GitInfo {
 /// Resolves a revision (`HEAD`, `HEAD~2`, a branch, a tag, a hash prefix) in the repository at or
 /// above `dir` to its results folder name (12 hex digits).
 pub fn resolve(dir: &Path, rev: &str) -> Result<String, String> {
-    let repo = git2::Repository::discover(dir).map_err(|e| format!("no git repository at {} to resolve '{rev}': {}", dir.display(), e.message()))?;
+    let repo = git2::Repository::discover(dir)
+        .map_err(|e| format!("no git repository at {} to resolve '{rev}': {}", dir.display(), e.message()))?;
     let object = repo.revparse_single(rev).map_err(|e| format!("unknown revision '{rev}': {}", e.message()))?;
     let commit = object.peel_to_commit().map_err(|e| format!("'{rev}' is not a commit: {}", e.message()))?;
     Ok(commit.id().to_string()[..12].to_string())

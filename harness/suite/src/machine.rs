@@ -48,8 +48,7 @@ impl Machine {
 
 /// A name safe as one path component: letters, digits, `.`, `_`, `-`; the rest become `-`.
 pub fn folder_name(name: &str) -> String {
-    let cleaned: String =
-        name.trim().chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' }).collect();
+    let cleaned: String = name.trim().chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' }).collect();
     let cleaned = cleaned.trim_start_matches('.').to_string();
     if cleaned.is_empty() {
         "unknown-machine".into()

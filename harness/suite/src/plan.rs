@@ -156,8 +156,11 @@ pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for dataset in &suite.datasets {
         let dataset = &dataset.0;
-        let k = fold_count(dataset, &suite.split.protocol)
-            .map_err(|message| PlanError::Folds { suite: suite.name.clone(), dataset: dataset.clone(), message })?;
+        let k = fold_count(dataset, &suite.split.protocol).map_err(|message| PlanError::Folds {
+            suite: suite.name.clone(),
+            dataset: dataset.clone(),
+            message,
+        })?;
         let k = suite.split.folds.map_or(k, |n| n.min(k));
         for experiment in &suite.experiments {
             for model in &experiment.models {
@@ -287,7 +290,15 @@ experiments:
         // Teachers: 2 datasets × 2 seeds. har: 2 × 2 models × 2 seeds = 8. kd: 2 × 3 methods × 2
         // seeds = 12, of which the 4 student-alone runs are har's: 8 new.
         assert_eq!(plan.runs.len(), 4 + 8 + 8);
-        assert_eq!(&keys[..4], &["synthetic.teacher.none.holdout.s0", "synthetic.teacher.none.holdout.s1", "uci-har.teacher.none.holdout.s0", "uci-har.teacher.none.holdout.s1"]);
+        assert_eq!(
+            &keys[..4],
+            &[
+                "synthetic.teacher.none.holdout.s0",
+                "synthetic.teacher.none.holdout.s1",
+                "uci-har.teacher.none.holdout.s0",
+                "uci-har.teacher.none.holdout.s1"
+            ]
+        );
         assert!(plan.runs[..4].iter().all(|r| r.role == Role::Teacher && r.train.epochs == 3));
         let shared = plan.runs.iter().find(|r| r.key == "synthetic.mobilenetv3-small-1d.none.holdout.s1").unwrap();
         assert_eq!(shared.experiments, vec!["har", "kd"]);
@@ -319,7 +330,14 @@ experiments:
 experiments: [{name: a, models: [mobilenetv3-small-1d], methods: [none]}]\n";
         let plan = expand(&suite(text)).unwrap();
         let keys: Vec<&str> = plan.runs.iter().map(|r| r.key.as_str()).collect();
-        assert_eq!(keys, ["synthetic.mobilenetv3-small-1d.none.loso-f0.s3", "synthetic.mobilenetv3-small-1d.none.loso-f1.s3", "synthetic.mobilenetv3-small-1d.none.loso-f2.s3"]);
+        assert_eq!(
+            keys,
+            [
+                "synthetic.mobilenetv3-small-1d.none.loso-f0.s3",
+                "synthetic.mobilenetv3-small-1d.none.loso-f1.s3",
+                "synthetic.mobilenetv3-small-1d.none.loso-f2.s3"
+            ]
+        );
         // synthetic has 8 subjects: no limit gives 8 folds.
         let all = expand(&suite(&text.replace(", folds: 3", ""))).unwrap();
         assert_eq!(all.runs.len(), 8);

@@ -131,7 +131,8 @@ fn title(kind: TableKind) -> &'static str {
 fn rows_of(kind: TableKind, plan: &Plan) -> Vec<(String, String)> {
     let mut rows: Vec<(String, String)> = Vec::new();
     for r in &plan.runs {
-        let wanted = r.experiments.iter().any(|e| e == kind.name()) || (matches!(kind, TableKind::Har | TableKind::Kd) && r.role == Role::Teacher);
+        let wanted =
+            r.experiments.iter().any(|e| e == kind.name()) || (matches!(kind, TableKind::Har | TableKind::Kd) && r.role == Role::Teacher);
         let row = (r.model.label.clone(), r.method.label.clone());
         if wanted && !rows.contains(&row) {
             rows.push(row);
@@ -235,13 +236,24 @@ fn cost_table(plan: &Plan, records: &[&RunRecord]) -> Table {
         }
         let p = stats::mean(&params);
         t.rows.push(vec![row.0.clone(), row.1.clone(), row.2.clone(), format!("{p:.0}"), "—".into(), "—".into(), "—".into(), "—".into()]);
-        t.csv.push(["cost".into(), row.0.clone(), row.1.clone(), row.2.clone(), "params".into(), format!("{p}"), "0".into(), params.len().to_string()]);
+        t.csv.push([
+            "cost".into(),
+            row.0.clone(),
+            row.1.clone(),
+            row.2.clone(),
+            "params".into(),
+            format!("{p}"),
+            "0".into(),
+            params.len().to_string(),
+        ]);
         seen.push(row);
     }
     if t.rows.is_empty() {
         t.notes.push("No finished runs yet: run `harbench run` on this suite first.".into());
     }
-    t.notes.push("Parameters of the trained model; FLOPs, latency, memory and energy come from `harbench profile` (not measured here yet).".into());
+    t.notes.push(
+        "Parameters of the trained model; FLOPs, latency, memory and energy come from `harbench profile` (not measured here yet).".into(),
+    );
     t
 }
 

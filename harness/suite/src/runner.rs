@@ -38,6 +38,11 @@ pub trait Executor {
     fn training_windows(&self, _run: &RunSpec) -> Option<usize> {
         None
     }
+
+    /// Why this build cannot carry out `run` (its method or model is missing), if so.
+    fn unavailable(&self, _run: &RunSpec) -> Option<String> {
+        None
+    }
 }
 
 /// Where results of this code on this machine go.
@@ -118,7 +123,9 @@ pub fn run(
                 runs.advance(1);
                 continue;
             }
-            Some(r) if r.finished() => log(&format!("{label}: settings changed since its result ({} → {hash}); running again", r.config_hash)),
+            Some(r) if r.finished() => {
+                log(&format!("{label}: settings changed since its result ({} → {hash}); running again", r.config_hash))
+            }
             Some(r) => log(&format!("{label}: failed earlier ({}); running again", r.failure.unwrap_or_default())),
             None => {}
         }
@@ -179,7 +186,12 @@ pub fn run(
 }
 
 /// Runs one run under a watchdog that raises its stop flag on Ctrl-C or at its time budget.
-fn execute(run: &RunSpec, executor: &dyn Executor, inner: &dyn Progress, stop: &AtomicBool) -> (Result<RunOutput, ExecError>, Timings, bool) {
+fn execute(
+    run: &RunSpec,
+    executor: &dyn Executor,
+    inner: &dyn Progress,
+    stop: &AtomicBool,
+) -> (Result<RunOutput, ExecError>, Timings, bool) {
     let started = now();
     let clock = Instant::now();
     let run_stop = AtomicBool::new(false);
@@ -256,12 +268,12 @@ fn record(
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedRun {
     pub key: String,
-    /// `done`, `failed`, `stale` (settings changed) or `pending`.
+    /// `done`, `failed`, `stale` (settings changed), `pending`, or `n/a` (not in this build).
     pub state: &'static str,
     /// Estimated seconds, for runs that will run.
     pub estimate: Option<f64>,
     /// Where the estimate comes from.
-    pub basis: &'static str,
+    pub basis: String,
 }
 
 /// Default training speed when this machine has no recorded samples/s for a model: measured
@@ -300,6 +312,10 @@ pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &
             Some(_) => "failed",
             None => "pending",
         };
+        if let Some(why) = executor.unavailable(run) {
+            out.push(PlannedRun { key: run.key.clone(), state: "n/a", estimate: Some(0.0), basis: why });
+            continue;
+        }
         let (estimate, basis) = if state == "done" {
             (None, "")
         } else if let Some(&s) = by_hash.get(&hash) {
@@ -313,7 +329,7 @@ pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &
                 (None, _) => (None, "unknown (dataset not prepared)"),
             }
         };
-        out.push(PlannedRun { key: run.key.clone(), state, estimate, basis });
+        out.push(PlannedRun { key: run.key.clone(), state, estimate, basis: basis.to_string() });
     }
     Ok(out)
 }

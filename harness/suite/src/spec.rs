@@ -305,7 +305,8 @@ fn protocol<'de, D: Deserializer<'de>>(d: D) -> Result<Protocol, D::Error> {
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Protocol, E> {
             v.parse::<Protocol>().map_err(|message| {
-                let hint = nearest(v, &["holdout-subjects", "loso", "random"]).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
+                let hint =
+                    nearest(v, &["holdout-subjects", "loso", "random"]).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
                 E::custom(format!("{message}{hint}"))
             })
         }
@@ -367,7 +368,7 @@ pub fn parse(text: &str, file: &Path, default_name: &str, known: &Known) -> Resu
     if suite.name.is_empty() {
         suite.name = default_name.to_string();
     }
-    validate(&suite, text).map_err(|(path, message)| match locate(text, &path) {
+    validate(&suite).map_err(|(path, message)| match locate(text, &path) {
         Some((line, column)) => SpecError::At { file: file.into(), line, column, message: format!("{}: {message}", path.join(".")) },
         None => SpecError::File { file: file.into(), message: format!("{}: {message}", path.join(".")) },
     })?;
@@ -402,7 +403,7 @@ fn with_suggestion(message: String) -> String {
 
 type Invalid = (Vec<String>, String);
 
-fn validate(s: &Suite, _text: &str) -> Result<(), Invalid> {
+fn validate(s: &Suite) -> Result<(), Invalid> {
     let at = |p: &[&str], m: String| -> Invalid { (p.iter().map(|s| s.to_string()).collect(), m) };
     if s.datasets.is_empty() {
         return Err(at(&["datasets"], "name at least one dataset".into()));

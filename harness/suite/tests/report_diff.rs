@@ -57,7 +57,10 @@ fn tables_show_mean_and_std_over_seeds_and_say_what_is_missing() {
     assert_eq!(row("mobilenetv3-small-1d", "kd")[2..4], ["n/a", "n/a"]);
     assert_eq!(row("mobilenetv3-small-1d", "dkd")[4..], ["failed", "failed"]);
     let notes = kd.notes.join("\n");
-    assert!(notes.contains("* fewer seeds than planned") && notes.contains("1 run(s) failed") && notes.contains("n/a: 1 run(s)"), "{notes}");
+    assert!(
+        notes.contains("* fewer seeds than planned") && notes.contains("1 run(s) failed") && notes.contains("n/a: 1 run(s)"),
+        "{notes}"
+    );
     assert!(notes.contains("1 recorded run(s) with settings that differ"), "{notes}");
 
     let cost = &r.tables[1];
@@ -86,11 +89,7 @@ fn an_empty_result_set_gives_tables_that_say_so() {
 
 /// Records of `model` on synthetic for the given per-seed (accuracy, macro-F1).
 fn side(p: &harbench_suite::plan::Plan, model: &str, values: &[(f64, f64)]) -> Vec<RunRecord> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(seed, &(a, f))| record(find(p, &format!("synthetic.{model}.none.holdout.s{seed}")), a, f))
-        .collect()
+    values.iter().enumerate().map(|(seed, &(a, f))| record(find(p, &format!("synthetic.{model}.none.holdout.s{seed}")), a, f)).collect()
 }
 
 #[test]

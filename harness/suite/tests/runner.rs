@@ -124,7 +124,11 @@ fn failures_are_recorded_with_their_reason_and_the_suite_goes_on() {
     retried.sort();
     assert_eq!(
         retried,
-        ["synthetic.mobilenetv3-small-1d.kd.holdout.s1", "synthetic.mobilenetv3-small-1d.none.holdout.s0", "synthetic.teacher.none.holdout.s1"]
+        [
+            "synthetic.mobilenetv3-small-1d.kd.holdout.s1",
+            "synthetic.mobilenetv3-small-1d.none.holdout.s0",
+            "synthetic.teacher.none.holdout.s1"
+        ]
     );
 }
 

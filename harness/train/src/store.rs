@@ -141,9 +141,15 @@ impl TeacherStore {
         let tmp = self.root.join(format!(".writing-{digest}-{}.bpk", std::process::id()));
         trained.model.clone().save_file(&tmp).map_err(|e| store_error(&tmp, format!("{e:?}")))?;
         std::fs::rename(&tmp, &weights).map_err(|e| store_error(&weights, e))?;
-        let entry = TeacherEntry { key: digest.clone(), identity: key.clone(), normalizer: trained.normalizer.clone(), outcome: trained.outcome.clone() };
+        let entry = TeacherEntry {
+            key: digest.clone(),
+            identity: key.clone(),
+            normalizer: trained.normalizer.clone(),
+            outcome: trained.outcome.clone(),
+        };
         let json = self.entry_path(&digest);
-        let mut file = tempfile::Builder::new().prefix(".writing-").suffix(".json").tempfile_in(&self.root).map_err(|e| store_error(&self.root, e))?;
+        let mut file =
+            tempfile::Builder::new().prefix(".writing-").suffix(".json").tempfile_in(&self.root).map_err(|e| store_error(&self.root, e))?;
         let text = serde_json::to_string_pretty(&entry).expect("plain data serialises");
         file.write_all(text.as_bytes()).and_then(|()| file.as_file().sync_all()).map_err(|e| store_error(&json, e))?;
         file.persist(&json).map_err(|e| store_error(&json, e.error))?;
