@@ -2,8 +2,10 @@
 
 mod bench_cmd;
 mod data_cmd;
+mod executor;
 mod peak_memory;
 mod progress;
+mod suite_cmd;
 mod train_cmd;
 
 use clap::{Parser, Subcommand};
@@ -19,9 +21,11 @@ use std::process::ExitCode;
 inertial datasets, so that every number in a results table can be re-run from one command.\n\n\
 Start with the data: `harbench data list` shows the datasets, `harbench data fetch` downloads and \
 verifies them, `harbench data prepare` windows them into an HDF5 cache, `harbench data stats` \
-summarises them.",
+summarises them. `harbench run SUITE` runs a suite of experiments into the results store, \
+`harbench report SUITE` prints its tables, `harbench diff REV_A REV_B` compares two commits.",
     after_help = "Examples:\n  harbench data prepare synthetic && harbench data stats synthetic\n  \
-harbench data fetch --all --mirror ../shared/datasets\n  harbench data prepare --all && harbench data stats"
+harbench data fetch --all --mirror ../shared/datasets\n  harbench data prepare --all && harbench data stats\n  \
+harbench run quick && harbench report quick\n  harbench diff HEAD~1 HEAD --suite quick"
 )]
 struct Cli {
     /// Folder for fetched sources (raw/) and prepared caches (cache/).
@@ -43,6 +47,12 @@ enum Command {
     Train(train_cmd::TrainArgs),
     /// Time training throughput (samples/s) on random input of a fixed shape.
     BenchTrain(bench_cmd::BenchArgs),
+    /// Run a suite (datasets × models × methods × seeds), resumably, into the results store.
+    Run(suite_cmd::RunArgs),
+    /// Tables of a suite's results on one commit: terminal, Markdown and CSV.
+    Report(suite_cmd::ReportArgs),
+    /// Compare two commits' results run by run, with Welch's t-test over seeds.
+    Diff(suite_cmd::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +61,9 @@ fn main() -> ExitCode {
         Command::Data { command } => data_cmd::run(command, &cli.data_dir),
         Command::Train(args) => train_cmd::run(args, &cli.data_dir),
         Command::BenchTrain(args) => bench_cmd::run(args),
+        Command::Run(args) => suite_cmd::run(args, &cli.data_dir),
+        Command::Report(args) => suite_cmd::report(args),
+        Command::Diff(args) => suite_cmd::diff(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

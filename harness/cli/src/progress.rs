@@ -13,6 +13,14 @@ impl Bar {
     pub fn new() -> Self {
         Bar { bar: Mutex::new(None) }
     }
+
+    /// Prints a line above the bar (or plainly when no bar is drawn, e.g. in logs and CI).
+    pub fn println(&self, line: &str) {
+        match self.bar.lock().expect("progress lock").as_ref() {
+            Some(b) if !b.is_hidden() => b.println(line),
+            _ => println!("{line}"),
+        }
+    }
 }
 
 impl Progress for Bar {

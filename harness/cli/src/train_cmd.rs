@@ -355,7 +355,11 @@ fn summary(model: &str, dataset: &str, fold: &Fold, trained: &Trained, out: &Pat
     if let Some(bytes) = crate::peak_memory::peak_rss_bytes() {
         println!("peak resident memory: {:.1} MiB", bytes as f64 / 1048576.0);
     }
-    println!("report: {}
-checkpoint: {}", out.display(), out.with_extension("bpk").display());
+    println!(
+        "report: {}
+checkpoint: {}",
+        out.display(),
+        out.with_extension("bpk").display()
+    );
     Ok(())
 }

@@ -206,7 +206,8 @@ fn macs_of_a_tiny_mobilenet_by_hand() {
     //     SE 16→8→16 on 1 step 128 + 128, project 16→8 ·2 = 256 → 864, ×3 = 2,592
     //   last 8→16 ·2 = 256; classifier 16→2 = 32          total 2,928
     let block = BlockSpec { kernel: 3, expand: 16, out: 8, se: true, act: Act::Relu, stride: 1, anchor: true };
-    let config = ModelConfig::MobileNetV3(MobileNetV3Config { stem: 8, stem_stride: 2, blocks: vec![block; 3], last: 16, width: 1.0, dropout: 0.0 });
+    let config =
+        ModelConfig::MobileNetV3(MobileNetV3Config { stem: 8, stem_stride: 2, blocks: vec![block; 3], last: 16, width: 1.0, dropout: 0.0 });
     config.validate("tiny").unwrap();
     assert_eq!(config.build(1, 2, &Device::flex()).macs(1, 4), 2928);
 }

@@ -95,10 +95,10 @@ mod tests {
     fn augmentation_off_is_the_plain_batch_and_on_changes_values() {
         let data = SplitData { x: (0..2 * 3 * 4).map(|v| v as f32).collect(), y: vec![0, 1], channels: 3, length: 4 };
         let device = Device::flex();
-        let plain: Vec<f32> = data.batch(&[1, 0], &device).0.to_data().to_vec().unwrap();
+        let plain: Vec<f32> = data.batch(&[1, 0], &device).0.to_data().try_to_vec::<f32>().unwrap();
         assert_eq!(&plain[..12], &data.x[12..]);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let aug: Vec<f32> = data.augmented_batch(&[1, 0], &device, 0.1, 0.0, &mut rng).0.to_data().to_vec().unwrap();
+        let aug: Vec<f32> = data.augmented_batch(&[1, 0], &device, 0.1, 0.0, &mut rng).0.to_data().try_to_vec::<f32>().unwrap();
         // Scaling only: each channel is the plain channel times one factor.
         for (p, a) in plain.chunks(4).zip(aug.chunks(4)).skip(1) {
             let factor = a[0] / p[0];

@@ -167,7 +167,9 @@ pub fn train(
     progress: &dyn Progress,
     stop: &AtomicBool,
 ) -> Result<Trained, TrainError> {
-    model_config.check_input(model_config.kind(), data.windows.channels, data.windows.length).map_err(|e| TrainError::Data(e.to_string()))?;
+    model_config
+        .check_input(model_config.kind(), data.windows.channels, data.windows.length)
+        .map_err(|e| TrainError::Data(e.to_string()))?;
     let splits = Splits::new(data, fold, config)?;
     device.seed(config.seed);
     let train_device = device.clone().autodiff();

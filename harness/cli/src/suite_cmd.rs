@@ -1,0 +1,355 @@
+//! `harbench run`, `harbench report` and `harbench diff`: suites, their tables, and the
+//! comparison of two commits' results.
+
+use crate::executor::{known_methods, known_models, CliExecutor};
+use crate::progress::Bar;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use harbench_data::prepare::DataDir;
+use harbench_data::progress::Progress;
+use harbench_suite::diff::{self, Diff, DiffOptions};
+use harbench_suite::gitinfo::{self, GitInfo};
+use harbench_suite::machine::Machine;
+use harbench_suite::plan::{self, Plan};
+use harbench_suite::report;
+use harbench_suite::runner::{self, Target};
+use harbench_suite::spec::{self, Known};
+use harbench_suite::store::{self, ResultsStore};
+use harbench_train::store::{code_version, TeacherStore};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  harbench run suites/quick.yaml\n  harbench run smoke --dry-run\n  \
+harbench run paper --filter 'uci-har.*.s0' --filter teacher\n\n\
+Runs go to results/<suite>/<commit>/<machine>/<run-key>.json (see docs/results.md). A finished run \
+is skipped when the suite runs again, so a killed or interrupted suite resumes where it stopped; a \
+run that fails (NaN loss, an error) is recorded as failed with its reason and the suite goes on. \
+Teachers are trained first and kept in results/teachers/ for every run that distils from them. \
+Ctrl-C stops after the current batch; the interrupted run is not recorded and runs again next time.")]
+pub struct RunArgs {
+    /// Suite file, or the name of one in suites/ (e.g. `quick` for suites/quick.yaml).
+    suite: String,
+    /// Only runs whose key contains PATTERN, or matches it as a glob with * and ? (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    filter: Vec<String>,
+    /// Print the plan, what is done, and an estimate of the time left; train nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    results: ResultsArgs,
+    /// Fetch missing datasets from this folder or URL before preparing them.
+    #[arg(long, env = "HARBENCH_DATA_MIRROR")]
+    mirror: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ResultsArgs {
+    /// Root of the results store.
+    #[arg(long = "results", env = "HARBENCH_RESULTS", default_value = "results")]
+    root: PathBuf,
+    /// Machine folder [default: HARBENCH_MACHINE or the host name; for report/diff, the only one present].
+    #[arg(long)]
+    machine: Option<String>,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  harbench report quick\n  harbench report suites/paper.yaml --commit HEAD~1\n\n\
+Prints the suite's tables and writes them to results/<suite>/<commit>/tables.md and tables.csv. \
+Scores are the best-validation checkpoint on the test split, mean ± std over seeds.")]
+pub struct ReportArgs {
+    /// Suite file, or the name of one in suites/.
+    suite: String,
+    /// Revision (HEAD, a branch, a hash) or results folder name (e.g. 1a2b3c4d5e6f-dirty)
+    /// [default: the current checkout].
+    #[arg(long)]
+    commit: Option<String>,
+    #[command(flatten)]
+    results: ResultsArgs,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  harbench diff HEAD~1 HEAD\n  harbench diff main my-branch --suite quick --fail-on-regression\n\n\
+For each run (its key without seed) and metric: both means, the delta, and whether it is beyond \
+noise: Welch's t-test over seeds (p < --alpha) when both sides have two or more seeds, otherwise \
+|delta| > --threshold. REV may also be a results folder name such as 1a2b3c4d5e6f-dirty.")]
+pub struct DiffArgs {
+    /// The base revision.
+    rev_a: String,
+    /// The revision compared with it.
+    rev_b: String,
+    /// Suites to compare [default: every suite with results for both].
+    #[arg(long)]
+    suite: Vec<String>,
+    #[arg(long, default_value_t = DiffOptions::default().alpha)]
+    alpha: f64,
+    /// Absolute change (0.01 = one point) that counts with a single seed.
+    #[arg(long, default_value_t = DiffOptions::default().threshold)]
+    threshold: f64,
+    /// Exit with an error when a metric regressed beyond noise.
+    #[arg(long)]
+    fail_on_regression: bool,
+    #[command(flatten)]
+    results: ResultsArgs,
+}
+
+fn known() -> Known {
+    Known::new(&harbench_data::registry::ids(), &known_models(), &known_methods())
+}
+
+/// `quick` → suites/quick.yaml; a path is taken as it is.
+fn suite_path(name: &str) -> Result<PathBuf> {
+    let direct = PathBuf::from(name);
+    if direct.is_file() {
+        return Ok(direct);
+    }
+    let named = Path::new("suites").join(format!("{name}.yaml"));
+    if !name.contains(['/', '.']) && named.is_file() {
+        return Ok(named);
+    }
+    let available: Vec<String> = std::fs::read_dir("suites")
+        .map(|d| d.flatten().filter_map(|e| e.file_name().to_str()?.strip_suffix(".yaml").map(str::to_string)).collect())
+        .unwrap_or_default();
+    bail!(
+        "no suite file '{name}' (nor suites/{name}.yaml); suites here: {}",
+        if available.is_empty() { "none".into() } else { available.join(", ") }
+    )
+}
+
+fn load_plan(name: &str) -> Result<Plan> {
+    let path = suite_path(name)?;
+    let suite = spec::load(&path, &known())?;
+    Ok(plan::expand(&suite)?)
+}
+
+fn cwd() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+fn machine(args: &ResultsArgs) -> Machine {
+    let mut m = Machine::detect();
+    if let Some(name) = &args.machine {
+        m.name = harbench_suite::machine::folder_name(name);
+    }
+    m
+}
+
+/// The bar over runs; the status of the run in progress goes into its message.
+struct RunsBar {
+    bar: Bar,
+    label: Mutex<String>,
+}
+
+impl Progress for RunsBar {
+    fn start(&self, message: &str, total: Option<u64>) {
+        self.bar.start(message, total)
+    }
+    fn advance(&self, amount: u64) {
+        self.bar.advance(amount)
+    }
+    fn message(&self, status: &str) {
+        *self.label.lock().expect("label lock") = status.to_string();
+        self.bar.message(status)
+    }
+    fn finish(&self) {
+        self.bar.finish()
+    }
+}
+
+/// What a run reports about itself (epochs, loss) shown beside the run's label.
+struct RunStatus<'a>(&'a RunsBar);
+
+impl Progress for RunStatus<'_> {
+    fn start(&self, _: &str, _: Option<u64>) {}
+    fn advance(&self, _: u64) {}
+    fn message(&self, status: &str) {
+        let label = self.0.label.lock().expect("label lock").clone();
+        self.0.bar.message(&format!("{label}: {status}"))
+    }
+    fn finish(&self) {}
+}
+
+pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
+    let plan = load_plan(&args.suite)?;
+    let git = GitInfo::discover(&cwd());
+    let target = Target { store: ResultsStore::new(&args.results.root), git: git.clone(), machine: machine(&args.results) };
+    let commit = git.commit.as_ref().map(|c| format!("{c}{}", if git.dirty { "-dirty" } else { "" }));
+    let executor = CliExecutor::new(
+        DataDir::new(data_dir),
+        TeacherStore::new(target.store.teachers_dir()),
+        code_version(commit.as_deref()),
+        args.mirror.clone(),
+    );
+    let dir = target.dir(&plan.suite);
+    if args.dry_run {
+        return dry_run(&plan, &target, &executor, &args.filter, &dir);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: stopping after this batch; the unfinished run is not recorded (Ctrl-C again to quit now)");
+    })
+    .context("installing the Ctrl-C handler")?;
+    let bar = RunsBar { bar: Bar::new(), label: Mutex::new(String::new()) };
+    println!("suite {}: {} runs; results in {}", plan.suite, plan::filter(&plan.runs, &args.filter).len(), dir.display());
+    let log = |line: &str| bar.bar.println(line);
+    let s = runner::run(&plan, &target, &executor, &args.filter, &log, &bar, &RunStatus(&bar), &stop)?;
+    println!(
+        "suite {}: {} finished, {} failed ({} of them unavailable in this build), {} skipped (done earlier), {} held by another runner{}",
+        plan.suite,
+        s.finished,
+        s.failed,
+        s.unavailable,
+        s.skipped,
+        s.busy,
+        if s.interrupted { "; interrupted" } else { "" }
+    );
+    println!("tables: harbench report {}", args.suite);
+    if s.interrupted {
+        bail!("interrupted; run the same command again to resume");
+    }
+    // Runs this build cannot do are recorded, but do not fail the suite.
+    if s.failed > s.unavailable {
+        bail!("{} run(s) failed (their reasons are in their records under {})", s.failed - s.unavailable, dir.display());
+    }
+    Ok(())
+}
+
+fn dry_run(plan: &Plan, target: &Target, executor: &CliExecutor, filters: &[String], dir: &Path) -> Result<()> {
+    let rows = runner::dry_run(plan, target, executor, filters)?;
+    let mut b = Builder::new();
+    b.push_record(["run", "state", "estimate", "basis"]);
+    for r in &rows {
+        b.push_record([r.key.clone(), r.state.to_string(), r.estimate.map(duration).unwrap_or_else(|| "—".into()), r.basis.clone()]);
+    }
+    let mut t = b.build();
+    t.with(Style::sharp());
+    println!("{t}");
+    let todo: Vec<_> = rows.iter().filter(|r| r.state != "done" && r.state != "n/a").collect();
+    let unavailable = rows.iter().filter(|r| r.state == "n/a").count();
+    let known: f64 = todo.iter().filter_map(|r| r.estimate).fold(0.0, |a, b| a + b);
+    let unknown = todo.iter().filter(|r| r.estimate.is_none()).count();
+    println!(
+        "suite {}: {} runs, {} done, {} not in this build, {} to run; estimate {}{} (an upper bound: epochs × training windows ÷ samples/s; early stopping ends runs sooner; default {} samples/s where this machine has no record)",
+        plan.suite,
+        rows.len(),
+        rows.len() - todo.len() - unavailable,
+        unavailable,
+        todo.len(),
+        duration(known),
+        if unknown > 0 { format!(" + {unknown} run(s) of unknown length") } else { String::new() },
+        runner::DEFAULT_SAMPLES_PER_SECOND
+    );
+    println!("results: {}", dir.display());
+    Ok(())
+}
+
+fn duration(seconds: f64) -> String {
+    if seconds < 90.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 5400.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+/// A revision or a literal results folder name → the folder under `suite_dir`.
+fn commit_folder(suite_dir: &Path, rev: &str) -> Result<String> {
+    if suite_dir.join(rev).is_dir() {
+        return Ok(rev.to_string());
+    }
+    gitinfo::resolve(&cwd(), rev).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The machine folder to read under `commit_dir`: the one asked for, this machine's, or the only one.
+fn pick_machine(commit_dirs: &[PathBuf], args: &ResultsArgs) -> Result<String> {
+    let common: Vec<String> = {
+        let mut sets = commit_dirs.iter().map(|d| ResultsStore::folders(d));
+        let first = sets.next().unwrap_or_default();
+        let rest: Vec<Vec<String>> = sets.collect();
+        first.into_iter().filter(|m| rest.iter().all(|s| s.contains(m))).collect()
+    };
+    if let Some(m) = &args.machine {
+        return Ok(m.clone());
+    }
+    let here = Machine::detect().name;
+    if common.contains(&here) || common.is_empty() {
+        return Ok(here);
+    }
+    if common.len() == 1 {
+        return Ok(common[0].clone());
+    }
+    bail!("results of several machines: {}; choose one with --machine", common.join(", "))
+}
+
+pub fn report(args: ReportArgs) -> Result<()> {
+    let plan = load_plan(&args.suite)?;
+    let store = ResultsStore::new(&args.results.root);
+    let suite_dir = store.root.join(&plan.suite);
+    let commit = match &args.commit {
+        Some(rev) => commit_folder(&suite_dir, rev)?,
+        None => GitInfo::discover(&cwd()).folder(),
+    };
+    let commit_dir = store.commit_dir(&plan.suite, &commit);
+    let machine = pick_machine(std::slice::from_ref(&commit_dir), &args.results)?;
+    let records = ResultsStore::records(&commit_dir.join(&machine))?;
+    let r = report::build(&plan, &records, &commit, &machine);
+    print!("{}", r.terminal());
+    let md = commit_dir.join("tables.md");
+    store::write_atomic(&md, r.markdown().as_bytes())?;
+    store::write_atomic(&commit_dir.join("tables.csv"), r.csv().as_bytes())?;
+    println!("\nwritten: {} and tables.csv", md.display());
+    Ok(())
+}
+
+pub fn diff(args: DiffArgs) -> Result<()> {
+    let store = ResultsStore::new(&args.results.root);
+    let suites = if args.suite.is_empty() {
+        ResultsStore::folders(&store.root).into_iter().filter(|s| s != "teachers").collect()
+    } else {
+        args.suite.clone()
+    };
+    let options = DiffOptions { alpha: args.alpha, threshold: args.threshold };
+    if !(0.0..1.0).contains(&options.alpha) || options.alpha == 0.0 || !(options.threshold >= 0.0) {
+        bail!("--alpha must be in (0, 1) and --threshold ≥ 0");
+    }
+    let mut total = Diff::default();
+    let mut compared = Vec::new();
+    for suite in &suites {
+        let suite_dir = store.root.join(suite);
+        let folders = commit_folder(&suite_dir, &args.rev_a).and_then(|a| Ok((a, commit_folder(&suite_dir, &args.rev_b)?)));
+        let (a, b) = match folders {
+            Ok(ab) => ab,
+            Err(_) if args.suite.is_empty() => continue,
+            Err(e) => return Err(e.context(format!("suite {suite}"))),
+        };
+        let (da, db) = (suite_dir.join(&a), suite_dir.join(&b));
+        if !da.is_dir() || !db.is_dir() {
+            if !args.suite.is_empty() {
+                bail!("suite {suite}: no results for {} in {}", if da.is_dir() { &args.rev_b } else { &args.rev_a }, suite_dir.display());
+            }
+            continue;
+        }
+        let machine = pick_machine(&[da.clone(), db.clone()], &args.results)?;
+        let ra = ResultsStore::records(&da.join(&machine))?;
+        let rb = ResultsStore::records(&db.join(&machine))?;
+        total.extend(diff::diff(suite, &ra, &rb, &options));
+        compared.push(format!("{suite} ({a} → {b}, machine {machine})"));
+    }
+    if compared.is_empty() {
+        bail!("no suite in {} has results for both {} and {}", store.root.display(), args.rev_a, args.rev_b);
+    }
+    println!("compared: {}", compared.join("; "));
+    print!("{}", total.render(&args.rev_a, &args.rev_b, &options));
+    if args.fail_on_regression && total.regressions() > 0 {
+        bail!("{} metric(s) regressed beyond noise", total.regressions());
+    }
+    Ok(())
+}

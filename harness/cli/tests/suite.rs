@@ -1,0 +1,211 @@
+//! `harbench run / report / diff` as a user runs them, on tiny synthetic suites (no download).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+fn harbench(cwd: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_harbench"));
+    c.current_dir(cwd)
+        .env("HARBENCH_DATA_DIR", cwd.join("data"))
+        .env("HARBENCH_MACHINE", "testbox")
+        .env_remove("HARBENCH_DATA_MIRROR")
+        .env_remove("HARBENCH_RESULTS");
+    c
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn ok(cwd: &Path, args: &[&str]) -> String {
+    let o = harbench(cwd).args(args).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "harbench {args:?} failed:\n{out}\n{err}");
+    out
+}
+
+/// Run records (not machine.json) in `dir` with their bytes and modification times.
+fn records(dir: &Path) -> Vec<(String, Vec<u8>, SystemTime)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
+    let mut v: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("machine.json"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap(), std::fs::metadata(&p).unwrap().modified().unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+const TINY: &str = "\
+description: resume test
+datasets: [synthetic]
+seeds: [0, 1, 2, 3, 4, 5]
+train: {epochs: 1, batch_size: 32, warmup_epochs: 0}
+experiments:
+  - name: har
+    models: [{preset: mobilenetv3-small-1d, width: 0.25, label: tiny}]
+    methods: [none]
+";
+
+#[test]
+fn a_suite_killed_with_sigkill_resumes_without_redoing_finished_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::write(cwd.join("tiny.yaml"), TINY).unwrap();
+    ok(cwd, &["data", "prepare", "synthetic"]);
+    let dir = cwd.join("results/tiny/nogit/testbox");
+
+    let mut child = harbench(cwd).args(["run", "tiny.yaml"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while records(&dir).is_empty() {
+        assert!(Instant::now() < deadline, "no run finished in 5 minutes");
+        assert!(child.try_wait().unwrap().is_none(), "the runner exited before the first run was recorded");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = records(&dir);
+    assert!(!before.is_empty() && before.len() < 6, "kill came too late to test resuming: {} runs were done", before.len());
+
+    let o = harbench(cwd).args(["run", "tiny.yaml"]).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    for (name, bytes, mtime) in &before {
+        let key = name.trim_end_matches(".json");
+        assert!(out.contains(&format!("{key}: skipped (finished earlier)")), "{key} not skipped:\n{out}");
+        let path = dir.join(name);
+        assert_eq!(&std::fs::read(&path).unwrap(), bytes, "{name} was rewritten");
+        assert_eq!(&std::fs::metadata(&path).unwrap().modified().unwrap(), mtime, "{name} was touched");
+    }
+    let after = records(&dir);
+    assert_eq!(after.len(), 6, "{out}");
+    assert!(out.contains(&format!("{} finished, 0 failed", 6 - before.len())), "{out}");
+    // The killed runner's lock was stale and taken over; nothing is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".json"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let record: serde_json::Value = serde_json::from_slice(&after[0].1).unwrap();
+    assert_eq!(record["status"], "finished");
+    assert_eq!(record["output"]["dataset"]["id"], "synthetic");
+    assert!(record["output"]["dataset"]["cache_hash"].as_str().unwrap().len() == 12);
+    assert!(record["best"]["test_accuracy"].as_f64().unwrap() > 0.0);
+    assert!(cwd.join("results/tiny/nogit/testbox/machine.json").is_file());
+}
+
+const PIPELINE: &str = "\
+datasets: [synthetic]
+seeds: [0, 1]
+train: {epochs: 1, batch_size: 32, warmup_epochs: 0}
+teacher: {model: mobilenetv3-large-1d, width: 0.25}
+experiments:
+  - name: kd
+    models: [{preset: mobilenetv3-small-1d, width: 0.25, label: student}]
+    methods: [none, kd]
+tables: [kd, cost]
+";
+
+#[test]
+fn run_report_and_diff_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::create_dir(cwd.join("suites")).unwrap();
+    std::fs::write(cwd.join("suites/pipe.yaml"), PIPELINE).unwrap();
+
+    let plan = ok(cwd, &["run", "pipe", "--dry-run"]);
+    assert!(plan.contains("synthetic.teacher.none.holdout.s0") && plan.contains("6 runs, 0 done, 2 not in this build, 4 to run"), "{plan}");
+
+    // kd is not in this build: recorded as unavailable, and the suite still succeeds.
+    let out = ok(cwd, &["run", "pipe"]);
+    assert!(out.contains("4 finished, 2 failed (2 of them unavailable in this build)"), "{out}");
+    assert!(out.contains("method 'kd' is not available in this build"), "{out}");
+    let teachers: Vec<_> = std::fs::read_dir(cwd.join("results/teachers")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(teachers.len(), 4, "two teachers, .bpk + .json each: {teachers:?}");
+
+    let again = ok(cwd, &["run", "pipe", "--dry-run"]);
+    assert!(again.contains("4 done, 2 not in this build, 0 to run"), "{again}");
+
+    let report = ok(cwd, &["report", "pipe"]);
+    assert!(report.contains("Distillation methods compared") && report.contains("n/a"), "{report}");
+    let md = std::fs::read_to_string(cwd.join("results/pipe/nogit/tables.md")).unwrap();
+    assert!(md.contains("| teacher ") && md.contains("| student "), "{md}");
+    let csv = std::fs::read_to_string(cwd.join("results/pipe/nogit/tables.csv")).unwrap();
+    assert_eq!(csv.lines().filter(|l| l.starts_with("kd,synthetic,")).count(), 4, "{csv}");
+
+    // The same results under a second name: nothing changed beyond noise.
+    copy_dir(&cwd.join("results/pipe/nogit"), &cwd.join("results/pipe/copy"));
+    let d = ok(cwd, &["diff", "nogit", "copy", "--fail-on-regression"]);
+    assert!(d.contains("0 improved, 0 regressed, 4 within noise"), "{d}");
+
+    let o = harbench(cwd).args(["diff", "nogit", "HEAD"]).output().unwrap();
+    assert!(!o.status.success());
+    let o = harbench(cwd).args(["report", "nosuch"]).output().unwrap();
+    assert!(text(&o).1.contains("no suite file 'nosuch'") && text(&o).1.contains("pipe"), "{:?}", text(&o));
+}
+
+#[test]
+fn a_broken_suite_is_reported_with_file_line_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::write(cwd.join("bad.yaml"), PIPELINE.replace("methods: [none, kd]", "methods: [none, fitnet]")).unwrap();
+    let o = harbench(cwd).args(["run", "bad.yaml", "--dry-run"]).output().unwrap();
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("bad.yaml:8:21: ") && err.contains("unknown method 'fitnet' (did you mean 'fitnets'?)"), "{err}");
+}
+
+#[test]
+fn every_shipped_suite_validates() {
+    let suites = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../suites");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for e in std::fs::read_dir(&suites).unwrap().flatten() {
+        let path = e.path();
+        if path.extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
+        let out = ok(tmp.path(), &["run", path.to_str().unwrap(), "--dry-run"]);
+        assert!(out.contains(" to run; estimate"), "{}: {out}", path.display());
+        n += 1;
+    }
+    assert!(n >= 7, "only {n} suites found in {}", suites.display());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_diverging_run_is_recorded_as_failed_and_fails_the_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    // A learning rate of 1e30 overflows the weights within a few steps: the loss becomes NaN/inf.
+    let suite = TINY.replace("seeds: [0, 1, 2, 3, 4, 5]", "seeds: [0, 1]").replace("warmup_epochs: 0}", "warmup_epochs: 0, lr: 1.0e30}");
+    std::fs::write(cwd.join("nan.yaml"), suite).unwrap();
+    let o = harbench(cwd).args(["run", "nan.yaml"]).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(!o.status.success(), "{out}");
+    assert!(out.contains("0 finished, 2 failed (0 of them unavailable"), "{out}");
+    assert!(err.contains("2 run(s) failed"), "{err}");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cwd.join("results/nan/nogit/testbox/synthetic.tiny.none.holdout.s1.json")).unwrap()).unwrap();
+    assert_eq!(record["status"], "failed");
+    let failure = record["failure"].as_str().unwrap();
+    assert!(failure.contains("loss became") && failure.contains("at epoch 1"), "{failure}");
+}

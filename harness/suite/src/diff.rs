@@ -1,0 +1,166 @@
+//! Differences between two result sets (two commits): per run group (the run key without its
+//! seed and fold) and metric, both means, the delta, and whether it is beyond noise — Welch's
+//! t-test over seeds when both sides have at least two, otherwise an absolute threshold.
+
+use crate::record::RunRecord;
+use crate::report::{seed_values, Group, Metric};
+use crate::stats;
+use std::collections::BTreeMap;
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DiffOptions {
+    /// Significance level of the two-sided Welch test.
+    pub alpha: f64,
+    /// With a single seed on either side: a change larger than this (absolute, 0.01 = one
+    /// percentage point) counts as beyond noise.
+    pub threshold: f64,
+}
+
+impl Default for DiffOptions {
+    fn default() -> Self {
+        DiffOptions { alpha: 0.05, threshold: 0.01 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Improved,
+    Regressed,
+    /// Within noise.
+    Same,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiffRow {
+    pub suite: String,
+    pub group: Group,
+    pub metric: Metric,
+    pub mean_a: f64,
+    pub mean_b: f64,
+    pub n_a: usize,
+    pub n_b: usize,
+    /// `mean_b − mean_a`.
+    pub delta: f64,
+    /// Welch p-value, when both sides have two or more seeds.
+    pub p: Option<f64>,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Diff {
+    pub rows: Vec<DiffRow>,
+    /// Groups with finished runs on one side only.
+    pub only_a: Vec<String>,
+    pub only_b: Vec<String>,
+}
+
+fn groups(records: &[RunRecord]) -> BTreeMap<Group, Vec<&RunRecord>> {
+    let mut g: BTreeMap<Group, Vec<&RunRecord>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.finished()) {
+        g.entry(Group::of(r)).or_default().push(r);
+    }
+    g
+}
+
+/// Compares suite `suite`'s records `a` (the base) with `b`.
+pub fn diff(suite: &str, a: &[RunRecord], b: &[RunRecord], options: &DiffOptions) -> Diff {
+    let (ga, gb) = (groups(a), groups(b));
+    let mut out = Diff {
+        only_a: ga.keys().filter(|k| !gb.contains_key(*k)).map(Group::key).collect(),
+        only_b: gb.keys().filter(|k| !ga.contains_key(*k)).map(Group::key).collect(),
+        ..Default::default()
+    };
+    for (group, ra) in &ga {
+        let Some(rb) = gb.get(group) else { continue };
+        for metric in Metric::ALL {
+            let (va, vb) = (seed_values(ra, metric), seed_values(rb, metric));
+            if va.is_empty() || vb.is_empty() {
+                continue;
+            }
+            let (mean_a, mean_b) = (stats::mean(&va), stats::mean(&vb));
+            let delta = mean_b - mean_a;
+            let p = stats::welch(&vb, &va).map(|w| w.p);
+            let beyond = match p {
+                Some(p) => p < options.alpha,
+                None => delta.abs() > options.threshold,
+            };
+            let verdict = match (beyond, delta > 0.0) {
+                (false, _) => Verdict::Same,
+                (true, true) => Verdict::Improved,
+                (true, false) => Verdict::Regressed,
+            };
+            out.rows.push(DiffRow {
+                suite: suite.into(),
+                group: group.clone(),
+                metric,
+                mean_a,
+                mean_b,
+                n_a: va.len(),
+                n_b: vb.len(),
+                delta,
+                p,
+                verdict,
+            });
+        }
+    }
+    out
+}
+
+impl Diff {
+    pub fn extend(&mut self, other: Diff) {
+        self.rows.extend(other.rows);
+        self.only_a.extend(other.only_a);
+        self.only_b.extend(other.only_b);
+    }
+
+    pub fn regressions(&self) -> usize {
+        self.rows.iter().filter(|r| r.verdict == Verdict::Regressed).count()
+    }
+
+    /// A table for the terminal; `a` and `b` name the two sides.
+    pub fn render(&self, a: &str, b: &str, options: &DiffOptions) -> String {
+        let mut t = Builder::new();
+        t.push_record(["suite", "run", "metric", &format!("{a} %"), &format!("{b} %"), "delta", "seeds", "p (Welch)", "verdict"]);
+        for r in &self.rows {
+            t.push_record([
+                r.suite.clone(),
+                r.group.key(),
+                r.metric.name().to_string(),
+                format!("{:.2}", 100.0 * r.mean_a),
+                format!("{:.2}", 100.0 * r.mean_b),
+                format!("{:+.2}", 100.0 * r.delta),
+                format!("{} / {}", r.n_a, r.n_b),
+                r.p.map(|p| format!("{p:.4}")).unwrap_or_else(|| "— (threshold)".into()),
+                match r.verdict {
+                    Verdict::Improved => "improved",
+                    Verdict::Regressed => "REGRESSED",
+                    Verdict::Same => "within noise",
+                }
+                .to_string(),
+            ]);
+        }
+        let mut table = t.build();
+        table.with(Style::sharp());
+        let mut out = if self.rows.is_empty() { "No run finished on both sides.\n".to_string() } else { format!("{table}\n") };
+        out.push_str(&format!(
+            "Beyond noise: Welch p < {} with ≥ 2 seeds on both sides, else |delta| > {:.2} points.\n",
+            options.alpha,
+            100.0 * options.threshold
+        ));
+        if !self.only_a.is_empty() {
+            out.push_str(&format!("Only in {a}: {}\n", self.only_a.join(", ")));
+        }
+        if !self.only_b.is_empty() {
+            out.push_str(&format!("Only in {b}: {}\n", self.only_b.join(", ")));
+        }
+        out.push_str(&format!(
+            "{} improved, {} regressed, {} within noise.\n",
+            self.rows.iter().filter(|r| r.verdict == Verdict::Improved).count(),
+            self.regressions(),
+            self.rows.iter().filter(|r| r.verdict == Verdict::Same).count()
+        ));
+        out
+    }
+}

@@ -1,0 +1,16 @@
+//! harbench suites: the YAML schema of a suite ([`spec`]), its expansion into runs ([`plan`]),
+//! the runner ([`runner`], training through an [`runner::Executor`] the CLI provides), the
+//! results store ([`store`], [`record`]) with the code and machine behind each result
+//! ([`gitinfo`], [`machine`]), tables ([`report`]) and comparisons between commits ([`diff`],
+//! [`stats`]).
+
+pub mod diff;
+pub mod gitinfo;
+pub mod machine;
+pub mod plan;
+pub mod record;
+pub mod report;
+pub mod runner;
+pub mod spec;
+pub mod stats;
+pub mod store;

@@ -1,0 +1,362 @@
+//! Matrix expansion: a suite becomes an ordered list of runs with stable keys.
+//!
+//! A run key is `<dataset>.<model>.<method>.<fold>.s<seed>` (teacher runs use the model part
+//! `teacher`); it names the run's result file, so it must not change when unrelated parts of the
+//! suite change. What the run *is* (every resolved setting) is hashed into `config_hash`; a
+//! finished result whose hash differs from the plan's is stale and runs again.
+//!
+//! Teachers come first: one teacher run per (dataset, fold, seed) that a distilling run needs.
+
+use crate::spec::{Budget, MethodEntry, ModelEntry, Suite, TableKind, NO_DISTILLATION};
+use harbench_data::split::{Protocol, SplitConfig};
+use harbench_models::ModelConfig;
+use harbench_train::TrainConfig;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Trained once per (dataset, fold, seed) and shared through the teacher store.
+    Teacher,
+    /// A model of an experiment, with or without distillation.
+    Model,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub label: String,
+    pub preset: String,
+    pub width: Option<f64>,
+}
+
+impl ModelSpec {
+    fn of(e: &ModelEntry) -> Self {
+        ModelSpec { label: e.label(), preset: e.preset.0.clone(), width: e.width }
+    }
+
+    /// The resolved architecture, or why this build cannot make it.
+    pub fn config(&self) -> Result<ModelConfig, String> {
+        ModelConfig::preset(&self.preset, self.width).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MethodSpec {
+    pub label: String,
+    pub name: String,
+    pub options: serde_json::Value,
+}
+
+impl MethodSpec {
+    fn of(e: &MethodEntry) -> Self {
+        MethodSpec { label: e.label(), name: e.method.0.clone(), options: e.options.clone() }
+    }
+
+    pub fn none() -> Self {
+        MethodSpec { label: NO_DISTILLATION.into(), name: NO_DISTILLATION.into(), options: serde_json::json!({}) }
+    }
+
+    pub fn distils(&self) -> bool {
+        self.name != NO_DISTILLATION
+    }
+}
+
+/// The teacher a distilling run learns from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeacherRef {
+    /// Key of the teacher's own run in this suite.
+    pub run_key: String,
+    pub model: ModelSpec,
+    pub train: TrainConfig,
+}
+
+/// Everything one run needs, fully resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub key: String,
+    pub suite: String,
+    /// Experiments that asked for this run (one run may serve several tables).
+    pub experiments: Vec<String>,
+    pub role: Role,
+    pub dataset: String,
+    pub model: ModelSpec,
+    pub method: MethodSpec,
+    pub seed: u64,
+    pub split: SplitConfig,
+    /// Index of the fold among the protocol's folds.
+    pub fold: usize,
+    pub fold_label: String,
+    pub train: TrainConfig,
+    pub teacher: Option<TeacherRef>,
+    pub budget: Budget,
+}
+
+impl RunSpec {
+    /// 16 hex digits of the sha256 of everything that defines the run (not the experiments
+    /// that asked for it, which only decide the tables it appears in).
+    pub fn config_hash(&self) -> String {
+        let mut v = serde_json::to_value(self).expect("plain data serialises");
+        v.as_object_mut().expect("a struct").remove("experiments");
+        hex::encode(Sha256::digest(v.to_string().as_bytes()))[..16].to_string()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub suite: String,
+    pub tables: Vec<TableKind>,
+    pub runs: Vec<RunSpec>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("suite '{suite}': run {key} is asked for twice with different settings (give one of them a `label`)")]
+    Collision { suite: String, key: String },
+    #[error("suite '{suite}': dataset {dataset}: {message}")]
+    Folds { suite: String, dataset: String, message: String },
+}
+
+/// Number of folds `protocol` makes on `dataset` (from the registry's subject list).
+fn fold_count(dataset: &str, protocol: &Protocol) -> Result<usize, String> {
+    match protocol {
+        Protocol::HoldoutSubjects | Protocol::Random => Ok(1),
+        Protocol::Loso { folds } => {
+            let subjects = harbench_data::registry::find(dataset).map_err(|e| e.to_string())?.spec().subjects.len();
+            let k = folds.unwrap_or(subjects);
+            if k < 2 || k > subjects {
+                return Err(format!("loso needs 2 to {subjects} folds, got {k}"));
+            }
+            Ok(k)
+        }
+    }
+}
+
+fn fold_label(protocol: &Protocol, i: usize) -> String {
+    match protocol {
+        Protocol::HoldoutSubjects => "holdout".into(),
+        Protocol::Random => "random".into(),
+        Protocol::Loso { .. } => format!("loso-f{i}"),
+    }
+}
+
+/// Expands `suite` into its runs: teachers first, then experiments in file order, each as
+/// dataset × model × method × fold × seed.
+pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
+    let base = suite.train.apply(&TrainConfig::default());
+    let split = |seed: u64| SplitConfig {
+        protocol: suite.split.protocol,
+        val_fraction: suite.split.val_fraction,
+        test_fraction: suite.split.test_fraction,
+        seed,
+    };
+    let mut teachers: Vec<RunSpec> = Vec::new();
+    let mut runs: Vec<RunSpec> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for dataset in &suite.datasets {
+        let dataset = &dataset.0;
+        let k = fold_count(dataset, &suite.split.protocol).map_err(|message| PlanError::Folds {
+            suite: suite.name.clone(),
+            dataset: dataset.clone(),
+            message,
+        })?;
+        let k = suite.split.folds.map_or(k, |n| n.min(k));
+        for experiment in &suite.experiments {
+            for model in &experiment.models {
+                for method in &experiment.methods {
+                    for fold in 0..k {
+                        for &seed in &suite.seeds {
+                            let fold_label = fold_label(&suite.split.protocol, fold);
+                            let method = MethodSpec::of(method);
+                            let teacher = match (&suite.teacher, method.distils()) {
+                                (Some(t), true) => {
+                                    let model = ModelSpec { label: "teacher".into(), preset: t.model.0.clone(), width: t.width };
+                                    let train = TrainConfig { seed, ..t.train.apply(&base) };
+                                    let key = format!("{dataset}.teacher.none.{fold_label}.s{seed}");
+                                    if !teachers.iter().any(|r| r.key == key) {
+                                        teachers.push(RunSpec {
+                                            key: key.clone(),
+                                            suite: suite.name.clone(),
+                                            experiments: vec!["teacher".into()],
+                                            role: Role::Teacher,
+                                            dataset: dataset.clone(),
+                                            model: model.clone(),
+                                            method: MethodSpec::none(),
+                                            seed,
+                                            split: split(seed),
+                                            fold,
+                                            fold_label: fold_label.clone(),
+                                            train: train.clone(),
+                                            teacher: None,
+                                            budget: suite.budget.clone(),
+                                        });
+                                    }
+                                    Some(TeacherRef { run_key: key, model, train })
+                                }
+                                _ => None,
+                            };
+                            let model = ModelSpec::of(model);
+                            let run = RunSpec {
+                                key: format!("{dataset}.{}.{}.{fold_label}.s{seed}", model.label, method.label),
+                                suite: suite.name.clone(),
+                                experiments: vec![experiment.name.clone()],
+                                role: Role::Model,
+                                dataset: dataset.clone(),
+                                model,
+                                method,
+                                seed,
+                                split: split(seed),
+                                fold,
+                                fold_label,
+                                train: TrainConfig { seed, ..base.clone() },
+                                teacher,
+                                budget: suite.budget.clone(),
+                            };
+                            match index.get(&run.key) {
+                                Some(&i) if runs[i].config_hash() == run.config_hash() => {
+                                    if !runs[i].experiments.contains(&experiment.name) {
+                                        runs[i].experiments.push(experiment.name.clone());
+                                    }
+                                }
+                                Some(_) => return Err(PlanError::Collision { suite: suite.name.clone(), key: run.key }),
+                                None => {
+                                    index.insert(run.key.clone(), runs.len());
+                                    runs.push(run);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    teachers.extend(runs);
+    Ok(Plan { suite: suite.name.clone(), tables: suite.tables.clone(), runs: teachers })
+}
+
+/// Runs whose key matches any of `patterns` (all runs when there are none). A pattern with
+/// `*` or `?` is a glob over the whole key; otherwise it matches any key containing it.
+pub fn filter<'a>(runs: &'a [RunSpec], patterns: &[String]) -> Vec<&'a RunSpec> {
+    runs.iter().filter(|r| patterns.is_empty() || patterns.iter().any(|p| matches(p, &r.key))).collect()
+}
+
+fn matches(pattern: &str, key: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return key.contains(pattern);
+    }
+    glob(pattern.as_bytes(), key.as_bytes())
+}
+
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match (p.first(), s.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => glob(&p[1..], s) || (!s.is_empty() && glob(p, &s[1..])),
+        (Some(b'?'), Some(_)) => glob(&p[1..], &s[1..]),
+        (Some(a), Some(b)) if a == b => glob(&p[1..], &s[1..]),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{parse, Known};
+    use std::path::Path;
+
+    fn suite(text: &str) -> Suite {
+        let known = Known::new(&["synthetic", "uci-har"], harbench_models::PRESETS, &["none", "kd", "dkd"]);
+        parse(text, Path::new("t.yaml"), "t", &known).unwrap()
+    }
+
+    const TEXT: &str = "\
+datasets: [synthetic, uci-har]
+seeds: [0, 1]
+train: {epochs: 2, warmup_epochs: 0}
+teacher: {model: mobilenetv3-large-1d, train: {epochs: 3}}
+experiments:
+  - name: har
+    models: [mobilenetv3-small-1d, mobilenetv3-large-1d]
+    methods: [none]
+  - name: kd
+    models: [mobilenetv3-small-1d]
+    methods: [none, kd, {method: dkd, label: dkd-b4, options: {beta: 4}}]
+";
+
+    #[test]
+    fn expands_the_matrix_teachers_first_and_shares_identical_runs() {
+        let plan = expand(&suite(TEXT)).unwrap();
+        let keys: Vec<&str> = plan.runs.iter().map(|r| r.key.as_str()).collect();
+        // Teachers: 2 datasets × 2 seeds. har: 2 × 2 models × 2 seeds = 8. kd: 2 × 3 methods × 2
+        // seeds = 12, of which the 4 student-alone runs are har's: 8 new.
+        assert_eq!(plan.runs.len(), 4 + 8 + 8);
+        assert_eq!(
+            &keys[..4],
+            &[
+                "synthetic.teacher.none.holdout.s0",
+                "synthetic.teacher.none.holdout.s1",
+                "uci-har.teacher.none.holdout.s0",
+                "uci-har.teacher.none.holdout.s1"
+            ]
+        );
+        assert!(plan.runs[..4].iter().all(|r| r.role == Role::Teacher && r.train.epochs == 3));
+        let shared = plan.runs.iter().find(|r| r.key == "synthetic.mobilenetv3-small-1d.none.holdout.s1").unwrap();
+        assert_eq!(shared.experiments, vec!["har", "kd"]);
+        assert_eq!((shared.train.seed, shared.split.seed, shared.train.epochs), (1, 1, 2));
+        let dkd = plan.runs.iter().find(|r| r.key == "uci-har.mobilenetv3-small-1d.dkd-b4.holdout.s0").unwrap();
+        assert_eq!(dkd.method.options["beta"], 4);
+        assert_eq!(dkd.teacher.as_ref().unwrap().run_key, "uci-har.teacher.none.holdout.s0");
+        let mut unique = keys.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), keys.len());
+    }
+
+    #[test]
+    fn keys_are_stable_and_hashes_follow_the_settings() {
+        let a = expand(&suite(TEXT)).unwrap();
+        let b = expand(&suite(&TEXT.replace("seeds: [0, 1]", "seeds: [0, 1, 2]"))).unwrap();
+        let c = expand(&suite(&TEXT.replace("train: {epochs: 2, warmup_epochs: 0}", "train: {epochs: 5, warmup_epochs: 0}"))).unwrap();
+        let find = |p: &Plan, k: &str| p.runs.iter().find(|r| r.key == k).unwrap().config_hash();
+        let k = "synthetic.mobilenetv3-small-1d.kd.holdout.s0";
+        assert_eq!(find(&a, k), find(&b, k));
+        assert_ne!(find(&a, k), find(&c, k));
+        assert_eq!(find(&a, k).len(), 16);
+    }
+
+    #[test]
+    fn loso_makes_one_run_per_fold_up_to_the_limit() {
+        let text = "datasets: [synthetic]\nseeds: [3]\nsplit: {protocol: loso, val_fraction: 0.15, test_fraction: 0.2, folds: 3}\n\
+experiments: [{name: a, models: [mobilenetv3-small-1d], methods: [none]}]\n";
+        let plan = expand(&suite(text)).unwrap();
+        let keys: Vec<&str> = plan.runs.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "synthetic.mobilenetv3-small-1d.none.loso-f0.s3",
+                "synthetic.mobilenetv3-small-1d.none.loso-f1.s3",
+                "synthetic.mobilenetv3-small-1d.none.loso-f2.s3"
+            ]
+        );
+        // synthetic has 8 subjects: no limit gives 8 folds.
+        let all = expand(&suite(&text.replace(", folds: 3", ""))).unwrap();
+        assert_eq!(all.runs.len(), 8);
+    }
+
+    #[test]
+    fn a_label_collision_is_an_error() {
+        let text = TEXT.replace("{method: dkd, label: dkd-b4, options: {beta: 4}}", "{method: dkd, label: kd}");
+        let err = expand(&suite(&text)).unwrap_err().to_string();
+        assert!(err.contains("synthetic.mobilenetv3-small-1d.kd.holdout.s0") && err.contains("label"), "{err}");
+    }
+
+    #[test]
+    fn filters_by_substring_or_glob() {
+        let plan = expand(&suite(TEXT)).unwrap();
+        assert_eq!(filter(&plan.runs, &[]).len(), plan.runs.len());
+        assert_eq!(filter(&plan.runs, &["teacher".into()]).len(), 4);
+        assert_eq!(filter(&plan.runs, &["uci-har.*.s1".into()]).len(), 1 + 2 + 2);
+        assert_eq!(filter(&plan.runs, &["*.kd.*".into(), "dkd".into()]).len(), 8);
+        assert!(matches("a?c", "abc") && !matches("a?c", "abbc") && matches("*", ""));
+    }
+}

@@ -1,0 +1,327 @@
+//! Result tables of a suite on one commit and machine: terminal (tabled), Markdown and CSV.
+//!
+//! A table shows the runs of the experiments of the same name (`har`, `kd`, `ablation`), plus
+//! the teacher in `har` and `kd`; `cost` lists every model and method of the suite. Scores are those of
+//! the best-validation checkpoint on the test split, in percent, mean ± sample standard
+//! deviation over seeds (LOSO folds are averaged within a seed first).
+
+use crate::plan::{Plan, Role};
+use crate::record::{Headline, RunRecord};
+use crate::spec::TableKind;
+use crate::stats;
+use std::collections::BTreeMap;
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+/// One metric of the best-validation checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Metric {
+    TestAccuracy,
+    TestMacroF1,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 2] = [Metric::TestAccuracy, Metric::TestMacroF1];
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::TestAccuracy => "test_accuracy",
+            Metric::TestMacroF1 => "test_macro_f1",
+        }
+    }
+    pub fn of(self, h: &Headline) -> f64 {
+        match self {
+            Metric::TestAccuracy => h.test_accuracy,
+            Metric::TestMacroF1 => h.test_macro_f1,
+        }
+    }
+}
+
+/// What runs are grouped by: everything but the seed and the fold.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Group {
+    pub dataset: String,
+    pub model: String,
+    pub method: String,
+}
+
+impl Group {
+    pub fn of(r: &RunRecord) -> Group {
+        Group { dataset: r.config.dataset.clone(), model: r.config.model.label.clone(), method: r.config.method.label.clone() }
+    }
+    pub fn key(&self) -> String {
+        format!("{}.{}.{}", self.dataset, self.model, self.method)
+    }
+}
+
+/// Per seed, the metric averaged over that seed's finished folds.
+pub fn seed_values(records: &[&RunRecord], metric: Metric) -> Vec<f64> {
+    let mut by_seed: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.finished()) {
+        if let Some(h) = &r.best {
+            by_seed.entry(r.config.seed).or_default().push(metric.of(h));
+        }
+    }
+    by_seed.values().map(|v| stats::mean(v)).collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub kind: TableKind,
+    pub title: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Shown under the table (what is missing, what marks mean).
+    pub notes: Vec<String>,
+    /// Long-format CSV rows: table, dataset, model, method, metric, mean, std, n.
+    pub csv: Vec<[String; 8]>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub suite: String,
+    pub commit: String,
+    pub machine: String,
+    pub tables: Vec<Table>,
+}
+
+fn pct(mean: f64, std: f64) -> String {
+    format!("{:.2} ± {:.2}", 100.0 * mean, 100.0 * std)
+}
+
+/// Builds the suite's tables (all four when the suite names none) from `records`. Records whose
+/// settings no longer match the plan are left out and counted in a note.
+pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str) -> Report {
+    let planned: BTreeMap<&str, String> = plan.runs.iter().map(|r| (r.key.as_str(), r.config_hash())).collect();
+    let current: Vec<&RunRecord> = records.iter().filter(|r| planned.get(r.key.as_str()) == Some(&r.config_hash)).collect();
+    let stale = records.len() - current.len();
+    let kinds = if plan.tables.is_empty() { TableKind::ALL.to_vec() } else { plan.tables.clone() };
+    let mut datasets: Vec<String> = Vec::new();
+    for r in &plan.runs {
+        if !datasets.contains(&r.dataset) {
+            datasets.push(r.dataset.clone());
+        }
+    }
+    let tables = kinds
+        .into_iter()
+        .map(|kind| {
+            let mut t = match kind {
+                TableKind::Cost => cost_table(plan, &current),
+                _ => score_table(kind, plan, &current, &datasets),
+            };
+            if stale > 0 {
+                t.notes.push(format!("{stale} recorded run(s) with settings that differ from the suite now are left out."));
+            }
+            t
+        })
+        .collect();
+    Report { suite: plan.suite.clone(), commit: commit.into(), machine: machine.into(), tables }
+}
+
+fn title(kind: TableKind) -> &'static str {
+    match kind {
+        TableKind::Har => "SMLDist and the HAR architectures",
+        TableKind::Kd => "Distillation methods compared",
+        TableKind::Cost => "Cost",
+        TableKind::Ablation => "SMLDist ablation",
+    }
+}
+
+/// Rows (model, method) in plan order for the runs of experiment `kind` (and the teacher in har
+/// and kd).
+fn rows_of(kind: TableKind, plan: &Plan) -> Vec<(String, String)> {
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for r in &plan.runs {
+        let wanted =
+            r.experiments.iter().any(|e| e == kind.name()) || (matches!(kind, TableKind::Har | TableKind::Kd) && r.role == Role::Teacher);
+        let row = (r.model.label.clone(), r.method.label.clone());
+        if wanted && !rows.contains(&row) {
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &[String]) -> Table {
+    let mut header = vec!["model".to_string(), "method".to_string()];
+    for d in datasets {
+        header.push(format!("{d} acc %"));
+        header.push(format!("{d} F1 %"));
+    }
+    let mut t = Table { kind, title: title(kind).into(), header, rows: vec![], notes: vec![], csv: vec![] };
+    let rows = rows_of(kind, plan);
+    if rows.is_empty() {
+        t.notes.push(format!("The suite has no experiment named '{}'.", kind.name()));
+        return t;
+    }
+    let planned_seeds = plan.runs.iter().map(|r| r.seed).collect::<std::collections::BTreeSet<_>>().len();
+    let (mut any, mut short, mut failed, mut unavailable) = (false, false, 0, 0);
+    for (model, method) in rows {
+        let mut cells = vec![model.clone(), method.clone()];
+        for d in datasets {
+            let group: Vec<&RunRecord> = records
+                .iter()
+                .copied()
+                .filter(|r| &r.config.dataset == d && r.config.model.label == model && r.config.method.label == method)
+                .collect();
+            failed += group.iter().filter(|r| !r.finished() && !r.unavailable).count();
+            unavailable += group.iter().filter(|r| r.unavailable).count();
+            for metric in Metric::ALL {
+                let values = seed_values(&group, metric);
+                if values.is_empty() {
+                    let planned = plan.runs.iter().any(|r| &r.dataset == d && r.model.label == model && r.method.label == method);
+                    let state = if !planned {
+                        ""
+                    } else if group.is_empty() {
+                        "—"
+                    } else if group.iter().all(|r| r.unavailable) {
+                        "n/a"
+                    } else {
+                        "failed"
+                    };
+                    cells.push(state.into());
+                    continue;
+                }
+                any = true;
+                let (m, s) = (stats::mean(&values), stats::std_dev(&values));
+                let mark = if values.len() < planned_seeds { "*" } else { "" };
+                short |= !mark.is_empty();
+                cells.push(format!("{}{mark}", pct(m, s)));
+                t.csv.push([
+                    kind.name().into(),
+                    d.clone(),
+                    model.clone(),
+                    method.clone(),
+                    metric.name().into(),
+                    format!("{m}"),
+                    format!("{s}"),
+                    values.len().to_string(),
+                ]);
+            }
+        }
+        t.rows.push(cells);
+    }
+    if !any {
+        t.notes.insert(0, "No finished runs yet: run `harbench run` on this suite first.".into());
+    }
+    t.notes.push(format!(
+        "Best-validation checkpoint on the test split, mean ± std over {planned_seeds} seed(s); — not run yet{}.",
+        if short { "; * fewer seeds than planned" } else { "" }
+    ));
+    if failed > 0 {
+        t.notes.push(format!("{failed} run(s) failed; their reasons are in the run records (`failure`)."));
+    }
+    if unavailable > 0 {
+        t.notes.push(format!("n/a: {unavailable} run(s) need a method or model this build does not have."));
+    }
+    t
+}
+
+fn cost_table(plan: &Plan, records: &[&RunRecord]) -> Table {
+    let header = ["dataset", "model", "method", "params", "FLOPs (MACs)", "latency", "memory", "energy"].map(String::from).to_vec();
+    let mut t = Table { kind: TableKind::Cost, title: title(TableKind::Cost).into(), header, rows: vec![], notes: vec![], csv: vec![] };
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    for r in &plan.runs {
+        let row = (r.dataset.clone(), r.model.label.clone(), r.method.label.clone());
+        if seen.contains(&row) {
+            continue;
+        }
+        let params: Vec<f64> = records
+            .iter()
+            .filter(|x| x.finished() && x.config.dataset == row.0 && x.config.model.label == row.1 && x.config.method.label == row.2)
+            .filter_map(|x| x.parameters.map(|p| p as f64))
+            .collect();
+        if params.is_empty() {
+            seen.push(row);
+            continue;
+        }
+        let p = stats::mean(&params);
+        t.rows.push(vec![row.0.clone(), row.1.clone(), row.2.clone(), format!("{p:.0}"), "—".into(), "—".into(), "—".into(), "—".into()]);
+        t.csv.push([
+            "cost".into(),
+            row.0.clone(),
+            row.1.clone(),
+            row.2.clone(),
+            "params".into(),
+            format!("{p}"),
+            "0".into(),
+            params.len().to_string(),
+        ]);
+        seen.push(row);
+    }
+    if t.rows.is_empty() {
+        t.notes.push("No finished runs yet: run `harbench run` on this suite first.".into());
+    }
+    t.notes.push(
+        "Parameters of the trained model; FLOPs, latency, memory and energy come from `harbench profile` (not measured here yet).".into(),
+    );
+    t
+}
+
+impl Table {
+    fn grid(&self, style: impl FnOnce(&mut tabled::Table)) -> String {
+        let mut b = Builder::new();
+        b.push_record(self.header.clone());
+        for r in &self.rows {
+            b.push_record(r.clone());
+        }
+        let mut table = b.build();
+        style(&mut table);
+        table.to_string()
+    }
+}
+
+impl Report {
+    fn heading(&self) -> String {
+        format!("suite {}, commit {}, machine {}", self.suite, self.commit, self.machine)
+    }
+
+    pub fn terminal(&self) -> String {
+        let mut out = format!("{}\n", self.heading());
+        for t in &self.tables {
+            out.push_str(&format!("\n{} ({})\n", t.title, t.kind.name()));
+            out.push_str(&t.grid(|g| {
+                g.with(Style::sharp());
+            }));
+            out.push('\n');
+            for n in &t.notes {
+                out.push_str(&format!("  {n}\n"));
+            }
+        }
+        out
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = format!("# Results: {}\n\nWritten by `harbench report`.\n", self.heading());
+        for t in &self.tables {
+            out.push_str(&format!("\n## {} (`{}`)\n\n", t.title, t.kind.name()));
+            out.push_str(&t.grid(|g| {
+                g.with(Style::markdown());
+            }));
+            out.push_str("\n\n");
+            for n in &t.notes {
+                out.push_str(&format!("{n}\n"));
+            }
+        }
+        out
+    }
+
+    pub fn csv(&self) -> String {
+        let mut out = String::from("table,dataset,model,method,metric,mean,std,n\n");
+        for t in &self.tables {
+            for row in &t.csv {
+                out.push_str(&row.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// RFC 4180 quoting where needed.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

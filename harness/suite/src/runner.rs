@@ -1,0 +1,343 @@
+//! The runner: goes through a plan, skips what is finished, claims each run with a lock, hands
+//! it to an [`Executor`] (the CLI's, which trains; this crate has no training code) and records
+//! the outcome, failed or not. Resumable by construction: a run is done exactly when its record
+//! says `finished` with the plan's config hash, and records are written atomically.
+
+use crate::gitinfo::GitInfo;
+use crate::machine::Machine;
+use crate::plan::{self, Plan, RunSpec};
+use crate::record::{Headline, RunOutput, RunRecord, Status, Timings, RECORD_SCHEMA};
+use crate::store::{self, Claim, ResultsStore, StoreError};
+use harbench_data::progress::Progress;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+pub type ExecError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The error of a run this build cannot do (a method or model not compiled in). The run is
+/// recorded as failed, with `unavailable: true`, and does not count as a failure of the suite.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unavailable(pub String);
+
+/// What the executor gets besides the run.
+pub struct RunContext<'a> {
+    /// Progress of the run's own work (epochs, batches).
+    pub progress: &'a dyn Progress,
+    /// Raised by Ctrl-C or by the run's time budget: stop after the current batch.
+    pub stop: &'a AtomicBool,
+}
+
+/// Trains (or otherwise carries out) one run.
+pub trait Executor {
+    fn run(&self, run: &RunSpec, ctx: &RunContext) -> Result<RunOutput, ExecError>;
+
+    /// Training windows per epoch of `run`, if known without training (for `--dry-run`).
+    fn training_windows(&self, _run: &RunSpec) -> Option<usize> {
+        None
+    }
+
+    /// Why this build cannot carry out `run` (its method or model is missing), if so.
+    fn unavailable(&self, _run: &RunSpec) -> Option<String> {
+        None
+    }
+}
+
+/// Where results of this code on this machine go.
+pub struct Target {
+    pub store: ResultsStore,
+    pub git: GitInfo,
+    pub machine: Machine,
+}
+
+impl Target {
+    pub fn dir(&self, suite: &str) -> PathBuf {
+        self.store.run_dir(suite, &self.git.folder(), &self.machine.name)
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub finished: usize,
+    pub failed: usize,
+    /// Finished earlier with the same settings.
+    pub skipped: usize,
+    /// Held by another live runner.
+    pub busy: usize,
+    /// Failed because this build lacks their method or model (also counted in `failed`).
+    pub unavailable: usize,
+    /// Ctrl-C ended the suite; the interrupted run was not recorded.
+    pub interrupted: bool,
+}
+
+fn now() -> f64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// The error and its causes, outermost first.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        // anyhow's context already prints nested messages in `{:#}` form; avoid repeats.
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Runs the plan's runs that match `filters` (all when empty). `log` gets one line per event;
+/// `runs` shows progress over runs, `inner` the progress of each run.
+pub fn run(
+    plan: &Plan,
+    target: &Target,
+    executor: &dyn Executor,
+    filters: &[String],
+    log: &dyn Fn(&str),
+    runs: &dyn Progress,
+    inner: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<Summary, StoreError> {
+    let dir = target.dir(&plan.suite);
+    store::write_json(&dir.join("machine.json"), &target.machine)?;
+    let selected = plan::filter(&plan.runs, filters);
+    let mut summary = Summary::default();
+    runs.start(&format!("suite {}", plan.suite), Some(selected.len() as u64));
+    for (i, run) in selected.iter().enumerate() {
+        if stop.load(Ordering::SeqCst) {
+            summary.interrupted = true;
+            break;
+        }
+        let hash = run.config_hash();
+        let label = format!("[{}/{}] {}", i + 1, selected.len(), run.key);
+        match ResultsStore::read(&dir, &run.key)? {
+            Some(r) if r.finished() && r.config_hash == hash => {
+                log(&format!("{label}: skipped (finished earlier)"));
+                summary.skipped += 1;
+                runs.advance(1);
+                continue;
+            }
+            Some(r) if r.finished() => {
+                log(&format!("{label}: settings changed since its result ({} → {hash}); running again", r.config_hash))
+            }
+            Some(r) => log(&format!("{label}: failed earlier ({}); running again", r.failure.unwrap_or_default())),
+            None => {}
+        }
+        let _lock = match store::claim(&dir, &run.key)? {
+            Claim::Acquired(lock) => lock,
+            Claim::Busy(owner) => {
+                log(&format!("{label}: skipped (being run by pid {} on {})", owner.pid, owner.host));
+                summary.busy += 1;
+                runs.advance(1);
+                continue;
+            }
+        };
+        // Another runner may have finished it between our read and our claim.
+        if ResultsStore::read(&dir, &run.key)?.is_some_and(|r| r.finished() && r.config_hash == hash) {
+            log(&format!("{label}: skipped (finished by another runner)"));
+            summary.skipped += 1;
+            runs.advance(1);
+            continue;
+        }
+        runs.message(&format!("{label}"));
+        log(&format!("{label}: running"));
+        let (result, timings, budget_hit) = execute(run, executor, inner, stop);
+        let record = match result {
+            Ok(out) if out.outcome.interrupted && !budget_hit => {
+                log(&format!("{label}: interrupted; not recorded (it will run again)"));
+                summary.interrupted = true;
+                break;
+            }
+            Ok(out) => {
+                let o = &out.outcome;
+                log(&format!(
+                    "{label}: finished in {:.1} s: test accuracy {:.4}, macro-F1 {:.4} (best-val epoch {}){}",
+                    timings.wall_seconds,
+                    o.best.test.accuracy,
+                    o.best.test.macro_f1,
+                    o.best.epoch,
+                    if budget_hit { "; cut short by the time budget" } else { "" }
+                ));
+                summary.finished += 1;
+                record(run, &hash, target, Status::Finished, None, Some(out), timings, budget_hit)
+            }
+            Err(e) => {
+                let reason = chain(e.as_ref());
+                let unavailable = e.downcast_ref::<Unavailable>().is_some();
+                log(&format!("{label}: {}: {reason}", if unavailable { "unavailable" } else { "FAILED" }));
+                summary.failed += 1;
+                summary.unavailable += usize::from(unavailable);
+                let mut r = record(run, &hash, target, Status::Failed, Some(reason), None, timings, budget_hit);
+                r.unavailable = unavailable;
+                r
+            }
+        };
+        ResultsStore::write(&dir, &record)?;
+        runs.advance(1);
+    }
+    runs.finish();
+    Ok(summary)
+}
+
+/// Runs one run under a watchdog that raises its stop flag on Ctrl-C or at its time budget.
+fn execute(
+    run: &RunSpec,
+    executor: &dyn Executor,
+    inner: &dyn Progress,
+    stop: &AtomicBool,
+) -> (Result<RunOutput, ExecError>, Timings, bool) {
+    let started = now();
+    let clock = Instant::now();
+    let run_stop = AtomicBool::new(false);
+    let budget_hit = AtomicBool::new(false);
+    let done = AtomicBool::new(false);
+    let deadline = run.budget.max_run_minutes.map(|m| Duration::from_secs_f64(m * 60.0));
+    let result = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::SeqCst) {
+                if stop.load(Ordering::SeqCst) {
+                    run_stop.store(true, Ordering::SeqCst);
+                }
+                if deadline.is_some_and(|d| clock.elapsed() >= d) && !run_stop.load(Ordering::SeqCst) {
+                    budget_hit.store(true, Ordering::SeqCst);
+                    run_stop.store(true, Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let ctx = RunContext { progress: inner, stop: &run_stop };
+        // A panic in training code is a failed run, not a dead suite.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(run, &ctx)))
+            .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_text(&panic)).into()));
+        done.store(true, Ordering::SeqCst);
+        result
+    });
+    let wall = clock.elapsed().as_secs_f64();
+    let (train_seconds, samples_per_second) = match &result {
+        Ok(out) => (Some(out.outcome.train_seconds), Some(out.outcome.samples_per_second)),
+        Err(_) => (None, None),
+    };
+    let timings = Timings { started, finished: started + wall, wall_seconds: wall, train_seconds, samples_per_second };
+    (result, timings, budget_hit.load(Ordering::SeqCst))
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "(no message)".into())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    run: &RunSpec,
+    hash: &str,
+    target: &Target,
+    status: Status,
+    failure: Option<String>,
+    output: Option<RunOutput>,
+    timings: Timings,
+    budget_exhausted: bool,
+) -> RunRecord {
+    RunRecord {
+        schema: RECORD_SCHEMA,
+        key: run.key.clone(),
+        suite: run.suite.clone(),
+        status,
+        failure,
+        config_hash: hash.to_string(),
+        config: run.clone(),
+        model_config: run.model.config().ok().map(|c| serde_json::to_value(c).expect("plain data serialises")),
+        best: output.as_ref().map(|o| Headline::of(&o.outcome.best)),
+        last: output.as_ref().map(|o| Headline::of(&o.outcome.last)),
+        parameters: output.as_ref().map(|o| o.outcome.parameters),
+        budget_exhausted,
+        unavailable: false,
+        output,
+        timings,
+        git: target.git.clone(),
+        machine: target.machine.name.clone(),
+        harbench_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// State of a planned run in the store, for `--dry-run`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRun {
+    pub key: String,
+    /// `done`, `failed`, `stale` (settings changed), `pending`, or `n/a` (not in this build).
+    pub state: &'static str,
+    /// Estimated seconds, for runs that will run.
+    pub estimate: Option<f64>,
+    /// Where the estimate comes from.
+    pub basis: String,
+}
+
+/// Default training speed when this machine has no recorded samples/s for a model: measured
+/// for the 1-D MobileNetV3 student on 2 CPU cores (docs/suites.md).
+pub const DEFAULT_SAMPLES_PER_SECOND: f64 = 400.0;
+
+/// The plan's state and a time estimate per pending run: the wall time of a finished run with
+/// the same settings on this machine (any commit); else epochs × training windows at the
+/// samples/s recorded on this machine for the same model and method (or the default).
+pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &[String]) -> Result<Vec<PlannedRun>, StoreError> {
+    let dir = target.dir(&plan.suite);
+    // Every record of this machine, in every suite and commit.
+    let mut by_hash: BTreeMap<String, f64> = BTreeMap::new();
+    let mut speeds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut windows: BTreeMap<String, usize> = BTreeMap::new();
+    for suite in ResultsStore::folders(&target.store.root) {
+        for commit in ResultsStore::folders(&target.store.root.join(&suite)) {
+            let machine_dir = target.store.run_dir(&suite, &commit, &target.machine.name);
+            for r in ResultsStore::records(&machine_dir).unwrap_or_default().into_iter().filter(RunRecord::finished) {
+                by_hash.insert(r.config_hash.clone(), r.timings.wall_seconds);
+                if let Some(s) = r.timings.samples_per_second {
+                    speeds.entry(speed_key(&r.config)).or_default().push(s);
+                }
+                if let Some(o) = &r.output {
+                    windows.insert(split_key(&r.config), o.split.sizes[0]);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for run in plan::filter(&plan.runs, filters) {
+        let hash = run.config_hash();
+        let state = match ResultsStore::read(&dir, &run.key)? {
+            Some(r) if r.finished() && r.config_hash == hash => "done",
+            Some(r) if r.finished() => "stale",
+            Some(_) => "failed",
+            None => "pending",
+        };
+        if let Some(why) = executor.unavailable(run) {
+            out.push(PlannedRun { key: run.key.clone(), state: "n/a", estimate: Some(0.0), basis: why });
+            continue;
+        }
+        let (estimate, basis) = if state == "done" {
+            (None, "")
+        } else if let Some(&s) = by_hash.get(&hash) {
+            (Some(s), "same run recorded")
+        } else {
+            let n = windows.get(&split_key(run)).copied().or_else(|| executor.training_windows(run));
+            let speed = speeds.get(&speed_key(run)).map(|v| crate::stats::mean(v));
+            match (n, speed) {
+                (Some(n), Some(s)) => (Some((run.train.epochs * n) as f64 / s), "recorded samples/s"),
+                (Some(n), None) => (Some((run.train.epochs * n) as f64 / DEFAULT_SAMPLES_PER_SECOND), "default samples/s"),
+                (None, _) => (None, "unknown (dataset not prepared)"),
+            }
+        };
+        out.push(PlannedRun { key: run.key.clone(), state, estimate, basis: basis.to_string() });
+    }
+    Ok(out)
+}
+
+fn speed_key(r: &RunSpec) -> String {
+    format!("{}|{:?}|{}|{}", r.model.preset, r.model.width, r.method.name, r.train.batch_size)
+}
+
+fn split_key(r: &RunSpec) -> String {
+    format!("{}|{}|{}|{}|{}", r.dataset, r.split.protocol, r.fold, r.split.seed, r.split.val_fraction)
+}

@@ -1,0 +1,634 @@
+//! The suite schema: what a `suites/*.yaml` file may say, validated on load.
+//!
+//! Structure errors (an unknown key, a wrong type) come from serde with serde_norway's position.
+//! Names (datasets, models, methods) are checked while they are deserialised, inside the visitor
+//! of the scalar, because serde_norway only attaches a position to errors raised there; the
+//! lists of valid names reach the visitors through a scoped thread-local ([`Known`]), as serde
+//! has no other way to pass context into a derived `Deserialize`. Checks that need the whole
+//! suite (a method without a teacher, a bad training value) run afterwards and are located by
+//! looking their key path up in the text ([`locate`]).
+
+use harbench_data::split::Protocol;
+use harbench_train::TrainConfig;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The names a suite may use; the method list is injected because distillation methods live in
+/// a crate this one does not depend on.
+#[derive(Debug, Clone)]
+pub struct Known {
+    pub datasets: Vec<String>,
+    pub models: Vec<String>,
+    pub methods: Vec<String>,
+}
+
+impl Known {
+    pub fn new(datasets: &[&str], models: &[&str], methods: &[&str]) -> Self {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        Known { datasets: own(datasets), models: own(models), methods: own(methods) }
+    }
+}
+
+/// The method name of training without distillation.
+pub const NO_DISTILLATION: &str = "none";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("{file}:{line}:{column}: {message}")]
+    At { file: PathBuf, line: usize, column: usize, message: String },
+    #[error("{file}: {message}")]
+    File { file: PathBuf, message: String },
+    #[error("reading suite {file}: {source}")]
+    Io { file: PathBuf, source: std::io::Error },
+}
+
+/// A whole suite file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    /// Defaults to the file name without `.yaml`; names the results folder.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub datasets: Vec<DatasetName>,
+    pub seeds: Vec<u64>,
+    #[serde(default)]
+    pub split: SplitSpec,
+    #[serde(default)]
+    pub train: TrainOverrides,
+    #[serde(default)]
+    pub teacher: Option<TeacherSpec>,
+    pub experiments: Vec<Experiment>,
+    #[serde(default)]
+    pub budget: Budget,
+    #[serde(default)]
+    pub tables: Vec<TableKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitSpec {
+    #[serde(deserialize_with = "protocol")]
+    pub protocol: Protocol,
+    pub val_fraction: f64,
+    pub test_fraction: f64,
+    /// Run only the first N folds of the protocol (LOSO has one per subject); `None`: all.
+    pub folds: Option<usize>,
+}
+
+impl Default for SplitSpec {
+    fn default() -> Self {
+        let d = harbench_data::split::SplitConfig::default();
+        SplitSpec { protocol: d.protocol, val_fraction: d.val_fraction, test_fraction: d.test_fraction, folds: None }
+    }
+}
+
+/// Training settings that differ from [`TrainConfig::default`]; the seed comes from `seeds`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainOverrides {
+    pub epochs: Option<usize>,
+    pub batch_size: Option<usize>,
+    pub lr: Option<f64>,
+    pub weight_decay: Option<f64>,
+    pub warmup_epochs: Option<usize>,
+    pub label_smoothing: Option<f64>,
+    /// Early-stopping patience in epochs; 0 never stops early.
+    pub patience: Option<usize>,
+    pub augment_scale: Option<f64>,
+    pub augment_jitter: Option<f64>,
+}
+
+impl TrainOverrides {
+    pub fn apply(&self, base: &TrainConfig) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs.unwrap_or(base.epochs),
+            batch_size: self.batch_size.unwrap_or(base.batch_size),
+            lr: self.lr.unwrap_or(base.lr),
+            weight_decay: self.weight_decay.unwrap_or(base.weight_decay),
+            warmup_epochs: self.warmup_epochs.unwrap_or(base.warmup_epochs),
+            label_smoothing: self.label_smoothing.unwrap_or(base.label_smoothing),
+            patience: match self.patience {
+                Some(0) => None,
+                Some(p) => Some(p),
+                None => base.patience,
+            },
+            seed: base.seed,
+            augment_scale: self.augment_scale.unwrap_or(base.augment_scale),
+            augment_jitter: self.augment_jitter.unwrap_or(base.augment_jitter),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeacherSpec {
+    pub model: ModelName,
+    pub width: Option<f64>,
+    /// Applied on top of the suite's `train`.
+    #[serde(default)]
+    pub train: TrainOverrides,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    pub name: String,
+    pub models: Vec<ModelEntry>,
+    pub methods: Vec<MethodEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// Wall-clock limit of one run: training stops there and the run is recorded as cut short.
+    pub max_run_minutes: Option<f64>,
+    /// Parameter budget handed to methods that search a classifier (SMLDist's auto-search).
+    pub max_params: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableKind {
+    /// SMLDist against the HAR architectures.
+    Har,
+    /// The distillation methods compared.
+    Kd,
+    /// Parameters, FLOPs, latency, memory, energy.
+    Cost,
+    /// SMLDist with parts switched off.
+    Ablation,
+}
+
+impl TableKind {
+    pub const ALL: [TableKind; 4] = [TableKind::Har, TableKind::Kd, TableKind::Cost, TableKind::Ablation];
+    pub fn name(self) -> &'static str {
+        match self {
+            TableKind::Har => "har",
+            TableKind::Kd => "kd",
+            TableKind::Cost => "cost",
+            TableKind::Ablation => "ablation",
+        }
+    }
+}
+
+/// A model of an experiment: a preset name, or `{preset, width, label}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelEntry {
+    pub preset: ModelName,
+    pub width: Option<f64>,
+    /// Name in run keys and tables; defaults to the preset (with `-w<width>` when set).
+    pub label: Option<String>,
+}
+
+impl ModelEntry {
+    pub fn label(&self) -> String {
+        self.label.clone().unwrap_or_else(|| match self.width {
+            Some(w) => format!("{}-w{w}", self.preset.0),
+            None => self.preset.0.clone(),
+        })
+    }
+}
+
+/// A method of an experiment: a name, or `{method, label, options}` (options go to the method).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MethodEntry {
+    pub method: MethodName,
+    pub label: Option<String>,
+    pub options: serde_json::Value,
+}
+
+fn empty_options() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}
+
+impl MethodEntry {
+    pub fn label(&self) -> String {
+        self.label.clone().unwrap_or_else(|| self.method.0.clone())
+    }
+}
+
+macro_rules! checked_name {
+    ($name:ident, $what:literal, $field:ident) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        write!(f, "a {} name", $what)
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$name, E> {
+                        check_name($what, v, |k| &k.$field).map(|()| $name(v.to_string())).map_err(E::custom)
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+    };
+}
+
+checked_name!(DatasetName, "dataset", datasets);
+checked_name!(ModelName, "model", models);
+checked_name!(MethodName, "method", methods);
+
+impl<'de> Deserialize<'de> for ModelEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            preset: ModelName,
+            #[serde(default)]
+            width: Option<f64>,
+            #[serde(default)]
+            label: Option<String>,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ModelEntry;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a model preset name or {preset, width, label}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ModelEntry, E> {
+                check_name("model", v, |k| &k.models).map_err(E::custom)?;
+                Ok(ModelEntry { preset: ModelName(v.into()), width: None, label: None })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ModelEntry, A::Error> {
+                let f = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(ModelEntry { preset: f.preset, width: f.width, label: f.label })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for MethodEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            method: MethodName,
+            #[serde(default)]
+            label: Option<String>,
+            #[serde(default = "empty_options")]
+            options: serde_json::Value,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MethodEntry;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a method name or {method, label, options}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MethodEntry, E> {
+                check_name("method", v, |k| &k.methods).map_err(E::custom)?;
+                Ok(MethodEntry { method: MethodName(v.into()), label: None, options: empty_options() })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MethodEntry, A::Error> {
+                let f = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(MethodEntry { method: f.method, label: f.label, options: f.options })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn protocol<'de, D: Deserializer<'de>>(d: D) -> Result<Protocol, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Protocol;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a split protocol: holdout-subjects, loso, loso-<k> or random")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Protocol, E> {
+            v.parse::<Protocol>().map_err(|message| {
+                let hint =
+                    nearest(v, &["holdout-subjects", "loso", "random"]).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
+                E::custom(format!("{message}{hint}"))
+            })
+        }
+    }
+    d.deserialize_str(V)
+}
+
+thread_local! {
+    static KNOWN: RefCell<Option<Known>> = const { RefCell::new(None) };
+}
+
+fn check_name(what: &str, name: &str, list: impl Fn(&Known) -> &Vec<String>) -> Result<(), String> {
+    KNOWN.with(|k| {
+        let k = k.borrow();
+        // Outside `parse` (e.g. reading a stored record) names are taken as they are.
+        let Some(known) = k.as_ref() else { return Ok(()) };
+        let list = list(known);
+        if list.iter().any(|n| n == name) {
+            return Ok(());
+        }
+        let names: Vec<&str> = list.iter().map(String::as_str).collect();
+        let hint = nearest(name, &names).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
+        Err(format!("unknown {what} '{name}'{hint}; known: {}", names.join(", ")))
+    })
+}
+
+/// The closest candidate by edit distance, when close enough to be a typo (an abbreviation, a
+/// prefix of two or more letters, counts as close).
+pub fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| {
+            let prefix = if name.len() >= 2 && c.starts_with(name) { 0.75 } else { 0.0 };
+            (strsim::normalized_damerau_levenshtein(name, c).max(prefix), *c)
+        })
+        .filter(|(score, _)| *score >= 0.4)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Reads and validates a suite file.
+pub fn load(path: &Path, known: &Known) -> Result<Suite, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io { file: path.into(), source })?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("suite");
+    parse(&text, path, stem, known)
+}
+
+/// Validates `text` as the suite `default_name`; `file` only labels errors.
+pub fn parse(text: &str, file: &Path, default_name: &str, known: &Known) -> Result<Suite, SpecError> {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            KNOWN.with(|k| *k.borrow_mut() = None);
+        }
+    }
+    KNOWN.with(|k| *k.borrow_mut() = Some(known.clone()));
+    let _reset = Reset;
+    let mut suite: Suite = serde_norway::from_str(text).map_err(|e| yaml_error(file, &e))?;
+    if suite.name.is_empty() {
+        suite.name = default_name.to_string();
+    }
+    validate(&suite).map_err(|(path, message)| match locate(text, &path) {
+        Some((line, column)) => SpecError::At { file: file.into(), line, column, message: format!("{}: {message}", path.join(".")) },
+        None => SpecError::File { file: file.into(), message: format!("{}: {message}", path.join(".")) },
+    })?;
+    Ok(suite)
+}
+
+fn yaml_error(file: &Path, e: &serde_norway::Error) -> SpecError {
+    let mut message = e.to_string();
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    let message = with_suggestion(message);
+    match e.location() {
+        Some(l) => SpecError::At { file: file.into(), line: l.line(), column: l.column(), message },
+        None => SpecError::File { file: file.into(), message },
+    }
+}
+
+/// serde's "unknown field `x`, expected one of `a`, `b`" (or variant) gets the nearest name.
+fn with_suggestion(message: String) -> String {
+    let Some(start) = message.find("unknown field `").map(|i| i + 15).or_else(|| message.find("unknown variant `").map(|i| i + 17)) else {
+        return message;
+    };
+    let Some(len) = message[start..].find('`') else { return message };
+    let name = &message[start..start + len];
+    let expected: Vec<&str> = message[start + len..].split('`').skip(2).step_by(2).collect();
+    match nearest(name, &expected) {
+        Some(n) => format!("{message} (did you mean '{n}'?)"),
+        None => message,
+    }
+}
+
+type Invalid = (Vec<String>, String);
+
+fn validate(s: &Suite) -> Result<(), Invalid> {
+    let at = |p: &[&str], m: String| -> Invalid { (p.iter().map(|s| s.to_string()).collect(), m) };
+    if s.datasets.is_empty() {
+        return Err(at(&["datasets"], "name at least one dataset".into()));
+    }
+    if s.seeds.is_empty() {
+        return Err(at(&["seeds"], "name at least one seed".into()));
+    }
+    if s.experiments.is_empty() {
+        return Err(at(&["experiments"], "define at least one experiment".into()));
+    }
+    check_label(&s.name).map_err(|m| at(&["name"], m))?;
+    let base = s.train.apply(&TrainConfig::default());
+    base.validate().map_err(|e| at(&["train"], e.to_string()))?;
+    if let Some(t) = &s.teacher {
+        t.train.apply(&base).validate().map_err(|e| at(&["teacher", "train"], e.to_string()))?;
+        check_width(t.width).map_err(|m| at(&["teacher", "width"], m))?;
+    }
+    if !(0.0..1.0).contains(&s.split.val_fraction) || !(0.0..1.0).contains(&s.split.test_fraction) {
+        return Err(at(&["split"], "val_fraction and test_fraction must be in [0, 1)".into()));
+    }
+    if s.split.folds == Some(0) {
+        return Err(at(&["split", "folds"], "must be at least 1".into()));
+    }
+    if let Some(m) = s.budget.max_run_minutes {
+        if !(m.is_finite() && m > 0.0) {
+            return Err(at(&["budget", "max_run_minutes"], format!("{m} is not a positive number of minutes")));
+        }
+    }
+    for e in &s.experiments {
+        check_label(&e.name).map_err(|m| at(&["experiments", "name"], m))?;
+        if e.models.is_empty() || e.methods.is_empty() {
+            return Err(at(&["experiments", "name"], format!("experiment '{}' needs at least one model and one method", e.name)));
+        }
+        for m in &e.models {
+            check_label(&m.label()).map_err(|msg| at(&["experiments", "models"], msg))?;
+            check_width(m.width).map_err(|msg| at(&["experiments", "models"], msg))?;
+        }
+        for m in &e.methods {
+            check_label(&m.label()).map_err(|msg| at(&["experiments", "methods"], msg))?;
+            if !m.options.is_object() {
+                return Err(at(&["experiments", "methods"], format!("options of method '{}' must be a mapping", m.label())));
+            }
+            if m.method.0 != NO_DISTILLATION && s.teacher.is_none() {
+                return Err(at(
+                    &["experiments", "methods"],
+                    format!("experiment '{}' distils with '{}' but the suite names no `teacher`", e.name, m.method.0),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_width(width: Option<f64>) -> Result<(), String> {
+    match width {
+        Some(w) if !(w.is_finite() && w > 0.0) => Err(format!("width {w} is not a positive multiplier")),
+        _ => Ok(()),
+    }
+}
+
+/// Labels become file names and run-key parts.
+fn check_label(label: &str) -> Result<(), String> {
+    let ok = !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c)) && !label.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("'{label}' must be non-empty and use only letters, digits, '.', '_', '+', '-'"))
+    }
+}
+
+/// Line and column (1-based) of the value at a key path, found by indentation in block-style
+/// YAML: each key must appear, deeper than its parent, after the previous one.
+pub fn locate(text: &str, path: &[String]) -> Option<(usize, usize)> {
+    let mut found = None;
+    let mut from = 0;
+    let mut parent_indent: isize = -1;
+    for key in path {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut hit = None;
+        for (i, line) in lines.iter().enumerate().skip(from) {
+            let body = line.trim_start_matches([' ', '-']);
+            let indent = (line.len() - body.len()) as isize;
+            let is_key = body.starts_with(key.as_str()) && body[key.len()..].trim_start().starts_with(':');
+            if is_key && indent > parent_indent {
+                hit = Some((i, indent));
+                break;
+            }
+            // Leaving the parent's block.
+            if !body.is_empty() && !body.starts_with('#') && indent <= parent_indent && i > from {
+                break;
+            }
+        }
+        let (i, indent) = hit?;
+        found = Some((i + 1, indent as usize + 1));
+        from = i + 1;
+        parent_indent = indent;
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> Known {
+        Known::new(&["synthetic", "uci-har", "motionsense"], &["mobilenetv3-large-1d", "mobilenetv3-small-1d"], &["none", "kd", "fitnets"])
+    }
+
+    const GOOD: &str = "\
+description: ok
+datasets: [synthetic, uci-har]
+seeds: [0, 1]
+split:
+  protocol: loso
+  val_fraction: 0.2
+  test_fraction: 0.2
+  folds: 2
+train:
+  epochs: 3
+teacher:
+  model: mobilenetv3-large-1d
+  width: 0.5
+  train: {epochs: 4}
+experiments:
+  - name: har
+    models: [mobilenetv3-small-1d]
+    methods: [none]
+  - name: kd
+    models:
+      - {preset: mobilenetv3-small-1d, width: 0.25}
+    methods:
+      - kd
+      - method: fitnets
+        label: fitnets-strong
+        options: {weight: 200}
+tables: [har, kd]
+";
+
+    fn err(text: &str) -> String {
+        parse(text, Path::new("suites/bad.yaml"), "bad", &known()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_good_suite_loads_with_defaults_filled_in() {
+        let s = parse(GOOD, Path::new("suites/good.yaml"), "good", &known()).unwrap();
+        assert_eq!(s.name, "good");
+        assert_eq!(s.split.protocol, Protocol::Loso { folds: None });
+        assert_eq!(s.experiments[1].models[0].label(), "mobilenetv3-small-1d-w0.25");
+        assert_eq!(s.experiments[1].methods[1].label(), "fitnets-strong");
+        assert_eq!(s.experiments[1].methods[1].options["weight"], 200);
+        assert_eq!(s.teacher.as_ref().unwrap().train.apply(&s.train.apply(&TrainConfig::default())).epochs, 4);
+        assert_eq!(s.tables, vec![TableKind::Har, TableKind::Kd]);
+    }
+
+    #[test]
+    fn an_unknown_dataset_is_located_with_the_nearest_name() {
+        let e = err(&GOOD.replace("[synthetic, uci-har]", "[synthetic, uci-hr]"));
+        assert!(e.starts_with("suites/bad.yaml:2:23: "), "{e}");
+        assert!(e.contains("unknown dataset 'uci-hr' (did you mean 'uci-har'?)"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_model_in_a_mapping_is_located() {
+        let e = err(&GOOD.replace("{preset: mobilenetv3-small-1d, width", "{preset: mobilenetv3-smal-1d, width"));
+        assert!(e.starts_with("suites/bad.yaml:21:18: "), "{e}");
+        assert!(e.contains("did you mean 'mobilenetv3-small-1d'"), "{e}");
+        let e = err(&GOOD.replace("  model: mobilenetv3-large-1d", "  model: mobilenet-large"));
+        assert!(e.starts_with("suites/bad.yaml:12:10: ") && e.contains("'mobilenetv3-large-1d'"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_method_is_located_in_both_forms() {
+        let e = err(&GOOD.replace("      - kd\n", "      - kdd\n"));
+        assert!(e.starts_with("suites/bad.yaml:23:9: ") && e.contains("unknown method 'kdd' (did you mean 'kd'?)"), "{e}");
+        let e = err(&GOOD.replace("method: fitnets", "method: fitnet"));
+        assert!(e.starts_with("suites/bad.yaml:24:17: ") && e.contains("(did you mean 'fitnets'?)"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_key_suggests_the_valid_one() {
+        let e = err(&GOOD.replace("  epochs: 3", "  epoch: 3"));
+        assert!(e.starts_with("suites/bad.yaml:10:3: "), "{e}");
+        assert!(e.contains("unknown field `epoch`") && e.contains("(did you mean 'epochs'?)"), "{e}");
+        let e = err(&GOOD.replace("tables: [har, kd]", "tabels: [har, kd]"));
+        assert!(e.starts_with("suites/bad.yaml:27:1: ") && e.contains("did you mean 'tables'"), "{e}");
+        let e = err(&GOOD.replace("tables: [har, kd]", "tables: [har, abl]"));
+        assert!(e.contains("unknown variant `abl`") && e.contains("did you mean 'ablation'"), "{e}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_located() {
+        let e = err(&GOOD.replace("seeds: [0, 1]", "seeds: [0, one]"));
+        assert!(e.starts_with("suites/bad.yaml:3:12: ") && e.contains("invalid type"), "{e}");
+        let e = err(&GOOD.replace("  protocol: loso", "  protocol: los"));
+        assert!(e.starts_with("suites/bad.yaml:5:13: ") && e.contains("did you mean 'loso'"), "{e}");
+    }
+
+    #[test]
+    fn whole_suite_checks_are_located_by_key_path() {
+        let e = err(&GOOD.replace("  epochs: 3", "  epochs: 0"));
+        assert!(e.starts_with("suites/bad.yaml:9:1: train: ") && e.contains("epochs"), "{e}");
+        let e = err(&GOOD.replace("  train: {epochs: 4}", "  train: {epochs: 4, lr: -1}"));
+        assert!(e.starts_with("suites/bad.yaml:14:3: teacher.train: ") && e.contains("lr"), "{e}");
+        let no_teacher = GOOD.replace("teacher:\n  model: mobilenetv3-large-1d\n  width: 0.5\n  train: {epochs: 4}\n", "");
+        let e = err(&no_teacher);
+        assert!(e.contains("distils with 'kd' but the suite names no `teacher`"), "{e}");
+    }
+
+    #[test]
+    fn names_are_not_checked_outside_parse() {
+        // A stored record may name a method of a later build.
+        let m: MethodEntry = serde_json::from_str(r#"{"method":"future-kd","label":null,"options":{}}"#).unwrap();
+        assert_eq!(m.method.0, "future-kd");
+    }
+
+    #[test]
+    fn locate_follows_indentation() {
+        let text = "a:\n  b: 1\nc:\n  b: 2\n  d:\n    b: 3\n";
+        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(locate(text, &p(&["c", "b"])), Some((4, 3)));
+        assert_eq!(locate(text, &p(&["c", "d", "b"])), Some((6, 5)));
+        assert_eq!(locate(text, &p(&["a", "d"])), None);
+    }
+}

@@ -1,0 +1,137 @@
+//! Tables and diffs from hand-built result sets whose numbers are worked out by hand or by
+//! tests/reference/welch.py.
+
+mod common;
+
+use common::*;
+use harbench_suite::diff::{diff, DiffOptions, Verdict};
+use harbench_suite::record::{RunRecord, Status};
+use harbench_suite::report::{self, Metric};
+use harbench_suite::spec::TableKind;
+
+const SUITE: &str = "\
+datasets: [synthetic, uci-har]
+seeds: [0, 1]
+teacher: {model: mobilenetv3-large-1d}
+experiments:
+  - {name: kd, models: [mobilenetv3-small-1d], methods: [none, kd, dkd]}
+tables: [kd, cost, ablation]
+";
+
+fn find<'a>(p: &'a harbench_suite::plan::Plan, key: &str) -> &'a harbench_suite::plan::RunSpec {
+    p.runs.iter().find(|r| r.key == key).unwrap_or_else(|| panic!("no run {key}"))
+}
+
+#[test]
+fn tables_show_mean_and_std_over_seeds_and_say_what_is_missing() {
+    let p = plan(SUITE);
+    let mut records = vec![
+        record(find(&p, "synthetic.mobilenetv3-small-1d.none.holdout.s0"), 0.90, 0.80),
+        record(find(&p, "synthetic.mobilenetv3-small-1d.none.holdout.s1"), 0.92, 0.84),
+        record(find(&p, "synthetic.teacher.none.holdout.s0"), 0.95, 0.94),
+    ];
+    let mut failed = record(find(&p, "synthetic.mobilenetv3-small-1d.kd.holdout.s0"), 0.0, 0.0);
+    failed.status = Status::Failed;
+    failed.best = None;
+    failed.unavailable = true;
+    records.push(failed);
+    let mut broken = record(find(&p, "uci-har.mobilenetv3-small-1d.dkd.holdout.s1"), 0.0, 0.0);
+    broken.status = Status::Failed;
+    broken.best = None;
+    records.push(broken);
+    // A record of settings the suite no longer has is left out.
+    let mut stale = record(find(&p, "uci-har.mobilenetv3-small-1d.none.holdout.s0"), 0.5, 0.5);
+    stale.config_hash = "0000000000000000".into();
+    records.push(stale);
+
+    let r = report::build(&p, &records, "0123456789ab", "box");
+    assert_eq!(r.tables.iter().map(|t| t.kind).collect::<Vec<_>>(), vec![TableKind::Kd, TableKind::Cost, TableKind::Ablation]);
+    let kd = &r.tables[0];
+    assert_eq!(kd.header[2..], ["synthetic acc %", "synthetic F1 %", "uci-har acc %", "uci-har F1 %"]);
+    let row = |model: &str, method: &str| kd.rows.iter().find(|r| r[0] == model && r[1] == method).unwrap().clone();
+    // By hand: mean(0.90, 0.92) = 91.00 %, sample std √((0.01² + 0.01²)/1) = 1.41 %;
+    // F1 mean(0.80, 0.84) = 82.00 %, std √(2 × 0.02²) = 2.83 %.
+    assert_eq!(row("mobilenetv3-small-1d", "none")[2..], ["91.00 ± 1.41", "82.00 ± 2.83", "—", "—"]);
+    // One seed of two: marked, std 0.
+    assert_eq!(row("teacher", "none")[2..4], ["95.00 ± 0.00*", "94.00 ± 0.00*"]);
+    assert_eq!(row("mobilenetv3-small-1d", "kd")[2..4], ["n/a", "n/a"]);
+    assert_eq!(row("mobilenetv3-small-1d", "dkd")[4..], ["failed", "failed"]);
+    let notes = kd.notes.join("\n");
+    assert!(
+        notes.contains("* fewer seeds than planned") && notes.contains("1 run(s) failed") && notes.contains("n/a: 1 run(s)"),
+        "{notes}"
+    );
+    assert!(notes.contains("1 recorded run(s) with settings that differ"), "{notes}");
+
+    let cost = &r.tables[1];
+    assert_eq!(cost.rows[0][..4], ["synthetic", "teacher", "none", "5000"]);
+    assert_eq!(cost.rows.len(), 2, "{:?}", cost.rows);
+    assert!(r.tables[2].notes[0].contains("no experiment named 'ablation'"));
+
+    let md = r.markdown();
+    assert!(md.contains("| model ") && md.contains("| 91.00 ± 1.41 ") && md.contains("## Distillation methods compared (`kd`)"), "{md}");
+    let csv = r.csv();
+    assert!(csv.starts_with("table,dataset,model,method,metric,mean,std,n\n"));
+    assert!(csv.contains("kd,synthetic,mobilenetv3-small-1d,none,test_accuracy,0.91,"), "{csv}");
+    assert!(csv.contains("cost,synthetic,teacher,none,params,5000,0,1\n"), "{csv}");
+    assert!(r.terminal().contains("┌"));
+}
+
+#[test]
+fn an_empty_result_set_gives_tables_that_say_so() {
+    let p = plan(SUITE);
+    let r = report::build(&p, &[], "0123456789ab", "box");
+    for t in &r.tables[..2] {
+        assert!(t.notes[0].starts_with("No finished runs yet"), "{:?}", t.notes);
+    }
+    assert!(r.tables[0].rows.iter().all(|row| row[2..].iter().all(|c| c == "—")));
+}
+
+/// Records of `model` on synthetic for the given per-seed (accuracy, macro-F1).
+fn side(p: &harbench_suite::plan::Plan, model: &str, values: &[(f64, f64)]) -> Vec<RunRecord> {
+    values.iter().enumerate().map(|(seed, &(a, f))| record(find(p, &format!("synthetic.{model}.none.holdout.s{seed}")), a, f)).collect()
+}
+
+#[test]
+fn diff_separates_a_real_change_from_noise() {
+    let text = "datasets: [synthetic]\nseeds: [0, 1, 2]\nexperiments: [{name: har, models: [mobilenetv3-small-1d, mobilenetv3-large-1d], methods: [none]}]\n";
+    let p = plan(text);
+    // python3 tests/reference/welch.py, section "diff fixture" (ttest_ind(b, a, equal_var=False)):
+    // clear: mean_a 0.91, mean_b 0.81, p = 0.00025521674944192465
+    // noise: mean_a 0.9, mean_b 0.9033333333333333, p = 0.8829146288271986
+    let clear = ([0.90, 0.91, 0.92], [0.80, 0.81, 0.82]);
+    let noise = ([0.90, 0.93, 0.87], [0.91, 0.88, 0.92]);
+    let pairs = |acc: [f64; 3], f1: [f64; 3]| acc.iter().zip(f1).map(|(&a, f)| (a, f)).collect::<Vec<_>>();
+    let mut a = side(&p, "mobilenetv3-small-1d", &pairs(clear.0, noise.0));
+    let mut b = side(&p, "mobilenetv3-small-1d", &pairs(clear.1, noise.1));
+    // One seed per side for the large model: the threshold decides (1 point).
+    a.extend(side(&p, "mobilenetv3-large-1d", &[(0.90, 0.90)]));
+    b.extend(side(&p, "mobilenetv3-large-1d", &[(0.915, 0.905)]));
+    let options = DiffOptions::default();
+    let d = diff("t", &a, &b, &options);
+    let row = |model: &str, metric: Metric| d.rows.iter().find(|r| r.group.model == model && r.metric == metric).unwrap();
+
+    let acc = row("mobilenetv3-small-1d", Metric::TestAccuracy);
+    assert!((acc.mean_a - 0.91).abs() < 1e-12 && (acc.mean_b - 0.81).abs() < 1e-12);
+    assert!((acc.delta + 0.10).abs() < 1e-12);
+    assert!((acc.p.unwrap() - 0.00025521674944192465).abs() < 1e-12, "{:?}", acc.p);
+    assert_eq!(acc.verdict, Verdict::Regressed);
+    let f1 = row("mobilenetv3-small-1d", Metric::TestMacroF1);
+    assert!((f1.p.unwrap() - 0.8829146288271986).abs() < 1e-12, "{:?}", f1.p);
+    assert_eq!(f1.verdict, Verdict::Same);
+
+    let large_acc = row("mobilenetv3-large-1d", Metric::TestAccuracy);
+    assert_eq!((large_acc.p, large_acc.verdict, large_acc.n_a), (None, Verdict::Improved, 1));
+    assert_eq!(row("mobilenetv3-large-1d", Metric::TestMacroF1).verdict, Verdict::Same);
+    assert_eq!(d.regressions(), 1);
+    let text = d.render("old", "new", &options);
+    assert!(text.contains("REGRESSED") && text.contains("1 improved, 1 regressed, 2 within noise"), "{text}");
+
+    // A group on one side only is listed, not compared; failed runs never count.
+    let mut only = a.clone();
+    only.push(record(find(&p, "synthetic.mobilenetv3-small-1d.none.holdout.s0"), 0.1, 0.1));
+    only.last_mut().unwrap().status = Status::Failed;
+    let d = diff("t", &only, &b[..3], &options);
+    assert_eq!(d.only_a, vec!["synthetic.mobilenetv3-large-1d.none"]);
+    assert_eq!(d.rows.len(), 2);
+}

@@ -1,0 +1,233 @@
+//! The runner with a scripted executor: records, resume, failures, locks, budgets, interrupts.
+
+mod common;
+
+use common::*;
+use harbench_data::progress::Silent;
+use harbench_suite::plan::RunSpec;
+use harbench_suite::record::{RunOutput, Status};
+use harbench_suite::runner::{self, ExecError, Executor, RunContext, Summary, Target, Unavailable};
+use harbench_suite::store::{self, Claim, ResultsStore};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+const SUITE: &str = "\
+datasets: [synthetic]
+seeds: [0, 1]
+teacher: {model: mobilenetv3-large-1d}
+experiments:
+  - {name: kd, models: [mobilenetv3-small-1d], methods: [none, kd]}
+";
+
+/// Answers per run key: `fail:` prefixes fail, `nan` fails like a diverged loss, `wait` trains
+/// until stopped, `panic` panics; everything else succeeds with 8/10 correct.
+struct Scripted {
+    script: Vec<(&'static str, &'static str)>,
+    calls: RefCell<Vec<String>>,
+}
+
+impl Scripted {
+    fn new(script: &[(&'static str, &'static str)]) -> Self {
+        Scripted { script: script.to_vec(), calls: RefCell::new(vec![]) }
+    }
+}
+
+impl Executor for Scripted {
+    fn run(&self, run: &RunSpec, ctx: &RunContext) -> Result<RunOutput, ExecError> {
+        self.calls.borrow_mut().push(run.key.clone());
+        let action = self.script.iter().find(|(k, _)| run.key.contains(k)).map(|(_, a)| *a).unwrap_or("ok");
+        match action {
+            "nan" => Err("loss became NaN at epoch 1, step 3 (try a lower learning rate)".into()),
+            "unavailable" => Err(Box::new(Unavailable(format!("method '{}' is not available in this build", run.method.name)))),
+            "panic" => panic!("index out of bounds"),
+            "wait" => {
+                while !ctx.stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                let mut out = output(5);
+                out.outcome.interrupted = true;
+                Ok(out)
+            }
+            _ => Ok(output(8)),
+        }
+    }
+}
+
+fn target(root: &std::path::Path) -> Target {
+    Target { store: ResultsStore::new(root), git: git("0123456789abcdef0123"), machine: machine("box") }
+}
+
+fn go(plan: &harbench_suite::plan::Plan, t: &Target, e: &dyn Executor, stop: &AtomicBool) -> (Summary, Vec<String>) {
+    let lines = Mutex::new(Vec::new());
+    let log = |l: &str| lines.lock().unwrap().push(l.to_string());
+    let s = runner::run(plan, t, e, &[], &log, &Silent, &Silent, stop).unwrap();
+    (s, lines.into_inner().unwrap())
+}
+
+#[test]
+fn records_every_run_then_skips_them_all() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = target(tmp.path());
+    let p = plan(SUITE);
+    let e = Scripted::new(&[]);
+    let (s, _) = go(&p, &t, &e, &AtomicBool::new(false));
+    // 2 teachers + 2 × (none, kd).
+    assert_eq!(s, Summary { finished: 6, ..Default::default() });
+    let dir = tmp.path().join("t/0123456789ab/box");
+    assert_eq!(dir, t.dir("t"));
+    assert!(dir.join("machine.json").is_file());
+    let records = ResultsStore::records(&dir).unwrap();
+    assert_eq!(records.len(), 6);
+    let r = records.iter().find(|r| r.key == "synthetic.mobilenetv3-small-1d.kd.holdout.s1").unwrap();
+    assert_eq!(r.status, Status::Finished);
+    assert_eq!(r.best.as_ref().unwrap().test_accuracy, 0.8);
+    assert_eq!(r.config.teacher.as_ref().unwrap().run_key, "synthetic.teacher.none.holdout.s1");
+    assert_eq!(r.git.commit.as_deref(), Some("0123456789abcdef0123"));
+    assert_eq!(r.parameters, Some(1234));
+    assert!(r.model_config.is_some());
+    // No lock files are left behind.
+    assert!(std::fs::read_dir(&dir).unwrap().flatten().all(|e| !e.file_name().to_string_lossy().ends_with(".lock")));
+
+    let again = Scripted::new(&[]);
+    let (s, log) = go(&p, &t, &again, &AtomicBool::new(false));
+    assert_eq!(s, Summary { skipped: 6, ..Default::default() });
+    assert!(again.calls.borrow().is_empty());
+    assert!(log.iter().all(|l| l.ends_with("skipped (finished earlier)")), "{log:?}");
+}
+
+#[test]
+fn failures_are_recorded_with_their_reason_and_the_suite_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = target(tmp.path());
+    let p = plan(SUITE);
+    let e = Scripted::new(&[("small-1d.none.holdout.s0", "nan"), ("kd.holdout.s1", "unavailable"), ("teacher.none.holdout.s1", "panic")]);
+    let (s, log) = go(&p, &t, &e, &AtomicBool::new(false));
+    assert_eq!(e.calls.borrow().len(), 6, "every run was tried");
+    assert_eq!((s.finished, s.failed, s.unavailable), (3, 3, 1));
+    let dir = t.dir("t");
+    let nan = ResultsStore::read(&dir, "synthetic.mobilenetv3-small-1d.none.holdout.s0").unwrap().unwrap();
+    assert_eq!(nan.status, Status::Failed);
+    assert!(nan.failure.as_deref().unwrap().contains("loss became NaN"), "{:?}", nan.failure);
+    assert!(nan.best.is_none() && nan.output.is_none() && !nan.unavailable);
+    let na = ResultsStore::read(&dir, "synthetic.mobilenetv3-small-1d.kd.holdout.s1").unwrap().unwrap();
+    assert!(na.unavailable && na.failure.unwrap().contains("not available in this build"));
+    let panicked = ResultsStore::read(&dir, "synthetic.teacher.none.holdout.s1").unwrap().unwrap();
+    assert!(panicked.failure.unwrap().contains("panicked: index out of bounds"));
+    assert!(log.iter().any(|l| l.contains("FAILED: loss became NaN")), "{log:?}");
+
+    // Failed runs run again; finished ones do not.
+    let retry = Scripted::new(&[]);
+    let (s, _) = go(&p, &t, &retry, &AtomicBool::new(false));
+    assert_eq!((s.finished, s.skipped), (3, 3));
+    let mut retried = retry.calls.borrow().clone();
+    retried.sort();
+    assert_eq!(
+        retried,
+        [
+            "synthetic.mobilenetv3-small-1d.kd.holdout.s1",
+            "synthetic.mobilenetv3-small-1d.none.holdout.s0",
+            "synthetic.teacher.none.holdout.s1"
+        ]
+    );
+}
+
+#[test]
+fn changed_settings_run_again_and_filters_select_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = target(tmp.path());
+    let e = Scripted::new(&[]);
+    let lines = Mutex::new(Vec::new());
+    let log = |l: &str| lines.lock().unwrap().push(l.to_string());
+    let s = runner::run(&plan(SUITE), &t, &e, &["*.s0".into()], &log, &Silent, &Silent, &AtomicBool::new(false)).unwrap();
+    assert_eq!(s.finished, 3);
+    assert!(e.calls.borrow().iter().all(|k| k.ends_with(".s0")));
+    let changed = plan(&SUITE.replace("seeds: [0, 1]", "seeds: [0, 1]\ntrain: {epochs: 7}"));
+    let e2 = Scripted::new(&[]);
+    let (s, log) = go(&changed, &t, &e2, &AtomicBool::new(false));
+    assert_eq!(s.finished, 6);
+    assert_eq!(log.iter().filter(|l| l.contains("settings changed since its result")).count(), 3, "{log:?}");
+}
+
+#[test]
+fn a_run_held_by_a_live_runner_is_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = target(tmp.path());
+    let dir = t.dir("t");
+    let held = match store::claim(&dir, "synthetic.teacher.none.holdout.s0").unwrap() {
+        Claim::Acquired(l) => l,
+        Claim::Busy(_) => unreachable!(),
+    };
+    let e = Scripted::new(&[]);
+    let (s, log) = go(&plan(SUITE), &t, &e, &AtomicBool::new(false));
+    assert_eq!((s.finished, s.busy), (5, 1));
+    assert!(log.iter().any(|l| l.contains("being run by pid")), "{log:?}");
+    assert!(ResultsStore::read(&dir, "synthetic.teacher.none.holdout.s0").unwrap().is_none());
+    drop(held);
+}
+
+#[test]
+fn the_time_budget_cuts_a_run_short_and_it_still_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = target(tmp.path());
+    // 0.002 min = 120 ms.
+    let text = "datasets: [synthetic]\nseeds: [0]\nbudget: {max_run_minutes: 0.002}\nexperiments: [{name: a, models: [mobilenetv3-small-1d], methods: [none]}]\n";
+    let e = Scripted::new(&[("none", "wait")]);
+    let started = std::time::Instant::now();
+    let (s, log) = go(&plan(text), &t, &e, &AtomicBool::new(false));
+    assert!(started.elapsed().as_secs_f64() < 5.0);
+    assert_eq!(s.finished, 1, "{log:?}");
+    let r = ResultsStore::read(&t.dir("t"), "synthetic.mobilenetv3-small-1d.none.holdout.s0").unwrap().unwrap();
+    assert!(r.budget_exhausted && r.finished());
+    assert!(r.timings.wall_seconds >= 0.12, "{}", r.timings.wall_seconds);
+}
+
+#[test]
+fn an_interrupted_run_is_not_recorded_and_the_suite_stops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = target(tmp.path());
+    let stop = AtomicBool::new(false);
+    let e = Scripted::new(&[("teacher.none.holdout.s1", "wait")]);
+    let (s, log) = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // Ctrl-C while the second teacher trains.
+            while !t.dir("t").join("synthetic.teacher.none.holdout.s0.json").exists() {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            stop.store(true, Ordering::SeqCst);
+        });
+        go(&plan(SUITE), &t, &e, &stop)
+    });
+    assert!(s.interrupted && s.finished == 1, "{s:?} {log:?}");
+    assert_eq!(e.calls.borrow().len(), 2);
+    assert!(ResultsStore::read(&t.dir("t"), "synthetic.teacher.none.holdout.s1").unwrap().is_none());
+    assert!(log.last().unwrap().contains("interrupted; not recorded"));
+}
+
+#[test]
+fn dry_run_shows_states_and_estimates_from_recorded_speed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = target(tmp.path());
+    let p = plan(SUITE);
+    let e = Scripted::new(&[("kd.holdout.s1", "nan")]);
+    go(&p, &t, &e, &AtomicBool::new(false));
+    let changed = plan(&SUITE.replace("seeds: [0, 1]", "seeds: [0, 1, 2]\ntrain: {epochs: 10}"));
+    let rows = runner::dry_run(&changed, &t, &e, &[]).unwrap();
+    let row = |k: &str| rows.iter().find(|r| r.key == k).unwrap().clone();
+    // Seeds 0 and 1 ran with 30 epochs: stale now; seed 2 is new; nothing is done.
+    assert_eq!(row("synthetic.mobilenetv3-small-1d.kd.holdout.s1").state, "failed");
+    let stale = row("synthetic.mobilenetv3-small-1d.none.holdout.s0");
+    assert_eq!(stale.state, "stale");
+    // Recorded: 8 training windows for this split, 1000 samples/s for this model → 10 × 8 / 1000.
+    assert_eq!(stale.basis, "recorded samples/s");
+    assert!((stale.estimate.unwrap() - 0.08).abs() < 1e-12, "{stale:?}");
+    // Seed 2 draws another split whose size nothing recorded, and this executor cannot tell.
+    let new = row("synthetic.mobilenetv3-small-1d.none.holdout.s2");
+    assert_eq!((new.state, new.estimate), ("pending", None));
+    // The unchanged plan: everything but the failed run is done.
+    let rows = runner::dry_run(&p, &t, &e, &[]).unwrap();
+    assert_eq!(rows.iter().filter(|r| r.state == "done").count(), 5);
+    let failed = rows.iter().find(|r| r.state == "failed").unwrap();
+    assert_eq!(failed.basis, "recorded samples/s");
+}

@@ -1,0 +1,178 @@
+//! The teacher store: a trained teacher is kept as `<key>.bpk` (burn's weights) and `<key>.json`
+//! (what defines it, its normaliser and its training outcome), so that every distillation run
+//! of a suite — and `harbench train --teacher` — reuses one teacher instead of training it again.
+//!
+//! The key is the sha256 of everything that decides the teacher's weights: dataset id and
+//! prepared-cache hash, split config and fold, model config, training config (with its seed), and
+//! the code version. The weights are written first and the JSON last, each to a temporary file
+//! renamed into place, so an entry exists exactly when its JSON does. Two processes that train
+//! the same missing teacher at once both write it; training is deterministic, so either copy is
+//! the same teacher.
+
+use crate::config::TrainConfig;
+use crate::trainer::{train, TrainOutcome, Trained};
+use crate::TrainError;
+use burn::module::Module;
+use burn::tensor::Device;
+use harbench_data::cache::Prepared;
+use harbench_data::progress::Progress;
+use harbench_data::split::{Fold, Normalizer, SplitConfig};
+use harbench_models::{Model, ModelConfig};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// Everything that decides a teacher's weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeacherKey {
+    pub dataset: String,
+    /// `Prepared.meta.config_hash`: the windowing config and the source checksums.
+    pub cache_hash: String,
+    pub split: SplitConfig,
+    pub fold: String,
+    pub model: ModelConfig,
+    /// Includes the seed.
+    pub train: TrainConfig,
+    /// See [`code_version`].
+    pub code_version: String,
+}
+
+impl TeacherKey {
+    pub fn new(data: &Prepared, split: &SplitConfig, fold: &Fold, model: &ModelConfig, train: &TrainConfig, code_version: &str) -> Self {
+        TeacherKey {
+            dataset: data.meta.config.dataset.clone(),
+            cache_hash: data.meta.config_hash.clone(),
+            split: split.clone(),
+            fold: fold.name.clone(),
+            model: model.clone(),
+            train: train.clone(),
+            code_version: code_version.into(),
+        }
+    }
+
+    /// 64 hex digits.
+    pub fn digest(&self) -> String {
+        let text = serde_json::to_string(self).expect("plain data serialises");
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+}
+
+/// The code a teacher was trained by: this crate's version, and the git commit when the caller
+/// knows it (`-dirty` appended by the caller for uncommitted changes).
+pub fn code_version(git_commit: Option<&str>) -> String {
+    match git_commit {
+        Some(c) => format!("harbench-train {}+{c}", env!("CARGO_PKG_VERSION")),
+        None => format!("harbench-train {}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+/// The JSON half of an entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeacherEntry {
+    pub key: String,
+    pub identity: TeacherKey,
+    pub normalizer: Normalizer,
+    pub outcome: TrainOutcome,
+}
+
+/// A teacher ready to teach.
+pub struct StoredTeacher {
+    pub key: String,
+    pub model: Model,
+    pub normalizer: Normalizer,
+    pub outcome: TrainOutcome,
+    /// True when it came from the store rather than from training just now.
+    pub reused: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TeacherStore {
+    pub root: PathBuf,
+}
+
+fn store_error(path: &Path, message: impl std::fmt::Display) -> TrainError {
+    TrainError::Checkpoint { path: path.display().to_string(), message: message.to_string() }
+}
+
+impl TeacherStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        TeacherStore { root: root.into() }
+    }
+
+    pub fn weights_path(&self, key: &str) -> PathBuf {
+        self.root.join(format!("{key}.bpk"))
+    }
+
+    pub fn entry_path(&self, key: &str) -> PathBuf {
+        self.root.join(format!("{key}.json"))
+    }
+
+    /// The stored teacher of `key`, built for `channels` × `classes` on `device`; `None` when the
+    /// store does not hold it.
+    pub fn get(&self, key: &TeacherKey, channels: usize, classes: usize, device: &Device) -> Result<Option<StoredTeacher>, TrainError> {
+        let digest = key.digest();
+        let json = self.entry_path(&digest);
+        let text = match std::fs::read_to_string(&json) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(store_error(&json, e)),
+        };
+        let entry: TeacherEntry = serde_json::from_str(&text).map_err(|e| store_error(&json, format!("not a teacher entry: {e}")))?;
+        if entry.identity != *key {
+            return Err(store_error(&json, "holds another teacher than its name says (edited by hand?)"));
+        }
+        let weights = self.weights_path(&digest);
+        let model = key
+            .model
+            .build(channels, classes, device)
+            .try_load_file(&weights)
+            .map_err(|e| store_error(&weights, format!("cannot load the weights: {e:?}")))?;
+        Ok(Some(StoredTeacher { key: digest, model, normalizer: entry.normalizer, outcome: entry.outcome, reused: true }))
+    }
+
+    /// Stores `trained` under `key`.
+    pub fn put(&self, key: &TeacherKey, trained: &Trained) -> Result<String, TrainError> {
+        std::fs::create_dir_all(&self.root).map_err(|e| store_error(&self.root, e))?;
+        let digest = key.digest();
+        let weights = self.weights_path(&digest);
+        // burn picks the file name; save under a unique temporary name in the same folder.
+        let tmp = self.root.join(format!(".writing-{digest}-{}.bpk", std::process::id()));
+        trained.model.clone().save_file(&tmp).map_err(|e| store_error(&tmp, format!("{e:?}")))?;
+        std::fs::rename(&tmp, &weights).map_err(|e| store_error(&weights, e))?;
+        let entry = TeacherEntry {
+            key: digest.clone(),
+            identity: key.clone(),
+            normalizer: trained.normalizer.clone(),
+            outcome: trained.outcome.clone(),
+        };
+        let json = self.entry_path(&digest);
+        let mut file =
+            tempfile::Builder::new().prefix(".writing-").suffix(".json").tempfile_in(&self.root).map_err(|e| store_error(&self.root, e))?;
+        let text = serde_json::to_string_pretty(&entry).expect("plain data serialises");
+        file.write_all(text.as_bytes()).and_then(|()| file.as_file().sync_all()).map_err(|e| store_error(&json, e))?;
+        file.persist(&json).map_err(|e| store_error(&json, e.error))?;
+        Ok(digest)
+    }
+
+    /// The teacher of `key` from the store, or trained on `fold` of `data` and stored. A teacher
+    /// whose training was interrupted is returned but not stored.
+    pub fn get_or_train(
+        &self,
+        key: &TeacherKey,
+        data: &Prepared,
+        fold: &Fold,
+        device: &Device,
+        progress: &dyn Progress,
+        stop: &AtomicBool,
+    ) -> Result<StoredTeacher, TrainError> {
+        let (channels, classes) = (data.windows.channels, data.meta.classes.len());
+        if let Some(t) = self.get(key, channels, classes, device)? {
+            return Ok(t);
+        }
+        let trained = train(&key.model, data, fold, &key.train, device, progress, stop)?;
+        let digest = if trained.outcome.interrupted { key.digest() } else { self.put(key, &trained)? };
+        Ok(StoredTeacher { key: digest, model: trained.model, normalizer: trained.normalizer, outcome: trained.outcome, reused: false })
+    }
+}
