@@ -32,13 +32,32 @@ impl DeviceChoice {
         match self {
             DeviceChoice::Flex => Ok(Device::flex()),
             #[cfg(feature = "gpu")]
-            DeviceChoice::Gpu => Ok(Device::vulkan(burn::tensor::DeviceKind::DiscreteGpu(0))),
+            DeviceChoice::Gpu => probe_gpu(),
             #[cfg(not(feature = "gpu"))]
             DeviceChoice::Gpu => Err(TrainError::Config {
                 field: "device".into(),
                 message: "this build has no GPU backend; rebuild with `cargo build --release --features gpu` (Vulkan through wgpu)".into(),
             }),
         }
+    }
+}
+
+/// wgpu panics on a worker thread when no Vulkan adapter exists; one small read-back here turns
+/// that into an error before a run starts.
+#[cfg(feature = "gpu")]
+fn probe_gpu() -> Result<Device, TrainError> {
+    use burn::tensor::Tensor;
+    let probe = std::panic::catch_unwind(|| {
+        let device = Device::vulkan(burn::tensor::DeviceKind::DiscreteGpu(0));
+        let sum: f32 = Tensor::<1>::ones([4], &device).sum().into_scalar::<f32>();
+        (sum == 4.0).then_some(device)
+    });
+    match probe {
+        Ok(Some(device)) => Ok(device),
+        _ => Err(TrainError::Config {
+            field: "device".into(),
+            message: "no usable Vulkan GPU was found (is the NVIDIA driver with its Vulkan ICD installed?); use --device flex".into(),
+        }),
     }
 }
 
