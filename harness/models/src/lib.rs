@@ -5,6 +5,7 @@
 //! concrete module type, hence an enum rather than trait objects.
 
 pub mod layers;
+pub mod macs;
 pub mod mobilenet;
 
 use burn::module::Module;
