@@ -1,6 +1,7 @@
 //! `harbench`: the command-line front of the harness.
 
 mod data_cmd;
+mod profile_cmd;
 mod progress;
 mod train_cmd;
 
@@ -19,7 +20,8 @@ Start with the data: `harbench data list` shows the datasets, `harbench data fet
 verifies them, `harbench data prepare` windows them into an HDF5 cache, `harbench data stats` \
 summarises them.",
     after_help = "Examples:\n  harbench data prepare synthetic && harbench data stats synthetic\n  \
-harbench data fetch --all --mirror ../shared/datasets\n  harbench data prepare --all && harbench data stats"
+harbench data fetch --all --mirror ../shared/datasets\n  harbench data prepare --all && harbench data stats\n  \
+harbench profile --model mobilenetv3-small-1d"
 )]
 struct Cli {
     /// Folder for fetched sources (raw/) and prepared caches (cache/).
@@ -39,6 +41,8 @@ enum Command {
     },
     /// Train one model on one dataset split and report accuracy and macro-F1.
     Train(train_cmd::TrainArgs),
+    /// Measure what a model costs: parameters, MACs, latency, throughput, peak memory, energy.
+    Profile(profile_cmd::ProfileArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Data { command } => data_cmd::run(command, &cli.data_dir),
         Command::Train(args) => train_cmd::run(args, &cli.data_dir),
+        Command::Profile(args) => profile_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
