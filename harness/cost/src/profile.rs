@@ -176,7 +176,7 @@ pub fn profile(
     build: impl FnOnce(&Device) -> Result<Model, String>,
     device: &Device,
     config: &ProfileConfig,
-    meter: Result<&mut dyn EnergyMeter, String>,
+    meter: Result<&mut (dyn EnergyMeter + 'static), String>,
 ) -> Result<Profile, CostError> {
     config.validate()?;
     let proc = Proc::default();
