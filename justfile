@@ -35,3 +35,14 @@ data:
 # What CI runs.
 ci:
     bash .ci/run
+
+# Cost profile of every student width on a Jetson board (docs/jetson.md: set nvpmodel and
+# jetson_clocks first). Energy comes from the board's INA3221 rails.
+profile-jetson:
+    cargo build --release -p harbench
+    mkdir -p results/profile/jetson
+    -nvpmodel -q | tee results/profile/jetson/nvpmodel.txt
+    for w in 1.0 0.75 0.5 0.25; do \
+        cargo run --release -q -p harbench -- profile --model mobilenetv3-small-1d --width $w --meter auto \
+            --min-seconds 5 --energy-seconds 5 --out results/profile/jetson/mobilenetv3-small-1d-w$w.json || exit 1; \
+    done

@@ -4,6 +4,7 @@ mod bench_cmd;
 mod data_cmd;
 mod executor;
 mod peak_memory;
+mod profile_cmd;
 mod progress;
 mod suite_cmd;
 mod train_cmd;
@@ -25,7 +26,7 @@ summarises them. `harbench run SUITE` runs a suite of experiments into the resul
 `harbench report SUITE` prints its tables, `harbench diff REV_A REV_B` compares two commits.",
     after_help = "Examples:\n  harbench data prepare synthetic && harbench data stats synthetic\n  \
 harbench data fetch --all --mirror ../shared/datasets\n  harbench data prepare --all && harbench data stats\n  \
-harbench run quick && harbench report quick\n  harbench diff HEAD~1 HEAD --suite quick"
+harbench run quick && harbench report quick\n  harbench diff HEAD~1 HEAD --suite quick\n  harbench profile --model mobilenetv3-small-1d"
 )]
 struct Cli {
     /// Folder for fetched sources (raw/) and prepared caches (cache/).
@@ -53,6 +54,8 @@ enum Command {
     Report(suite_cmd::ReportArgs),
     /// Compare two commits' results run by run, with Welch's t-test over seeds.
     Diff(suite_cmd::DiffArgs),
+    /// Measure what a model costs: parameters, MACs, latency, throughput, peak memory, energy.
+    Profile(profile_cmd::ProfileArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Run(args) => suite_cmd::run(args, &cli.data_dir),
         Command::Report(args) => suite_cmd::report(args),
         Command::Diff(args) => suite_cmd::diff(args),
+        Command::Profile(args) => profile_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -180,3 +180,55 @@ fn distils_a_student_and_reuses_the_teacher_checkpoint() {
     ));
     assert!(err.contains("did you mean 'fitnets'"), "{err}");
 }
+
+#[test]
+fn profile_prints_a_table_and_writes_json_without_a_meter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("profile/small.json");
+    let quick = ["--warmup", "0", "--min-samples", "3", "--min-seconds", "0", "--batch", "4", "--meter", "none"];
+    let mut args = vec!["profile", "--model", "mobilenetv3-small-1d", "--width", "0.25", "--out", out.to_str().unwrap()];
+    args.extend(quick);
+    let o = harbench(tmp.path(), &args);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    for row in ["parameters (learned)", "MACs per window", "latency, 1 window", "throughput, batch 4", "peak RSS", "energy per window"] {
+        assert!(stdout.contains(row), "{row} missing from:\n{stdout}");
+    }
+    assert!(stdout.contains("absent") && stdout.contains("--meter none"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let device = burn::tensor::Device::flex();
+    let model = harbench_models::ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap().build(9, 6, &device);
+    assert_eq!(report["profile"]["macs"], model.macs(9, 128));
+    assert_eq!(report["profile"]["energy"]["status"], "absent");
+    assert_eq!(report["profile"]["single"]["latency"]["samples"], 3);
+    assert_eq!(report["energy_meters"].as_array().unwrap().len(), 4);
+    // --dataset takes the input shape from the declaration: PAMAP2 is 18 channels.
+    let out2 = tmp.path().join("pamap2.json");
+    let mut args =
+        vec!["profile", "--model", "mobilenetv3-small-1d", "--width", "0.25", "--dataset", "pamap2", "--out", out2.to_str().unwrap()];
+    args.extend(quick);
+    let o = harbench(tmp.path(), &args);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out2).unwrap()).unwrap();
+    let spec = harbench_data::registry::find("pamap2").unwrap().spec();
+    assert_eq!(report["profile"]["input"]["channels"], spec.channels.len());
+    assert_eq!(report["profile"]["input"]["length"], (spec.window_s * spec.rate_hz).round() as usize);
+}
+
+#[test]
+fn profile_errors_name_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["profile", "--model", "mobilenetv3-smal-1d"], "did you mean 'mobilenetv3-small-1d'"),
+        (&["profile", "--model", "mobilenetv3-small-1d", "--meter", "wattmeter"], "unknown meter 'wattmeter'"),
+        (&["profile", "--model", "mobilenetv3-small-1d", "--checkpoint", "missing.bpk"], "checkpoint missing.bpk does not exist"),
+        (&["profile", "--model", "mobilenetv3-small-1d", "--batch", "0", "--meter", "none"], "batch"),
+    ];
+    for (args, want) in cases {
+        let o = harbench(tmp.path(), args);
+        let (_, err) = text(&o);
+        assert!(!o.status.success() && err.contains(want), "{args:?}: {err}");
+    }
+    let o = harbench(tmp.path(), &["profile", "--help"]);
+    assert!(text(&o).0.contains("harbench profile --model mobilenetv3-small-1d"));
+}
