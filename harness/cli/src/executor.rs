@@ -100,14 +100,20 @@ impl CliExecutor {
         let data = self.dataset(&run.dataset, ctx.progress)?;
         let fold = self.fold(run, &data)?;
         let mut teacher_info = None;
+        let cost;
         let mut extra = serde_json::Value::Null;
         let outcome = match run.role {
             Role::Teacher => {
                 let key = TeacherKey::new(&data, &run.split, &fold, &model, &run.train, &self.code_version);
                 let t = self.teachers.get_or_train(&key, &data, &fold, &self.device, ctx.progress, ctx.stop)?;
+                cost = self.cost(&t.model, &data);
                 t.outcome
             }
-            Role::Model if !run.method.distils() => train(&model, &data, &fold, &run.train, &self.device, ctx.progress, ctx.stop)?.outcome,
+            Role::Model if !run.method.distils() => {
+                let trained = train(&model, &data, &fold, &run.train, &self.device, ctx.progress, ctx.stop)?;
+                cost = self.cost(&trained.model, &data);
+                trained.outcome
+            }
             Role::Model => {
                 let teacher_ref = run.teacher.as_ref().ok_or_else(|| anyhow!("run {} distils but names no teacher", run.key))?;
                 let teacher_model = teacher_ref.model.config().map_err(|e| anyhow!("{e}"))?;
@@ -141,9 +147,19 @@ impl CliExecutor {
                     "method": distilled.method, "mix": distilled.mix, "params": distilled.params,
                     "part_parameters": distilled.part_parameters, "terms": distilled.terms,
                 }});
+                cost = self.cost(&trained.model, &data);
                 trained.outcome
             }
         };
+        if !cost.is_null() {
+            extra = match extra {
+                serde_json::Value::Object(mut map) => {
+                    map.insert("cost".into(), cost);
+                    serde_json::Value::Object(map)
+                }
+                _ => serde_json::json!({ "cost": cost }),
+            };
+        }
         Ok(RunOutput {
             dataset: DatasetInfo {
                 id: run.dataset.clone(),
@@ -165,6 +181,36 @@ impl CliExecutor {
             teacher: teacher_info,
             extra,
         })
+    }
+}
+
+impl CliExecutor {
+    /// What the trained model costs to run (the suite's cost table): a short `harbench profile`
+    /// on this machine's CPU. A profile that fails is recorded as such; it never fails the run.
+    fn cost(&self, model: &harbench_models::Model, data: &Prepared) -> serde_json::Value {
+        use harbench_cost::{detect, profile, Choice, Probe, ProfileConfig, Target};
+        let config = ProfileConfig {
+            channels: data.windows.channels,
+            length: data.windows.length,
+            classes: data.meta.classes.len(),
+            latency: harbench_cost::latency::LatencyConfig {
+                warmup: std::time::Duration::from_millis(200),
+                min_samples: 20,
+                min_time: std::time::Duration::from_millis(500),
+                max_time: std::time::Duration::from_secs(5),
+            },
+            ..ProfileConfig::default()
+        };
+        let mut detection = detect(&Probe::default(), Target::Cpu, &Choice::Auto);
+        let absence = detection.absence();
+        let meter = match detection.meter.as_deref_mut() {
+            Some(m) => Ok(m),
+            None => Err(absence),
+        };
+        match profile(|_| Ok(model.clone()), &self.device, &config, meter) {
+            Ok(p) => serde_json::to_value(&p).unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })),
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use harbench_data::split::{Fold, Normalizer};
 use harbench_distill::registry as methods;
 use harbench_models::{Model, ModelConfig};
 use harbench_train::metrics::Metrics;
+use harbench_train::store::{code_version, TeacherKey, TeacherStore};
 use harbench_train::{train, DeviceChoice, TrainConfig, Trained};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -65,6 +66,9 @@ pub struct TrainArgs {
     /// Epochs of the in-process teacher (default: --epochs).
     #[arg(long, requires = "teacher")]
     teacher_epochs: Option<usize>,
+    /// Where trained teachers are kept and looked up (shared with `harbench run`).
+    #[arg(long, default_value = "results/teachers")]
+    teacher_store: PathBuf,
     /// Reuse a teacher: a .bpk written by `harbench train --out` (its JSON report beside it).
     #[arg(long, requires = "method")]
     teacher_checkpoint: Option<PathBuf>,
@@ -200,11 +204,22 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
             let name = args.teacher.clone().expect("checked above");
             let tconfig = TrainConfig { epochs: args.teacher_epochs.unwrap_or(config.epochs), ..config.clone() };
             tconfig.validate()?;
-            eprintln!("training the teacher {name} first ({} epochs)", tconfig.epochs);
-            let trained = train(tc, &data, &fold, &tconfig, &device, &bar, &stop)?;
+            // The teacher store (shared with `harbench run`) trains it once per dataset, split,
+            // model, settings, seed and code version; later runs reuse it.
+            let git = harbench_suite::gitinfo::GitInfo::discover(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")));
+            let commit = git.commit.as_ref().map(|c| format!("{c}{}", if git.dirty { "-dirty" } else { "" }));
+            let store = TeacherStore::new(&args.teacher_store);
+            let key = TeacherKey::new(&data, &split_config, &fold, tc, &tconfig, &code_version(commit.as_deref()));
+            eprintln!(
+                "teacher {name} ({} epochs): from the teacher store {}, trained now if absent",
+                tconfig.epochs,
+                args.teacher_store.display()
+            );
+            let trained = store.get_or_train(&key, &data, &fold, &device, &bar, &stop)?;
             if stop.load(Ordering::SeqCst) {
                 anyhow::bail!("interrupted while training the teacher; nothing distilled");
             }
+            eprintln!("teacher {}: {}", if trained.reused { "reused" } else { "trained and stored" }, trained.key);
             let path = out.with_extension("teacher.json");
             let mut report = base(&path.display().to_string(), &name, tc, &trained.normalizer);
             report["train"] = json!(tconfig);

@@ -12,6 +12,10 @@ use harbench_train::{train, TrainConfig};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::AtomicBool;
 
+/// burn's random generator is one per process: tests that seed it run one at a time, or a
+/// parallel test's draws would land between a seeded run's draws.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn data() -> (tempfile::TempDir, Prepared, harbench_data::split::Fold) {
     let tmp = tempfile::tempdir().unwrap();
     let ds = datasets::find("synthetic").unwrap();
@@ -59,6 +63,7 @@ fn numbers(o: &DistillOutcome) -> String {
 
 #[test]
 fn every_method_trains_one_epoch() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let s = setup();
     for method in registry::names() {
         let params = match method {
@@ -81,6 +86,7 @@ fn every_method_trains_one_epoch() {
 
 #[test]
 fn same_seed_same_numbers_and_kd_learns() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let s = setup();
     let a = run(&s, "kd", json!({}), 3);
     let b = run(&s, "kd", json!({}), 3);

@@ -235,7 +235,13 @@ fn cost_table(plan: &Plan, records: &[&RunRecord]) -> Table {
             continue;
         }
         let p = stats::mean(&params);
-        t.rows.push(vec![row.0.clone(), row.1.clone(), row.2.clone(), format!("{p:.0}"), "—".into(), "—".into(), "—".into(), "—".into()]);
+        let profiled: Vec<&serde_json::Value> = records
+            .iter()
+            .filter(|x| x.finished() && x.config.dataset == row.0 && x.config.model.label == row.1 && x.config.method.label == row.2)
+            .filter_map(|x| x.output.as_ref().and_then(|o| o.extra.get("cost")).filter(|c| c.get("macs").is_some()))
+            .collect();
+        let (macs, latency, memory, energy) = cost_cells(&profiled);
+        t.rows.push(vec![row.0.clone(), row.1.clone(), row.2.clone(), format!("{p:.0}"), macs, latency, memory, energy]);
         t.csv.push([
             "cost".into(),
             row.0.clone(),
@@ -252,9 +258,33 @@ fn cost_table(plan: &Plan, records: &[&RunRecord]) -> Table {
         t.notes.push("No finished runs yet: run `harbench run` on this suite first.".into());
     }
     t.notes.push(
-        "Parameters of the trained model; FLOPs, latency, memory and energy come from `harbench profile` (not measured here yet).".into(),
+        "Learned parameters of the trained model; MACs per window, single-window latency (median over runs of the runs' medians), \
+peak resident memory and energy per window come from the profile each run takes on the machine that trained it (`harbench profile`)."
+            .into(),
     );
     t
+}
+
+/// Cells of the cost table from the runs' profiles (`extra.cost`, a `harbench_cost::Profile`).
+fn cost_cells(profiles: &[&serde_json::Value]) -> (String, String, String, String) {
+    if profiles.is_empty() {
+        return ("—".into(), "—".into(), "—".into(), "—".into());
+    }
+    let num = |v: &serde_json::Value, path: &[&str]| path.iter().try_fold(v, |v, k| v.get(*k)).and_then(|v| v.as_f64());
+    let median = |path: &[&str]| {
+        let mut xs: Vec<f64> = profiles.iter().filter_map(|p| num(p, path)).collect();
+        xs.sort_by(f64::total_cmp);
+        (!xs.is_empty()).then(|| xs[xs.len() / 2])
+    };
+    let macs = median(&["macs"]).map(|m| format!("{:.2} M", m / 1e6)).unwrap_or_else(|| "—".into());
+    let latency = median(&["single", "latency", "median"]).map(|s| format!("{:.2} ms", s * 1e3)).unwrap_or_else(|| "—".into());
+    let memory =
+        median(&["memory", "Ok", "peak_above_baseline_bytes"]).map(|b| format!("{:.1} MiB", b / 1048576.0)).unwrap_or_else(|| "—".into());
+    let energy = match median(&["energy", "Measured", "single", "joules_per_window"]) {
+        Some(j) => format!("{:.3} mJ", j * 1e3),
+        None => "absent (no meter)".into(),
+    };
+    (macs, latency, memory, energy)
 }
 
 impl Table {

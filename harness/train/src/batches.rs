@@ -101,7 +101,7 @@ mod tests {
         let aug: Vec<f32> = data.augmented_batch(&[1, 0], &device, 0.1, 0.0, &mut rng).0.to_data().try_to_vec::<f32>().unwrap();
         // Scaling only: each channel is the plain channel times one factor.
         for (p, a) in plain.chunks(4).zip(aug.chunks(4)).skip(1) {
-            let factor = a[0] / p[0];
+            let factor = a[3] / p[3];
             assert!(p.iter().zip(a).all(|(p, a)| (a - p * factor).abs() < 1e-4), "{p:?} {a:?}");
             assert!((factor - 1.0).abs() > 0.0);
         }

@@ -10,6 +10,10 @@ use harbench_models::ModelConfig;
 use harbench_train::{train, TrainConfig, TrainOutcome};
 use std::sync::atomic::AtomicBool;
 
+/// burn's random generator is one per process: tests that seed it run one at a time, or a
+/// parallel test's draws would land between a seeded run's draws.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn run(config: &TrainConfig, stop: &AtomicBool) -> TrainOutcome {
     let tmp = tempfile::tempdir().unwrap();
     let ds = registry::find("synthetic").unwrap();
@@ -30,6 +34,7 @@ fn numbers(o: &TrainOutcome) -> String {
 
 #[test]
 fn same_seed_same_numbers_and_another_seed_differs() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let config = TrainConfig { epochs: 2, batch_size: 32, warmup_epochs: 0, seed: 7, ..Default::default() };
     let never = AtomicBool::new(false);
     let a = run(&config, &never);
@@ -41,6 +46,7 @@ fn same_seed_same_numbers_and_another_seed_differs() {
 
 #[test]
 fn learns_the_synthetic_task() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let config = TrainConfig { epochs: 12, batch_size: 32, seed: 1, ..Default::default() };
     let o = run(&config, &AtomicBool::new(false));
     assert!(o.history.last().unwrap().train_loss < o.history[0].train_loss / 4.0, "{:?}", o.history);
@@ -50,6 +56,7 @@ fn learns_the_synthetic_task() {
 
 #[test]
 fn a_raised_stop_flag_ends_the_run_with_a_model() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let o = run(&TrainConfig { epochs: 5, batch_size: 32, seed: 1, ..Default::default() }, &AtomicBool::new(true));
     assert!(o.interrupted);
     assert_eq!(o.epochs_run, 0);
