@@ -228,8 +228,10 @@ impl Executor for CliExecutor {
 
     /// Only from a cache that is already prepared: a dry run does no data work.
     fn training_windows(&self, run: &RunSpec) -> Option<usize> {
-        let prepared = if let Some(p) = self.loaded.borrow().get(&run.dataset) {
-            p.clone()
+        // Bound first: a `RefCell` borrow in an `if let` scrutinee lives through the else branch.
+        let cached = self.loaded.borrow().get(&run.dataset).cloned();
+        let prepared = if let Some(p) = cached {
+            p
         } else {
             let ds = registry::find(&run.dataset).ok()?;
             let config = prepare::PrepareConfig::resolve(&ds.spec(), &Overrides::default()).ok()?;

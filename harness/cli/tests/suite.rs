@@ -131,6 +131,11 @@ fn run_report_and_diff_end_to_end() {
 
     let again = ok(cwd, &["run", "pipe", "--dry-run"]);
     assert!(again.contains("6 done, 0 not in this build, 0 to run"), "{again}");
+    // Pending runs on a dataset whose cache exists: the estimate reads it (regression: this
+    // borrowed the loaded-datasets cell twice and panicked).
+    std::fs::write(cwd.join("suites/pipe2.yaml"), PIPELINE.replace("seeds: [0, 1]", "seeds: [7]")).unwrap();
+    let pending = ok(cwd, &["run", "pipe2", "--dry-run"]);
+    assert!(pending.contains("0 done, 0 not in this build, 3 to run") && pending.contains("samples/s"), "{pending}");
 
     let report = ok(cwd, &["report", "pipe"]);
     assert!(report.contains("Distillation methods compared"), "{report}");
