@@ -11,8 +11,9 @@ use harbench_data::registry;
 use harbench_data::split::{self, Protocol, SplitConfig};
 use harbench_data::split::{Fold, Normalizer};
 use harbench_distill::registry as methods;
-use harbench_models::{Model, ModelConfig};
+use harbench_models::{HeadKind, Model, ModelConfig};
 use harbench_train::metrics::Metrics;
+use harbench_train::search::SearchConfig;
 use harbench_train::store::{code_version, TeacherKey, TeacherStore};
 use harbench_train::{train, DeviceChoice, TrainConfig, Trained};
 use serde_json::json;
@@ -35,8 +36,9 @@ harbench train --dataset uci-har --teacher mobilenetv3-large-1d --student mobile
 harbench train --dataset uci-har --teacher-checkpoint results/train/t.bpk --student mobilenetv3-small-1d \\\n    \
 --method DKD --param warmup=5 --param beta=4\n  \
 harbench train --dataset synthetic --teacher mobilenetv3-large-1d --student mobilenetv3-small-1d --method crd --param nce_k=1024\n\n\
-Methods: kd, fitnets, at, sp, rkd, pkt, nst, crd, dkd, dist, logit-std, cc, vid, ft, fsp (docs/distillation.md \
-lists their losses and hyper-parameters). --param KEY=VALUE overrides one hyper-parameter; `ce`, `kd` and \
+Methods: smldist, kd, fitnets, at, sp, rkd, pkt, nst, crd, dkd, dist, logit-std, cc, vid, ft, fsp (docs/distillation.md \
+lists their losses and hyper-parameters; docs/smldist.md SMLDist's). SMLDist's memory distillation needs a teacher \
+with a Hopfield head: --teacher-heads hopfield. --param KEY=VALUE overrides one hyper-parameter; `ce`, `kd` and \
 `kd_temperature` set the weights of the cross-entropy and of an added Hinton KD term.\n\n\
 The best-validation checkpoint (.bpk) and a JSON report with the resolved settings are written next \
 to each other (--out); an in-process teacher is written beside them as NAME.teacher.bpk/.json, \
@@ -95,6 +97,20 @@ pub struct TrainArgs {
     /// Augmentation: additive Gaussian noise of this std, in normalised units (0: off).
     #[arg(long, default_value_t = 0.0)]
     augment_jitter: f64,
+    /// Classifier heads on the pooled feature, comma-separated: linear, hopfield, mlp, cosine.
+    /// Several heads are mixed and searched: their weights learn on validation batches, and the
+    /// best head (or pair) within --max-params / --max-latency-ms is kept (docs/smldist.md).
+    #[arg(long, value_delimiter = ',', value_parser = parse_head)]
+    heads: Vec<HeadKind>,
+    /// Classifier heads of the in-process teacher (SMLDist's memory distillation needs hopfield).
+    #[arg(long, value_delimiter = ',', value_parser = parse_head, requires = "teacher")]
+    teacher_heads: Vec<HeadKind>,
+    /// Head search: largest trainable-parameter count of the exported model.
+    #[arg(long)]
+    max_params: Option<usize>,
+    /// Head search: largest median single-window CPU latency of the exported model, in ms.
+    #[arg(long)]
+    max_latency_ms: Option<f64>,
     /// Classifier dropout while training (0: off).
     #[arg(long)]
     dropout: Option<f64>,
@@ -115,6 +131,9 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
     if let Some(p) = args.dropout {
         model_config = model_config.with_dropout(&args.model, p)?;
     }
+    if !args.heads.is_empty() {
+        model_config = model_config.with_heads(&args.model, args.heads.clone())?;
+    }
     let config = TrainConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -126,6 +145,7 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
         seed: args.seed,
         augment_scale: args.augment_scale,
         augment_jitter: args.augment_jitter,
+        search: SearchConfig { max_params: args.max_params, max_latency_ms: args.max_latency_ms, ..SearchConfig::default() },
     };
     config.validate()?;
     // Settings errors come before any data or training work.
@@ -139,7 +159,10 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
         }
         None => None,
     };
-    let teacher_config = args.teacher.as_deref().map(|t| ModelConfig::preset(t, args.teacher_width)).transpose()?;
+    let mut teacher_config = args.teacher.as_deref().map(|t| ModelConfig::preset(t, args.teacher_width)).transpose()?;
+    if let (Some(tc), false) = (&teacher_config, args.teacher_heads.is_empty()) {
+        teacher_config = Some(tc.clone().with_heads(args.teacher.as_deref().unwrap_or("teacher"), args.teacher_heads.clone())?);
+    }
 
     let bar = Bar::new();
     let dir = DataDir::new(data_dir);
@@ -186,10 +209,12 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
 
     let Some((method, mix)) = method else {
         let trained = train(&model_config, &data, &fold, &config, &device, &bar, &stop)?;
-        let mut report = base(&out.display().to_string(), &args.model, &model_config, &trained.normalizer);
+        let exported = trained.outcome.exported_config(&model_config);
+        let mut report = base(&out.display().to_string(), &args.model, &exported, &trained.normalizer);
         report["outcome"] = json!(trained.outcome);
         save(&trained.model, &report, &out)?;
         print_scores(&[(&args.model, &trained.outcome)]);
+        print_search(&trained.outcome);
         return summary(&args.model, &args.dataset, &fold, &trained, &out);
     };
 
@@ -221,7 +246,7 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
             }
             eprintln!("teacher {}: {}", if trained.reused { "reused" } else { "trained and stored" }, trained.key);
             let path = out.with_extension("teacher.json");
-            let mut report = base(&path.display().to_string(), &name, tc, &trained.normalizer);
+            let mut report = base(&path.display().to_string(), &name, &trained.outcome.exported_config(tc), &trained.normalizer);
             report["train"] = json!(tconfig);
             report["outcome"] = json!(trained.outcome);
             save(&trained.model, &report, &path)?;
@@ -232,7 +257,8 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
     };
     let method_name = method.name().to_string();
     let (trained, outcome) = harbench_distill::distill(&model_config, &teacher, method, mix, &data, &fold, &config, &device, &bar, &stop)?;
-    let mut report = base(&out.display().to_string(), &args.model, &model_config, &trained.normalizer);
+    let exported = trained.outcome.exported_config(&outcome.student_config);
+    let mut report = base(&out.display().to_string(), &args.model, &exported, &trained.normalizer);
     report["outcome"] = json!(trained.outcome);
     report["distillation"] = json!({
         "method": method_name,
@@ -271,9 +297,47 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
     table.with(Style::sharp());
     println!("{table}");
     print_scores(&[(&args.model, &trained.outcome)]);
+    print_search(&trained.outcome);
     let terms: Vec<String> = outcome.terms.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
     println!("{method_name}: mean loss terms {}; {} training-only parameters", terms.join(", "), outcome.part_parameters);
     summary(&args.model, &args.dataset, &fold, &trained, &out)
+}
+
+fn parse_head(s: &str) -> Result<HeadKind, String> {
+    HeadKind::parse(s)
+}
+
+/// The head search's candidates, when there was one.
+fn print_search(outcome: &harbench_train::TrainOutcome) {
+    let Some(search) = &outcome.search else { return };
+    let weights: Vec<String> = search.weights.iter().map(|(k, w)| format!("{} {w:.3}", k.name())).collect();
+    println!("head search: mixture weights {}", weights.join(", "));
+    let rows = search.candidates.iter().map(|c| {
+        let heads: Vec<&str> = c.heads.iter().map(|k| k.name()).collect();
+        vec![
+            heads.join("+"),
+            format!("{:.4}", c.val.accuracy),
+            format!("{:.4}", c.val.macro_f1),
+            c.parameters.to_string(),
+            c.latency_ms.map(|l| format!("{l:.3}")).unwrap_or_else(|| "-".into()),
+            if c.heads == search.chosen {
+                "chosen".into()
+            } else if c.within_budget {
+                "".into()
+            } else {
+                "over budget".into()
+            },
+        ]
+    });
+    let mut table = Builder::from_iter(
+        std::iter::once(["heads", "val accuracy", "val macro-F1", "parameters", "latency ms", ""].map(String::from).to_vec()).chain(rows),
+    )
+    .build();
+    table.with(Style::sharp());
+    println!("{table}");
+    if !search.fits_budget {
+        println!("warning: no candidate fits the budget; the smallest was kept");
+    }
 }
 
 /// Writes the checkpoint (`path` with .bpk) and the report (`path`), each atomically.

@@ -3,7 +3,7 @@
 use crate::parts::Parts;
 use crate::DistillError;
 use burn::tensor::{Device, Int, Tensor};
-use harbench_models::ModelOutput;
+use harbench_models::{Model, ModelConfig, ModelOutput};
 use harbench_train::Stage;
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +14,9 @@ pub struct Shapes {
     pub anchors: Vec<(usize, usize)>,
     /// Width of the pooled feature.
     pub pooled: usize,
+    /// Dimension of the classifier's Hopfield memory, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<usize>,
 }
 
 /// What a method may look at when it builds its trainable parts.
@@ -24,6 +27,10 @@ pub struct Context<'a> {
     /// Label of every training window, by position in the training split (CRD's negatives).
     pub train_labels: &'a [usize],
     pub seed: u64,
+    /// The frozen teacher (eval mode, plain device), for methods that read its weights.
+    pub teacher_model: Option<&'a Model>,
+    /// Up to 256 normalised training windows (plain device), for fits at initialisation.
+    pub sample: Option<Tensor<3>>,
 }
 
 /// One batch as a method sees it. Teacher tensors are constants on the autodiff device (no
@@ -75,6 +82,15 @@ pub trait Method: Send {
     /// checks the method can work on them.
     fn build(&mut self, _ctx: &Context, _device: &Device) -> Result<Parts, DistillError> {
         Ok(Parts::default())
+    }
+    /// The student's architecture as this method trains it (SMLDist sets its classifier heads).
+    fn student_config(&self, config: &ModelConfig) -> Result<ModelConfig, DistillError> {
+        Ok(config.clone())
+    }
+    /// Changes the freshly built student (autodiff device) before training, after `build`
+    /// (SMLDist copies the teacher's memory into it).
+    fn init_student(&mut self, _ctx: &Context, student: Model) -> Result<Model, DistillError> {
+        Ok(student)
     }
     /// Epochs of a pre-training stage before the main epochs (FSP, AB, FT); 0 for most.
     fn pretrain_epochs(&self) -> usize {

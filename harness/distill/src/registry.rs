@@ -16,6 +16,13 @@ pub struct Entry {
 const KD_MIX: Mix = Mix { ce: 0.1, kd: 0.0, kd_temperature: 4.0 };
 
 pub const METHODS: &[Entry] = &[
+    Entry {
+        name: "smldist",
+        summary: "Chen et al. 2021: frequency-aware stage, Hopfield memory, conditional logits, searched heads",
+        // SMLDist weighs its own cross-entropy by (1 − α).
+        mix: Mix { ce: 0.0, kd: 0.0, kd_temperature: 4.0 },
+        build: methods::smldist::build,
+    },
     Entry { name: "kd", summary: "Hinton et al. 2015: soft targets at temperature 4", mix: KD_MIX, build: methods::kd::build },
     Entry {
         name: "fitnets",

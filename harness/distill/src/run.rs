@@ -34,6 +34,9 @@ pub struct DistillOutcome {
     pub params: serde_json::Value,
     /// Parameters of the training-only parts (not part of the student).
     pub part_parameters: usize,
+    /// The student's architecture as trained (the method may set its heads; a head search
+    /// prunes it afterwards, see `student.search`).
+    pub student_config: ModelConfig,
     pub student_shapes: Shapes,
     pub teacher_shapes: Shapes,
     pub teacher: Teacher,
@@ -46,7 +49,8 @@ pub struct DistillOutcome {
 pub fn shapes(model: &Model, channels: usize, length: usize, device: &Device) -> (Shapes, usize) {
     let out = model.valid().forward(Tensor::<3>::zeros([2, channels, length], &device.clone().without_autodiff()));
     let anchors = out.anchors.iter().map(|a| (a.dims()[1], a.dims()[2])).collect();
-    (Shapes { anchors, pooled: out.pooled.dims()[1] }, out.logits.dims()[1])
+    let memory = out.memory_query.as_ref().map(|q| q.dims()[1]);
+    (Shapes { anchors, pooled: out.pooled.dims()[1], memory }, out.logits.dims()[1])
 }
 
 /// Teacher outputs as constants on the autodiff device: no graph leads back to the teacher.
@@ -55,6 +59,7 @@ fn constant(out: ModelOutput) -> ModelOutput {
         logits: out.logits.autodiff(),
         pooled: out.pooled.autodiff(),
         anchors: out.anchors.into_iter().map(|a| a.autodiff()).collect(),
+        memory_query: out.memory_query.map(|q| q.autodiff()),
     }
 }
 
@@ -167,18 +172,24 @@ pub fn distill(
         test: evaluate(&teacher, &splits.test, splits.classes, device),
     };
 
+    let student_config = method.student_config(student_config)?;
+    student_config.validate(method.name()).map_err(|e| DistillError::Config { method: method.name().into(), message: e.to_string() })?;
     device.seed(config.seed);
     let train_device = device.clone().autodiff();
     let student = student_config.build(channels, splits.classes, &train_device);
     let (student_shapes, _) = shapes(&student, channels, length, device);
+    let sample_rows: Vec<usize> = (0..splits.train.len().min(256)).collect();
     let ctx = Context {
         student: student_shapes.clone(),
         teacher: teacher_shapes.clone(),
         classes: splits.classes,
         train_labels: &splits.train.y,
         seed: config.seed,
+        teacher_model: Some(&teacher),
+        sample: Some(splits.train.batch(&sample_rows, device).0),
     };
     let parts = method.build(&ctx, &train_device)?;
+    let student = method.init_student(&ctx, student)?;
     let part_parameters = parts.num_params();
     let params = method.config();
     let name = method.name().to_string();
@@ -190,6 +201,7 @@ pub fn distill(
         mix,
         params,
         part_parameters,
+        student_config,
         student_shapes,
         teacher_shapes,
         teacher: teacher_scores,

@@ -7,7 +7,7 @@ use harbench_data::progress::Silent;
 use harbench_data::split::{self, SplitConfig};
 use harbench_data::{cache::Prepared, registry as datasets};
 use harbench_distill::{distill, registry, DistillOutcome};
-use harbench_models::ModelConfig;
+use harbench_models::{HeadKind, ModelConfig};
 use harbench_train::{train, TrainConfig};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::AtomicBool;
@@ -35,17 +35,22 @@ struct Setup {
 /// The data and a teacher trained for 2 epochs, shared by the runs of a test.
 fn setup() -> Setup {
     let (tmp, data, fold) = data();
-    let teacher_config = ModelConfig::preset("mobilenetv3-large-1d", Some(0.25)).unwrap();
+    // A Hopfield head, so that SMLDist's memory distillation has a memory to learn from.
+    let teacher_config =
+        ModelConfig::preset("mobilenetv3-large-1d", Some(0.25)).unwrap().with_heads("teacher", vec![HeadKind::Hopfield]).unwrap();
     let config = TrainConfig { epochs: 2, batch_size: 32, warmup_epochs: 0, seed: 5, ..Default::default() };
     let teacher = train(&teacher_config, &data, &fold, &config, &Device::flex(), &Silent, &AtomicBool::new(false)).unwrap();
     Setup { _tmp: tmp, data, fold, teacher, config }
 }
 
 fn run(s: &Setup, method: &str, params: Value, epochs: usize) -> DistillOutcome {
+    run_with(s, method, params, TrainConfig { epochs, ..s.config.clone() })
+}
+
+fn run_with(s: &Setup, method: &str, params: Value, config: TrainConfig) -> DistillOutcome {
     let student = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
     let params: Map<String, Value> = serde_json::from_value(params).unwrap();
     let (m, mix) = registry::build(method, &params).unwrap();
-    let config = TrainConfig { epochs, ..s.config.clone() };
     let never = AtomicBool::new(false);
     let (_, outcome) = distill(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config, &Device::flex(), &Silent, &never).unwrap();
     // The teacher's scores are the ones it had after its own training.
@@ -76,7 +81,12 @@ fn every_method_trains_one_epoch() {
         assert!(o.student.history[0].train_loss.is_finite(), "{method}");
         assert!(!o.terms.is_empty() && o.terms.values().all(|v| v.is_finite()), "{method}: {:?}", o.terms);
         assert_eq!(o.student.best.test.confusion.iter().flatten().sum::<usize>(), 240, "{method}");
-        assert_eq!(o.student.pretrain_losses.len(), usize::from(method == "fsp" || method == "ft"), "{method}");
+        let pretrain = match method {
+            "fsp" | "ft" => 1,
+            "smldist" => 3, // one progressive epoch per anchor
+            _ => 0,
+        };
+        assert_eq!(o.student.pretrain_losses.len(), pretrain, "{method}");
         println!(
             "{method}: terms {:?}, student test acc {:.3} F1 {:.3}, parts {} params",
             o.terms, o.student.best.test.accuracy, o.student.best.test.macro_f1, o.part_parameters
@@ -97,4 +107,55 @@ fn same_seed_same_numbers_and_kd_learns() {
     let c = run(&s, "crd", json!({"nce_k": 64}), 1);
     let d = run(&s, "crd", json!({"nce_k": 64}), 1);
     assert_eq!(numbers(&c), numbers(&d));
+}
+
+#[test]
+fn smldist_searches_heads_within_the_budget_and_is_deterministic() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let s = setup();
+    // Room for the backbone with a linear or cosine head, not for the MLP or Hopfield heads.
+    let linear = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25))
+        .unwrap()
+        .build(s.data.windows.channels, s.data.meta.classes.len(), &Device::flex())
+        .trainable_params();
+    let mut config = TrainConfig { epochs: 2, ..s.config.clone() };
+    config.search.max_params = Some(linear + 10);
+    let a = run_with(&s, "smldist", json!({}), config.clone());
+    let search = a.student.search.as_ref().expect("four heads were searched");
+    assert!(search.fits_budget);
+    assert_eq!(search.candidates.len(), 5, "four single heads and the best pair");
+    let chosen = search.candidates.iter().find(|c| c.heads == search.chosen).unwrap();
+    assert!(chosen.within_budget && chosen.parameters <= linear + 10, "{search:?}");
+    assert!(search.chosen.iter().all(|k| matches!(k, HeadKind::Linear | HeadKind::Cosine)), "{:?}", search.chosen);
+    assert_eq!(a.student.parameters, chosen.parameters);
+    let best_in_budget = search.candidates.iter().filter(|c| c.within_budget).map(|c| c.val.macro_f1).fold(f64::MIN, f64::max);
+    assert_eq!(chosen.val.macro_f1, best_in_budget);
+    // The architecture weights learned on validation batches: no longer uniform.
+    let w = &a.student.history[0].head_weights;
+    assert_eq!(w.len(), 4);
+    assert!(w.iter().any(|&v| (v - 0.25).abs() > 1e-4), "{w:?}");
+    for term in ["ce", "logits", "stage", "memory"] {
+        assert!(a.terms.contains_key(term), "{term} missing: {:?}", a.terms);
+    }
+    let b = run_with(&s, "smldist", json!({}), config);
+    assert_eq!(numbers(&a), numbers(&b));
+}
+
+#[test]
+fn smldist_ablation_switches_remove_their_terms() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let s = setup();
+    let terms = |params: Value| {
+        let o = run(&s, "smldist", params, 1);
+        (o.terms.keys().cloned().collect::<Vec<_>>(), o.student.pretrain_losses.len(), o.student.search.is_some())
+    };
+    let all = ["ce", "logits", "memory", "stage"].map(String::from).to_vec();
+    assert_eq!(terms(json!({"heads": ["hopfield"]})), (all.clone(), 3, false));
+    assert_eq!(terms(json!({"lambda_stage": 0, "heads": ["hopfield"]})), (vec!["ce".into(), "logits".into(), "memory".into()], 0, false));
+    assert_eq!(terms(json!({"lambda_memory": 0, "heads": ["linear"]})), (vec!["ce".into(), "logits".into(), "stage".into()], 3, false));
+    assert_eq!(terms(json!({"alpha": 0, "heads": ["hopfield"]})), (vec!["ce".into(), "memory".into(), "stage".into()], 3, false));
+    assert_eq!(terms(json!({"lambda_freq": 0, "heads": ["hopfield"], "progressive_epochs": 0})), (all, 0, false));
+    // Memory distillation without a Hopfield head among the student's heads is a settings error.
+    let err = registry::build("smldist", &serde_json::from_value(json!({"heads": ["linear"]})).unwrap()).err().unwrap().to_string();
+    assert!(err.contains("hopfield"), "{err}");
 }

@@ -18,15 +18,15 @@ const K: usize = 4;
 
 fn teacher(device: &Device) -> Model {
     device.seed(11);
-    ModelConfig::preset("mobilenetv3-large-1d", Some(0.5)).unwrap().build(C, K, device).valid()
+    // A Hopfield head, so that SMLDist's memory distillation has a memory to learn from.
+    let config = ModelConfig::preset("mobilenetv3-large-1d", Some(0.5)).unwrap();
+    config.with_heads("teacher", vec![harbench_models::HeadKind::Hopfield]).unwrap().build(C, K, device).valid()
 }
 
 /// Student + parts for `method`, trained on its own terms only (no CE, no KD beside it).
 fn setup(method: &str, device: &Device) -> (Distilled, DistillObjective) {
     let ad = device.clone().autodiff();
     let teacher = teacher(device);
-    device.seed(3);
-    let student = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap().build(C, K, &ad);
     let mut params: Map<String, Value> = serde_json::from_value(json!({"ce": 0.0, "kd": 0.0})).unwrap();
     if method == "crd" {
         params.insert("nce_k".into(), json!(8));
@@ -36,6 +36,9 @@ fn setup(method: &str, device: &Device) -> (Distilled, DistillObjective) {
         params.insert("anchor".into(), json!(1));
     }
     let (mut m, mix) = registry::build(method, &params).unwrap();
+    device.seed(3);
+    let student_config = m.student_config(&ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap()).unwrap();
+    let student = student_config.build(C, K, &ad);
     let labels: Vec<usize> = (0..16).map(|i| i % 3).collect(); // class 3 never occurs
     let ctx = Context {
         student: shapes(&student, C, L, device).0,
@@ -43,8 +46,11 @@ fn setup(method: &str, device: &Device) -> (Distilled, DistillObjective) {
         classes: K,
         train_labels: &labels,
         seed: 0,
+        teacher_model: Some(&teacher),
+        sample: None,
     };
     let parts = m.build(&ctx, &ad).unwrap();
+    let student = m.init_student(&ctx, student).unwrap();
     let objective = DistillObjective::new(&teacher, m, mix, 0.0, device);
     (Distilled { student, parts }, objective)
 }
@@ -159,11 +165,13 @@ fn identical_features_give_finite_losses_and_gradients() {
                 logits: fill2(&real.logits, s_value).require_grad(),
                 pooled: fill2(&real.pooled, s_value).require_grad(),
                 anchors: real.anchors.iter().map(|a| fill3(a, s_value).require_grad()).collect(),
+                memory_query: real.memory_query.as_ref().map(|q| fill2(q, s_value).require_grad()),
             };
             let teacher = harbench_models::ModelOutput {
                 logits: fill2(&t_real.logits, t_value),
                 pooled: fill2(&t_real.pooled, t_value),
                 anchors: t_real.anchors.iter().map(|a| fill3(a, t_value)).collect(),
+                memory_query: t_real.memory_query.as_ref().map(|q| fill2(q, t_value)),
             };
             let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1, 2, 0], [4]), &ad);
             let f = harbench_distill::Features {
@@ -214,6 +222,8 @@ fn mix_adds_cross_entropy_and_kd_in_the_main_stage_only() {
         classes: K,
         train_labels: &labels,
         seed: 0,
+        teacher_model: Some(&teacher),
+        sample: None,
     };
     let parts = m.build(&ctx, &ad).unwrap();
     let mut objective = DistillObjective::new(&teacher, m, mix, 0.0, &device);
@@ -234,7 +244,7 @@ fn shape_mismatches_are_errors_not_panics() {
     let student = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap().build(C, K, &ad);
     let labels = vec![0, 1];
     let s = shapes(&student, C, L, &device).0;
-    let ctx = Context { student: s.clone(), teacher: s, classes: K, train_labels: &labels, seed: 0 };
+    let ctx = Context { student: s.clone(), teacher: s, classes: K, train_labels: &labels, seed: 0, teacher_model: None, sample: None };
     let params = serde_json::from_value(json!({"anchors": [0, 5]})).unwrap();
     let (mut m, _) = registry::build("at", &params).unwrap();
     let err = m.build(&ctx, &ad).err().unwrap().to_string();

@@ -6,11 +6,11 @@
 //! max-pool (2, stride 2), of 64, 128 and 128 filters; global average pooling; linear classifier.
 //! Each block ends a stage.
 
+use crate::heads::{Classifier, ClassifierConfig};
 use crate::layers::{check_width, scale_width, ConvBn};
 use crate::{macs, ModelOutput};
 use burn::module::Module;
 use burn::nn::pool::{MaxPool1d, MaxPool1dConfig};
-use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cnn3Config {
+    /// The classifier on the pooled feature (one linear head by default).
+    #[serde(default, skip_serializing_if = "ClassifierConfig::is_default")]
+    pub classifier: ClassifierConfig,
     /// Filters of the three convolutions (before the width multiplier).
     pub filters: Vec<usize>,
     /// Odd, so that "same" padding is symmetric.
@@ -30,10 +33,11 @@ pub struct Cnn3Config {
 
 impl Cnn3Config {
     pub fn standard(width: f64) -> Self {
-        Cnn3Config { filters: vec![64, 128, 128], kernel: 5, pool: 2, width }
+        Cnn3Config { filters: vec![64, 128, 128], kernel: 5, pool: 2, width, classifier: ClassifierConfig::default() }
     }
 
     pub fn validate(&self) -> Result<(), String> {
+        self.classifier.validate()?;
         check_width(self.width)?;
         if self.filters.len() != 3 || self.filters.contains(&0) {
             return Err(format!("filters {:?} must list 3 positive widths (one per layer)", self.filters));
@@ -57,7 +61,7 @@ impl Cnn3Config {
 pub struct Cnn3 {
     pub layers: Vec<ConvBn>,
     pub pool: MaxPool1d,
-    pub classifier: Linear,
+    pub classifier: Classifier,
 }
 
 impl Cnn3 {
@@ -70,7 +74,7 @@ impl Cnn3 {
             layers.push(ConvBn::new(input, output, config.kernel, 1, 1, device));
             input = output;
         }
-        Cnn3 { layers, pool: MaxPool1dConfig::new(config.pool).init(), classifier: LinearConfig::new(input, classes).init(device) }
+        Cnn3 { layers, pool: MaxPool1dConfig::new(config.pool).init(), classifier: config.classifier.build(input, classes, device) }
     }
 
     pub fn forward(&self, x: Tensor<3>) -> ModelOutput {
@@ -81,7 +85,7 @@ impl Cnn3 {
             anchors.push(h.clone());
         }
         let pooled: Tensor<2> = h.mean_dim(2).squeeze_dim(2);
-        ModelOutput { logits: self.classifier.forward(pooled.clone()), pooled, anchors }
+        ModelOutput::from_head(self.classifier.forward(pooled.clone()), pooled, anchors)
     }
 
     pub fn macs(&self, _channels: usize, length: usize) -> u64 {
@@ -92,6 +96,6 @@ impl Cnn3 {
             total += m;
             steps = macs::max_pool1d_len(&self.pool, out);
         }
-        total + macs::linear(&self.classifier, 1)
+        total + self.classifier.macs()
     }
 }

@@ -7,11 +7,12 @@
 //! two LSTM layers of 128 units; the classifier reads the last time step. Dropout (0.5) on the
 //! inputs of both LSTM layers and of the classifier, as in the paper.
 
+use crate::heads::{Classifier, ClassifierConfig};
 use crate::layers::{check_dropout, check_width, lstm, scale_width};
 use crate::{macs, ModelOutput};
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Lstm};
+use burn::nn::{Dropout, DropoutConfig, Lstm};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeepConvLstmConfig {
+    /// The classifier on the pooled feature (one linear head by default).
+    #[serde(default, skip_serializing_if = "ClassifierConfig::is_default")]
+    pub classifier: ClassifierConfig,
     /// Filters of every convolution (before the width multiplier).
     pub filters: usize,
     pub kernel: usize,
@@ -35,10 +39,20 @@ pub struct DeepConvLstmConfig {
 impl DeepConvLstmConfig {
     /// The paper's architecture.
     pub fn paper(width: f64) -> Self {
-        DeepConvLstmConfig { filters: 64, kernel: 5, conv_layers: 4, lstm_units: 128, lstm_layers: 2, dropout: 0.5, width }
+        DeepConvLstmConfig {
+            filters: 64,
+            kernel: 5,
+            conv_layers: 4,
+            lstm_units: 128,
+            lstm_layers: 2,
+            dropout: 0.5,
+            width,
+            classifier: ClassifierConfig::default(),
+        }
     }
 
     pub fn validate(&self) -> Result<(), String> {
+        self.classifier.validate()?;
         check_width(self.width)?;
         check_dropout("dropout", self.dropout)?;
         if self.filters == 0 || self.lstm_units == 0 || self.kernel == 0 {
@@ -68,7 +82,7 @@ pub struct DeepConvLstm {
     pub convs: Vec<Conv1d>,
     pub lstms: Vec<Lstm>,
     pub dropout: Dropout,
-    pub classifier: Linear,
+    pub classifier: Classifier,
     /// Index of the convolution whose output is the first anchor.
     #[module(skip)]
     pub mid_anchor: usize,
@@ -87,7 +101,7 @@ impl DeepConvLstm {
             convs,
             lstms,
             dropout: DropoutConfig::new(config.dropout).init(),
-            classifier: LinearConfig::new(units, classes).init(device),
+            classifier: config.classifier.build(units, classes, device),
             mid_anchor: config.conv_layers / 2 - 1,
         }
     }
@@ -112,7 +126,7 @@ impl DeepConvLstm {
         let steps = seq.dims()[1];
         anchors.push(seq.clone().swap_dims(1, 2));
         let pooled: Tensor<2> = seq.narrow(1, steps - 1, 1).squeeze_dim(1);
-        ModelOutput { logits: self.classifier.forward(self.dropout.forward(pooled.clone())), pooled, anchors }
+        ModelOutput::from_head(self.classifier.forward(self.dropout.forward(pooled.clone())), pooled, anchors)
     }
 
     pub fn macs(&self, channels: usize, length: usize) -> u64 {
@@ -125,6 +139,6 @@ impl DeepConvLstm {
             steps = out;
         }
         total += self.lstms.iter().map(|l| macs::lstm(l, steps)).sum::<u64>();
-        total + macs::linear(&self.classifier, 1)
+        total + self.classifier.macs()
     }
 }

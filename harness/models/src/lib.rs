@@ -6,6 +6,7 @@
 
 pub mod cnn3;
 pub mod deepconvlstm;
+pub mod heads;
 pub mod layers;
 pub mod macs;
 pub mod mobilenet;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cnn3::{Cnn3, Cnn3Config};
 pub use deepconvlstm::{DeepConvLstm, DeepConvLstmConfig};
+pub use heads::{Classifier, ClassifierConfig, HeadKind, HeadOutput};
 pub use mobilenet::{MobileNetV3, MobileNetV3Config};
 pub use resnet1d::{ResNet1d, ResNet1dConfig};
 pub use tinyhar::{TinyHar, TinyHarConfig};
@@ -31,6 +33,14 @@ pub struct ModelOutput {
     pub pooled: Tensor<2>,
     /// `[batch, channels, time]` at each stage end, shallow to deep.
     pub anchors: Vec<Tensor<3>>,
+    /// The query of the classifier's Hopfield memory head, when it has one (`[batch, d]`).
+    pub memory_query: Option<Tensor<2>>,
+}
+
+impl ModelOutput {
+    pub fn from_head(head: HeadOutput, pooled: Tensor<2>, anchors: Vec<Tensor<3>>) -> Self {
+        ModelOutput { logits: head.logits, pooled, anchors, memory_query: head.memory_query }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +104,34 @@ impl ModelConfig {
                 return Err(ModelError::Invalid { name: name.into(), message: "this model has no dropout setting".into() })
             }
         }
+        self.validate(name)?;
+        Ok(self)
+    }
+
+    /// The classifier settings (every model has them).
+    pub fn classifier(&self) -> &ClassifierConfig {
+        match self {
+            ModelConfig::MobileNetV3(c) => &c.classifier,
+            ModelConfig::DeepConvLstm(c) => &c.classifier,
+            ModelConfig::TinyHar(c) => &c.classifier,
+            ModelConfig::ResNet1d(c) => &c.classifier,
+            ModelConfig::Cnn3(c) => &c.classifier,
+        }
+    }
+
+    fn classifier_mut(&mut self) -> &mut ClassifierConfig {
+        match self {
+            ModelConfig::MobileNetV3(c) => &mut c.classifier,
+            ModelConfig::DeepConvLstm(c) => &mut c.classifier,
+            ModelConfig::TinyHar(c) => &mut c.classifier,
+            ModelConfig::ResNet1d(c) => &mut c.classifier,
+            ModelConfig::Cnn3(c) => &mut c.classifier,
+        }
+    }
+
+    /// The same model with these classifier heads (validated).
+    pub fn with_heads(mut self, name: &str, heads: Vec<HeadKind>) -> Result<Self, ModelError> {
+        self.classifier_mut().heads = heads;
         self.validate(name)?;
         Ok(self)
     }
@@ -174,6 +212,28 @@ impl Model {
             Model::ResNet1d(m) => m.forward(x),
             Model::Cnn3(m) => m.forward(x),
         }
+    }
+
+    pub fn classifier(&self) -> &Classifier {
+        match self {
+            Model::MobileNetV3(m) => &m.classifier,
+            Model::DeepConvLstm(m) => &m.classifier,
+            Model::TinyHar(m) => &m.classifier,
+            Model::ResNet1d(m) => &m.classifier,
+            Model::Cnn3(m) => &m.classifier,
+        }
+    }
+
+    /// The same model with another classifier (pruned heads, a memory copied from a teacher).
+    pub fn with_classifier(mut self, classifier: Classifier) -> Model {
+        match &mut self {
+            Model::MobileNetV3(m) => m.classifier = classifier,
+            Model::DeepConvLstm(m) => m.classifier = classifier,
+            Model::TinyHar(m) => m.classifier = classifier,
+            Model::ResNet1d(m) => m.classifier = classifier,
+            Model::Cnn3(m) => m.classifier = classifier,
+        }
+        self
     }
 
     /// Trainable parameters, as PyTorch counts them. burn's `num_params` also counts the

@@ -6,10 +6,11 @@
 //! average pool → linear classifier. Blocks marked `anchor` end a stage: their outputs are the
 //! features that stage distillation matches.
 
+use crate::heads::{Classifier, ClassifierConfig};
 use crate::layers::{make_divisible, Act, ConvBn, SqueezeExcite};
 use crate::{macs, ModelOutput};
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,9 @@ pub struct BlockSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MobileNetV3Config {
+    /// The classifier on the pooled feature (one linear head by default).
+    #[serde(default, skip_serializing_if = "ClassifierConfig::is_default")]
+    pub classifier: ClassifierConfig,
     pub stem: usize,
     pub stem_stride: usize,
     pub blocks: Vec<BlockSpec>,
@@ -87,6 +91,7 @@ impl MobileNetV3Config {
             last: 960,
             width,
             dropout: 0.0,
+            classifier: ClassifierConfig::default(),
         }
     }
 
@@ -112,10 +117,12 @@ impl MobileNetV3Config {
             last: 576,
             width,
             dropout: 0.0,
+            classifier: ClassifierConfig::default(),
         }
     }
 
     pub fn validate(&self) -> Result<(), String> {
+        self.classifier.validate()?;
         if !(self.width.is_finite() && self.width > 0.0 && self.width <= 4.0) {
             return Err(format!("width {} must be in (0, 4]", self.width));
         }
@@ -187,7 +194,7 @@ pub struct MobileNetV3 {
     pub blocks: Vec<InvertedResidual>,
     pub last: ConvBn,
     pub dropout: Dropout,
-    pub classifier: Linear,
+    pub classifier: Classifier,
 }
 
 impl MobileNetV3 {
@@ -217,7 +224,7 @@ impl MobileNetV3 {
             blocks,
             last: ConvBn::new(input, last_out, 1, 1, 1, device),
             dropout: DropoutConfig::new(config.dropout).init(),
-            classifier: LinearConfig::new(last_out, classes).init(device),
+            classifier: config.classifier.build(last_out, classes, device),
         }
     }
 
@@ -232,7 +239,7 @@ impl MobileNetV3 {
         }
         let h = Act::HardSwish.apply(self.last.forward(h));
         let pooled: Tensor<2> = h.mean_dim(2).squeeze_dim(2);
-        ModelOutput { logits: self.classifier.forward(self.dropout.forward(pooled.clone())), pooled, anchors }
+        ModelOutput::from_head(self.classifier.forward(self.dropout.forward(pooled.clone())), pooled, anchors)
     }
 
     pub fn macs(&self, _channels: usize, length: usize) -> u64 {
@@ -242,6 +249,6 @@ impl MobileNetV3 {
             total += m;
             steps = out;
         }
-        total + macs::conv1d(&self.last.conv, steps).0 + macs::linear(&self.classifier, 1)
+        total + macs::conv1d(&self.last.conv, steps).0 + self.classifier.macs()
     }
 }

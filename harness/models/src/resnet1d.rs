@@ -7,11 +7,12 @@
 //! where the width changes and batch norm alone where it does not (as in the reference Keras
 //! code of Fawaz et al. 2019, `dl-4-tsc`). Global average pooling, then the linear classifier.
 
+use crate::heads::{Classifier, ClassifierConfig};
 use crate::layers::{check_width, scale_width};
 use crate::{macs, ModelOutput};
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig1d};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig1d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResNet1dConfig {
+    /// The classifier on the pooled feature (one linear head by default).
+    #[serde(default, skip_serializing_if = "ClassifierConfig::is_default")]
+    pub classifier: ClassifierConfig,
     /// Filters of each residual block (before the width multiplier); each block ends a stage.
     pub filters: Vec<usize>,
     /// Kernels of the convolutions inside every block.
@@ -29,10 +33,11 @@ pub struct ResNet1dConfig {
 
 impl ResNet1dConfig {
     pub fn paper(width: f64) -> Self {
-        ResNet1dConfig { filters: vec![64, 128, 128], kernels: vec![8, 5, 3], width }
+        ResNet1dConfig { filters: vec![64, 128, 128], kernels: vec![8, 5, 3], width, classifier: ClassifierConfig::default() }
     }
 
     pub fn validate(&self) -> Result<(), String> {
+        self.classifier.validate()?;
         check_width(self.width)?;
         if self.filters.len() != 3 || self.filters.contains(&0) {
             return Err(format!("filters {:?} must list 3 positive widths, one per block (the 3 anchors)", self.filters));
@@ -98,7 +103,7 @@ impl ResidualBlock {
 #[derive(Module, Debug)]
 pub struct ResNet1d {
     pub blocks: Vec<ResidualBlock>,
-    pub classifier: Linear,
+    pub classifier: Classifier,
 }
 
 impl ResNet1d {
@@ -111,7 +116,7 @@ impl ResNet1d {
             blocks.push(ResidualBlock::new(input, output, &config.kernels, device));
             input = output;
         }
-        ResNet1d { blocks, classifier: LinearConfig::new(input, classes).init(device) }
+        ResNet1d { blocks, classifier: config.classifier.build(input, classes, device) }
     }
 
     pub fn forward(&self, x: Tensor<3>) -> ModelOutput {
@@ -122,10 +127,10 @@ impl ResNet1d {
             anchors.push(h.clone());
         }
         let pooled: Tensor<2> = h.mean_dim(2).squeeze_dim(2);
-        ModelOutput { logits: self.classifier.forward(pooled.clone()), pooled, anchors }
+        ModelOutput::from_head(self.classifier.forward(pooled.clone()), pooled, anchors)
     }
 
     pub fn macs(&self, _channels: usize, length: usize) -> u64 {
-        self.blocks.iter().map(|b| b.macs(length)).sum::<u64>() + macs::linear(&self.classifier, 1)
+        self.blocks.iter().map(|b| b.macs(length)).sum::<u64>() + self.classifier.macs()
     }
 }

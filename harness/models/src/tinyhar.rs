@@ -14,6 +14,7 @@
 //! Sizes follow the authors' code (`teco-kit/ISWC22-HAR`, `models/TinyHAR.py`): strides 1, 2, 1, 2
 //! without padding, 4 heads of 16, feed-forward width 16, dropout 0.1 after the interaction.
 
+use crate::heads::{Classifier, ClassifierConfig};
 use crate::layers::{check_dropout, check_width, lstm, scale_width};
 use crate::{macs, ModelOutput};
 use burn::module::{Module, Param};
@@ -26,6 +27,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TinyHarConfig {
+    /// The classifier on the pooled feature (one linear head by default).
+    #[serde(default, skip_serializing_if = "ClassifierConfig::is_default")]
+    pub classifier: ClassifierConfig,
     /// `F`, the filters of the convolutional subnet (before the width multiplier); the fused
     /// feature has `2F` units.
     pub filters: usize,
@@ -44,10 +48,21 @@ pub struct TinyHarConfig {
 
 impl TinyHarConfig {
     pub fn paper(width: f64) -> Self {
-        TinyHarConfig { filters: 28, kernel: 5, conv_strides: vec![1, 2, 1, 2], heads: 4, head_dim: 16, ff_hidden: 16, dropout: 0.1, width }
+        TinyHarConfig {
+            filters: 28,
+            kernel: 5,
+            conv_strides: vec![1, 2, 1, 2],
+            heads: 4,
+            head_dim: 16,
+            ff_hidden: 16,
+            dropout: 0.1,
+            width,
+            classifier: ClassifierConfig::default(),
+        }
     }
 
     pub fn validate(&self) -> Result<(), String> {
+        self.classifier.validate()?;
         check_width(self.width)?;
         check_dropout("dropout", self.dropout)?;
         if self.filters == 0 || self.kernel == 0 || self.heads == 0 || self.head_dim == 0 || self.ff_hidden == 0 {
@@ -170,7 +185,7 @@ pub struct TinyHar {
     pub fusion: Linear,
     pub lstm: Lstm,
     pub aggregation: TemporalAttention,
-    pub classifier: Linear,
+    pub classifier: Classifier,
 }
 
 impl TinyHar {
@@ -193,7 +208,7 @@ impl TinyHar {
             fusion: LinearConfig::new(channels * f, 2 * f).init(device),
             lstm: lstm(2 * f, 2 * f, device),
             aggregation: TemporalAttention::new(2 * f, device),
-            classifier: LinearConfig::new(2 * f, classes).init(device),
+            classifier: config.classifier.build(2 * f, classes, device),
         }
     }
 
@@ -214,7 +229,7 @@ impl TinyHar {
         let (seq, _) = self.lstm.forward(fused, None);
         anchors.push(seq.clone().swap_dims(1, 2));
         let pooled = self.aggregation.forward(seq);
-        ModelOutput { logits: self.classifier.forward(pooled.clone()), pooled, anchors }
+        ModelOutput::from_head(self.classifier.forward(pooled.clone()), pooled, anchors)
     }
 
     pub fn macs(&self, channels: usize, length: usize) -> u64 {
@@ -227,6 +242,6 @@ impl TinyHar {
         }
         total += self.interaction.macs(channels) * steps as u64;
         total += macs::linear(&self.fusion, steps) + macs::lstm(&self.lstm, steps);
-        total + self.aggregation.macs(steps) + macs::linear(&self.classifier, 1)
+        total + self.aggregation.macs(steps) + self.classifier.macs()
     }
 }

@@ -140,7 +140,7 @@ fn macs_of_a_tiny_cnn3_by_hand() {
     //   conv 2→3 on 4 steps: 3·2·3·4 = 72, pool → 2
     //   conv 3→4 on 2 steps: 4·3·3·2 = 72, pool → 1
     //   linear 4→3: 12                                  total 252
-    let config = ModelConfig::Cnn3(Cnn3Config { filters: vec![2, 3, 4], kernel: 3, pool: 2, width: 1.0 });
+    let config = ModelConfig::Cnn3(Cnn3Config { filters: vec![2, 3, 4], kernel: 3, pool: 2, width: 1.0, classifier: Default::default() });
     assert_eq!(config.build(2, 3, &Device::flex()).macs(2, 8), 252);
 }
 
@@ -159,6 +159,7 @@ fn macs_of_a_tiny_deepconvlstm_by_hand() {
         lstm_layers: 1,
         dropout: 0.5,
         width: 1.0,
+        classifier: Default::default(),
     });
     assert_eq!(config.build(2, 2, &Device::flex()).macs(2, 6), 270);
 }
@@ -182,6 +183,7 @@ fn macs_of_a_tiny_tinyhar_by_hand() {
         ff_hidden: 2,
         dropout: 0.1,
         width: 1.0,
+        classifier: Default::default(),
     });
     assert_eq!(config.build(2, 2, &Device::flex()).macs(2, 7), 580);
 }
@@ -193,7 +195,8 @@ fn macs_of_a_tiny_resnet1d_by_hand() {
     //   block 2→2: 2·2·3·4 = 48, 16, no shortcut conv → 64
     //   block 2→3: 3·2·3·4 = 72, 3·3·1·4 = 36, shortcut 3·2·4 = 24 → 132
     //   linear 3→2: 6                                   total 250
-    let config = ModelConfig::ResNet1d(ResNet1dConfig { filters: vec![2, 2, 3], kernels: vec![3, 1], width: 1.0 });
+    let config =
+        ModelConfig::ResNet1d(ResNet1dConfig { filters: vec![2, 2, 3], kernels: vec![3, 1], width: 1.0, classifier: Default::default() });
     assert_eq!(config.build(1, 2, &Device::flex()).macs(1, 4), 250);
 }
 
@@ -206,8 +209,15 @@ fn macs_of_a_tiny_mobilenet_by_hand() {
     //     SE 16→8→16 on 1 step 128 + 128, project 16→8 ·2 = 256 → 864, ×3 = 2,592
     //   last 8→16 ·2 = 256; classifier 16→2 = 32          total 2,928
     let block = BlockSpec { kernel: 3, expand: 16, out: 8, se: true, act: Act::Relu, stride: 1, anchor: true };
-    let config =
-        ModelConfig::MobileNetV3(MobileNetV3Config { stem: 8, stem_stride: 2, blocks: vec![block; 3], last: 16, width: 1.0, dropout: 0.0 });
+    let config = ModelConfig::MobileNetV3(MobileNetV3Config {
+        stem: 8,
+        stem_stride: 2,
+        blocks: vec![block; 3],
+        last: 16,
+        width: 1.0,
+        dropout: 0.0,
+        classifier: Default::default(),
+    });
     config.validate("tiny").unwrap();
     assert_eq!(config.build(1, 2, &Device::flex()).macs(1, 4), 2928);
 }

@@ -9,7 +9,8 @@
 
 use crate::spec::{Budget, MethodEntry, ModelEntry, Suite, TableKind, NO_DISTILLATION};
 use harbench_data::split::{Protocol, SplitConfig};
-use harbench_models::ModelConfig;
+use harbench_models::{HeadKind, ModelConfig};
+use harbench_train::search::SearchConfig;
 use harbench_train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -29,16 +30,23 @@ pub struct ModelSpec {
     pub label: String,
     pub preset: String,
     pub width: Option<f64>,
+    /// Classifier heads; `None` keeps the preset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heads: Option<Vec<HeadKind>>,
 }
 
 impl ModelSpec {
     fn of(e: &ModelEntry) -> Self {
-        ModelSpec { label: e.label(), preset: e.preset.0.clone(), width: e.width }
+        ModelSpec { label: e.label(), preset: e.preset.0.clone(), width: e.width, heads: e.heads.clone() }
     }
 
     /// The resolved architecture, or why this build cannot make it.
     pub fn config(&self) -> Result<ModelConfig, String> {
-        ModelConfig::preset(&self.preset, self.width).map_err(|e| e.to_string())
+        let config = ModelConfig::preset(&self.preset, self.width).map_err(|e| e.to_string())?;
+        match &self.heads {
+            Some(heads) => config.with_heads(&self.preset, heads.clone()).map_err(|e| e.to_string()),
+            None => Ok(config),
+        }
     }
 }
 
@@ -145,6 +153,9 @@ fn fold_label(protocol: &Protocol, i: usize) -> String {
 /// dataset × model × method × fold × seed.
 pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
     let base = suite.train.apply(&TrainConfig::default());
+    // The suite's budget bounds the head search of the models it compares (not the teacher's).
+    let search =
+        SearchConfig { max_params: suite.budget.max_params, max_latency_ms: suite.budget.max_latency_ms, ..SearchConfig::default() };
     let split = |seed: u64| SplitConfig {
         protocol: suite.split.protocol,
         val_fraction: suite.split.val_fraction,
@@ -171,7 +182,12 @@ pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
                             let method = MethodSpec::of(method);
                             let teacher = match (&suite.teacher, method.distils()) {
                                 (Some(t), true) => {
-                                    let model = ModelSpec { label: "teacher".into(), preset: t.model.0.clone(), width: t.width };
+                                    let model = ModelSpec {
+                                        label: "teacher".into(),
+                                        preset: t.model.0.clone(),
+                                        width: t.width,
+                                        heads: t.heads.clone(),
+                                    };
                                     let train = TrainConfig { seed, ..t.train.apply(&base) };
                                     let key = format!("{dataset}.teacher.none.{fold_label}.s{seed}");
                                     if !teachers.iter().any(|r| r.key == key) {
@@ -209,7 +225,7 @@ pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
                                 split: split(seed),
                                 fold,
                                 fold_label,
-                                train: TrainConfig { seed, ..base.clone() },
+                                train: TrainConfig { seed, search: search.clone(), ..base.clone() },
                                 teacher,
                                 budget: suite.budget.clone(),
                             };

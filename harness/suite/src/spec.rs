@@ -9,6 +9,7 @@
 //! looking their key path up in the text ([`locate`]).
 
 use harbench_data::split::Protocol;
+use harbench_models::HeadKind;
 use harbench_train::TrainConfig;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -69,8 +70,9 @@ pub struct Suite {
     pub tables: Vec<TableKind>,
 }
 
+/// Fields left out take [`SplitSpec::default`]'s values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct SplitSpec {
     #[serde(deserialize_with = "protocol")]
     pub protocol: Protocol,
@@ -120,6 +122,7 @@ impl TrainOverrides {
             seed: base.seed,
             augment_scale: self.augment_scale.unwrap_or(base.augment_scale),
             augment_jitter: self.augment_jitter.unwrap_or(base.augment_jitter),
+            search: base.search.clone(),
         }
     }
 }
@@ -129,6 +132,10 @@ impl TrainOverrides {
 pub struct TeacherSpec {
     pub model: ModelName,
     pub width: Option<f64>,
+    /// Classifier heads (default: one linear head); SMLDist's memory distillation needs a
+    /// teacher with a `hopfield` head.
+    #[serde(default)]
+    pub heads: Option<Vec<HeadKind>>,
     /// Applied on top of the suite's `train`.
     #[serde(default)]
     pub train: TrainOverrides,
@@ -147,8 +154,11 @@ pub struct Experiment {
 pub struct Budget {
     /// Wall-clock limit of one run: training stops there and the run is recorded as cut short.
     pub max_run_minutes: Option<f64>,
-    /// Parameter budget handed to methods that search a classifier (SMLDist's auto-search).
+    /// Parameter budget of the classifier-head search (SMLDist's auto-search): the exported
+    /// student keeps the best heads within it.
     pub max_params: Option<usize>,
+    /// Latency budget of the head search: median single-window latency on the CPU, in ms.
+    pub max_latency_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -181,6 +191,8 @@ impl TableKind {
 pub struct ModelEntry {
     pub preset: ModelName,
     pub width: Option<f64>,
+    /// Classifier heads (default: the preset's one linear head).
+    pub heads: Option<Vec<HeadKind>>,
     /// Name in run keys and tables; defaults to the preset (with `-w<width>` when set).
     pub label: Option<String>,
 }
@@ -250,20 +262,22 @@ impl<'de> Deserialize<'de> for ModelEntry {
             width: Option<f64>,
             #[serde(default)]
             label: Option<String>,
+            #[serde(default)]
+            heads: Option<Vec<HeadKind>>,
         }
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = ModelEntry;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a model preset name or {preset, width, label}")
+                f.write_str("a model preset name or {preset, width, label, heads}")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ModelEntry, E> {
                 check_name("model", v, |k| &k.models).map_err(E::custom)?;
-                Ok(ModelEntry { preset: ModelName(v.into()), width: None, label: None })
+                Ok(ModelEntry { preset: ModelName(v.into()), width: None, label: None, heads: None })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ModelEntry, A::Error> {
                 let f = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(ModelEntry { preset: f.preset, width: f.width, label: f.label })
+                Ok(ModelEntry { preset: f.preset, width: f.width, label: f.label, heads: f.heads })
             }
         }
         d.deserialize_any(V)

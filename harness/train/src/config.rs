@@ -1,5 +1,6 @@
 //! Training settings, validated once when a run is set up.
 
+use crate::search::SearchConfig;
 use crate::TrainError;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,9 @@ pub struct TrainConfig {
     /// Training-time augmentation: Gaussian noise of this standard deviation, in normalised units,
     /// added to every sample (0 = off).
     pub augment_jitter: f64,
+    /// Head search of models with several classifier heads (ignored otherwise).
+    #[serde(skip_serializing_if = "SearchConfig::is_default")]
+    pub search: SearchConfig,
 }
 
 impl Default for TrainConfig {
@@ -40,6 +44,7 @@ impl Default for TrainConfig {
             seed: 0,
             augment_scale: 0.0,
             augment_jitter: 0.0,
+            search: SearchConfig::default(),
         }
     }
 }
@@ -67,6 +72,7 @@ impl TrainConfig {
                 return bad(field, format!("{value} is outside [0, 1]"));
             }
         }
+        self.search.validate()?;
         if self.warmup_epochs >= self.epochs && self.epochs > 1 {
             return bad("warmup_epochs", format!("{} warm-up epochs leave nothing of {} epochs", self.warmup_epochs, self.epochs));
         }

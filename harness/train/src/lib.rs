@@ -5,6 +5,7 @@ pub mod bench;
 pub mod config;
 pub mod device;
 pub mod metrics;
+pub mod search;
 pub mod store;
 pub mod trainer;
 

@@ -124,8 +124,9 @@ impl TeacherStore {
             return Err(store_error(&json, "holds another teacher than its name says (edited by hand?)"));
         }
         let weights = self.weights_path(&digest);
-        let model = key
-            .model
+        let model = entry
+            .outcome
+            .exported_config(&key.model)
             .build(channels, classes, device)
             .try_load_file(&weights)
             .map_err(|e| store_error(&weights, format!("cannot load the weights: {e:?}")))?;

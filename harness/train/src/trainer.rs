@@ -5,6 +5,7 @@
 use crate::batches::SplitData;
 use crate::config::{learning_rate, TrainConfig};
 use crate::metrics::{Confusion, Metrics};
+use crate::search::{select, ArchStep, SearchReport};
 use crate::TrainError;
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
@@ -36,6 +37,9 @@ pub struct EpochLog {
     pub val_accuracy: f64,
     pub val_macro_f1: f64,
     pub samples_per_second: f64,
+    /// Mixture weights of the classifier's heads after the epoch (head search only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub head_weights: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +58,21 @@ pub struct TrainOutcome {
     /// Mean loss of each pre-training epoch (empty without a pre-training stage).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pretrain_losses: Vec<f64>,
+    /// The head search, when the model carried several heads: every candidate's validation
+    /// scores and the heads kept. `best` (and `parameters`) then describe the pruned model;
+    /// `last` the unpruned mixture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchReport>,
+}
+
+impl TrainOutcome {
+    /// The architecture of the returned model: `config` with the heads the search kept.
+    pub fn exported_config(&self, config: &ModelConfig) -> ModelConfig {
+        match &self.search {
+            Some(search) => search.exported(config),
+            None => config.clone(),
+        }
+    }
 }
 
 /// The trained model (best validation state) and what happened.
@@ -214,6 +233,8 @@ pub fn fit<O: Objective>(
     let mut trained_samples = 0usize;
     let mut epochs_run = 0;
     let mut augment_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xA5A5_5A5A);
+    // Several heads: their mixture weights learn on validation batches, between network steps.
+    let mut arch_step = ArchStep::new(objective.student(&module), &config.search, config.batch_size, device);
 
     // Pre-training epochs: own optimiser state and a constant learning rate; batch order is
     // seeded apart from the main epochs so that adding a stage does not reorder them.
@@ -234,7 +255,10 @@ pub fn fit<O: Objective>(
             if !value.is_finite() {
                 return Err(TrainError::NonFinite { epoch, step: b + 1, value });
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &module);
+            let mut grads = GradientsParams::from_grads(loss.backward(), &module);
+            if let Some(arch) = &arch_step {
+                grads.remove::<1>(arch.param());
+            }
             module = optimizer.step(config.lr, module, grads);
             loss_sum += value;
             progress.advance(1);
@@ -268,8 +292,15 @@ pub fn fit<O: Objective>(
             if !value.is_finite() {
                 return Err(TrainError::NonFinite { epoch, step: b + 1, value });
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &module);
+            let mut grads = GradientsParams::from_grads(loss.backward(), &module);
+            if let Some(arch) = &arch_step {
+                grads.remove::<1>(arch.param());
+            }
             module = optimizer.step(learning_rate(config.lr, step, warmup_steps, total_steps), module, grads);
+            if let Some(arch) = arch_step.as_mut() {
+                let objective = &*objective;
+                module = arch.step(module, |m: &O::Module| objective.student(m), val_set, config.search.arch_lr, device);
+            }
             loss_sum += value;
             step += 1;
             trained_samples += rows.len();
@@ -289,6 +320,7 @@ pub fn fit<O: Objective>(
             val_accuracy: val.accuracy,
             val_macro_f1: val.macro_f1,
             samples_per_second: (steps_per_epoch * config.batch_size) as f64 / epoch_start.elapsed().as_secs_f64(),
+            head_weights: if arch_step.is_some() { eval_model.classifier().weights() } else { Vec::new() },
         });
         progress.message(&format!("epoch {epoch}: val macro-F1 {:.4}", val.macro_f1));
         if best.as_ref().is_none_or(|(f1, _, _)| val.macro_f1 > *f1) {
@@ -311,6 +343,9 @@ pub fn fit<O: Objective>(
         val: evaluate(m, val_set, classes, device),
         test: evaluate(m, test_set, classes, device),
     };
+    // The head search picks and prunes on validation scores only; the test set scores the result.
+    let (best_model, search) = select(best_model, val_set, classes, &config.search, device);
+    let parameters = if search.is_some() { best_model.trainable_params() } else { parameters };
     let outcome = TrainOutcome {
         best: scores(&best_model, best_epoch),
         last: scores(&last_model, epochs_run),
@@ -321,6 +356,7 @@ pub fn fit<O: Objective>(
         interrupted,
         history,
         pretrain_losses,
+        search,
     };
     Ok((best_model, outcome))
 }

@@ -15,6 +15,7 @@ pub mod logit_std;
 pub mod nst;
 pub mod pkt;
 pub mod rkd;
+pub mod smldist;
 pub mod sp;
 pub mod vid;
 

@@ -55,6 +55,7 @@ pub fn outcome(correct: usize) -> TrainOutcome {
         interrupted: false,
         history: vec![],
         pretrain_losses: vec![],
+        search: None,
     }
 }
 
