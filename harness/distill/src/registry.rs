@@ -16,13 +16,6 @@ pub struct Entry {
 const KD_MIX: Mix = Mix { ce: 0.1, kd: 0.0, kd_temperature: 4.0 };
 
 pub const METHODS: &[Entry] = &[
-    Entry {
-        name: "smldist",
-        summary: "Chen et al. 2021: frequency-aware stage, Hopfield memory, conditional logits, searched heads",
-        // SMLDist weighs its own cross-entropy by (1 − α).
-        mix: Mix { ce: 0.0, kd: 0.0, kd_temperature: 4.0 },
-        build: methods::smldist::build,
-    },
     Entry { name: "kd", summary: "Hinton et al. 2015: soft targets at temperature 4", mix: KD_MIX, build: methods::kd::build },
     Entry {
         name: "fitnets",
@@ -58,6 +51,13 @@ pub const METHODS: &[Entry] = &[
     Entry { name: "vid", summary: "Ahn et al. 2019: variational information (Gaussian NLL)", mix: Mix::CE, build: methods::vid::build },
     Entry { name: "ft", summary: "Kim et al. 2018: factor transfer via paraphraser / translator", mix: Mix::CE, build: methods::ft::build },
     Entry { name: "fsp", summary: "Yim et al. 2017: flow matrices, pre-training stage", mix: Mix::CE, build: methods::fsp::build },
+    Entry {
+        name: "smldist",
+        summary: "Chen et al. 2021: frequency-aware stage, Hopfield memory, conditional logits, searched heads",
+        // SMLDist weighs its own cross-entropy by (1 − α).
+        mix: Mix { ce: 0.0, kd: 0.0, kd_temperature: 4.0 },
+        build: methods::smldist::build,
+    },
 ];
 
 /// Other spellings accepted on the command line.
