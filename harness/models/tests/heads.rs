@@ -18,8 +18,8 @@ fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
 }
 
 fn hopfield(patterns: Vec<f32>, count: usize, dim: usize, beta: f64, device: &Device) -> HopfieldHead {
-    let mut head = HopfieldHead::new(3, 2, count, dim, beta, device);
-    head.memory = Param::from_tensor(Tensor::from_data(TensorData::new(patterns, [count, dim]), device));
+    let mut head = HopfieldHead::new(3, 2, count, dim, beta, 30.0, device);
+    head.set_patterns(Tensor::from_data(TensorData::new(patterns, [count, dim]), device));
     head
 }
 

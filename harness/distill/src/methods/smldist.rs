@@ -302,7 +302,7 @@ impl Method for SmlDist {
             let teacher = ctx.teacher_model.ok_or_else(|| DistillError::Teacher("smldist needs the teacher model".into()))?;
             match teacher.classifier().hopfield() {
                 Some(head) => {
-                    let patterns = head.memory.val().autodiff();
+                    let patterns = head.patterns().autodiff();
                     let dt = patterns.dims()[1];
                     let ds = ctx.student.memory.ok_or_else(|| invalid("the student has no hopfield head".into()))?;
                     let map = (ds != dt).then(|| parts.push(Parts::linear_part(ds, dt, device)));
@@ -331,7 +331,7 @@ impl Method for SmlDist {
         let Some(theirs) = teacher.classifier().hopfield() else {
             return Ok(student);
         };
-        let (t_patterns, s_patterns) = (theirs.memory.val(), mine.memory.val());
+        let (t_patterns, s_patterns) = (theirs.patterns(), mine.patterns());
         let ([pt, dt], [ps, ds]) = (t_patterns.dims(), s_patterns.dims());
         if pt != ps {
             return Err(invalid(format!("the teacher stores {pt} patterns, the student {ps}: set the same patterns_per_class")));
@@ -340,7 +340,7 @@ impl Method for SmlDist {
         if ds == dt {
             // Same memory space: copy the patterns and the output layer (the authors' code
             // copied the teacher's whole head).
-            head.memory = Param::from_tensor(t_patterns.autodiff());
+            head.set_patterns(t_patterns.autodiff());
             head.output.weight = Param::from_tensor(theirs.output.weight.val().autodiff());
             head.output.bias = theirs.output.bias.as_ref().map(|b| Param::from_tensor(b.val().autodiff()));
         } else {
@@ -352,7 +352,7 @@ impl Method for SmlDist {
             let q_s = student.valid().forward(sample).memory_query.expect("the student has a hopfield head");
             let map = ridge_fit(&values(q_t), &values(q_s), n, dt, ds, 1e-3 * n as f64);
             let map = Tensor::<2>::from_data(TensorData::new(map, [dt, ds]), &t_patterns.device());
-            head.memory = Param::from_tensor(t_patterns.matmul(map).autodiff());
+            head.set_patterns(t_patterns.matmul(map).autodiff());
         }
         let classifier = student.classifier().clone().set_hopfield(head);
         Ok(student.with_classifier(classifier))
