@@ -9,7 +9,7 @@ use crate::search::{select, ArchStep, SearchReport};
 use crate::TrainError;
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
 use harbench_data::cache::Prepared;
 use harbench_data::progress::Progress;
@@ -250,16 +250,9 @@ pub fn fit<O: Objective>(
                 break;
             }
             let (x, y) = train_set.batch(rows, &train_device);
-            let loss = objective.loss(&module, &Batch { x, y, rows, epoch, stage: Stage::Pretrain })?;
-            let value: f64 = loss.clone().into_scalar::<f32>() as f64;
-            if !value.is_finite() {
-                return Err(TrainError::NonFinite { epoch, step: b + 1, value });
-            }
-            let mut grads = GradientsParams::from_grads(loss.backward(), &module);
-            if let Some(arch) = &arch_step {
-                grads.remove::<1>(arch.param());
-            }
-            module = optimizer.step(config.lr, module, grads);
+            let batch = Batch { x, y, rows, epoch, stage: Stage::Pretrain };
+            let value;
+            (module, value) = network_step(objective, module, &batch, b + 1, &mut optimizer, config.lr, arch_step.as_ref())?;
             loss_sum += value;
             progress.advance(1);
         }
@@ -287,16 +280,10 @@ pub fn fit<O: Objective>(
                 break 'epochs;
             }
             let (x, y) = train_set.augmented_batch(rows, &train_device, config.augment_scale, config.augment_jitter, &mut augment_rng);
-            let loss = objective.loss(&module, &Batch { x, y, rows, epoch, stage: Stage::Main })?;
-            let value: f64 = loss.clone().into_scalar::<f32>() as f64;
-            if !value.is_finite() {
-                return Err(TrainError::NonFinite { epoch, step: b + 1, value });
-            }
-            let mut grads = GradientsParams::from_grads(loss.backward(), &module);
-            if let Some(arch) = &arch_step {
-                grads.remove::<1>(arch.param());
-            }
-            module = optimizer.step(learning_rate(config.lr, step, warmup_steps, total_steps), module, grads);
+            let batch = Batch { x, y, rows, epoch, stage: Stage::Main };
+            let lr = learning_rate(config.lr, step, warmup_steps, total_steps);
+            let value;
+            (module, value) = network_step(objective, module, &batch, b + 1, &mut optimizer, lr, arch_step.as_ref())?;
             if let Some(arch) = arch_step.as_mut() {
                 let objective = &*objective;
                 module = arch.step(module, |m: &O::Module| objective.student(m), val_set, config.search.arch_lr, device);
@@ -359,6 +346,30 @@ pub fn fit<O: Objective>(
         search,
     };
     Ok((best_model, outcome))
+}
+
+/// One optimiser step of the network weights on `batch` (its `step`-th of the epoch): the loss,
+/// a check that it is finite, and the gradients without the architecture weights, which learn
+/// on validation batches instead. Returns the stepped module and the loss.
+fn network_step<O: Objective>(
+    objective: &mut O,
+    module: O::Module,
+    batch: &Batch,
+    step: usize,
+    optimizer: &mut ModuleOptimizer,
+    lr: f64,
+    arch_step: Option<&ArchStep>,
+) -> Result<(O::Module, f64), TrainError> {
+    let loss = objective.loss(&module, batch)?;
+    let value = loss.clone().into_scalar::<f32>() as f64;
+    if !value.is_finite() {
+        return Err(TrainError::NonFinite { epoch: batch.epoch, step, value });
+    }
+    let mut grads = GradientsParams::from_grads(loss.backward(), &module);
+    if let Some(arch) = arch_step {
+        grads.remove::<1>(arch.param());
+    }
+    Ok((optimizer.step(lr, module, grads), value))
 }
 
 /// Metrics of `model` (in eval mode) on `set`, in batches.
