@@ -233,17 +233,15 @@ impl Head {
     fn new(kind: HeadKind, c: &ClassifierConfig, features: usize, classes: usize, device: &Device) -> Self {
         match kind {
             HeadKind::Linear => Head::Linear(LinearConfig::new(features, classes).init(device)),
-            HeadKind::Hopfield => {
-                Head::Hopfield(HopfieldHead::new(
-                    features,
-                    classes,
-                    c.patterns_per_class * classes,
-                    c.memory_dim,
-                    c.beta(),
-                    c.pattern_scale,
-                    device,
-                ))
-            }
+            HeadKind::Hopfield => Head::Hopfield(HopfieldHead::new(
+                features,
+                classes,
+                c.patterns_per_class * classes,
+                c.memory_dim,
+                c.beta(),
+                c.pattern_scale,
+                device,
+            )),
             HeadKind::Mlp => Head::Mlp(MlpHead {
                 hidden: LinearConfig::new(features, c.mlp_hidden).init(device),
                 output: LinearConfig::new(c.mlp_hidden, classes).init(device),
