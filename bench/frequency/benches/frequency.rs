@@ -11,6 +11,7 @@ use harbench_distill::run::shapes;
 use harbench_models::ModelConfig;
 use std::time::Duration;
 
+// The same epsilon as smldist::magnitude's (private there), so both sides compute one formula.
 const TINY: f64 = 1e-12;
 
 fn signal_magnitude(x: Tensor<3>) -> Tensor<3> {
