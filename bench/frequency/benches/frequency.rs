@@ -7,12 +7,12 @@
 use burn::tensor::{Device, Distribution, Tensor};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use harbench_distill::methods::smldist::{dft_basis, magnitude};
+// The epsilon `magnitude` adds under its square root, so both sides compute one formula.
+use harbench_distill::ops::TINY;
 use harbench_distill::run::shapes;
 use harbench_models::ModelConfig;
 use std::time::Duration;
 
-// The same epsilon as smldist::magnitude's (private there), so both sides compute one formula.
-const TINY: f64 = 1e-12;
 
 fn signal_magnitude(x: Tensor<3>) -> Tensor<3> {
     let (re, im) = burn_signal::rfft(x, 2, None);
