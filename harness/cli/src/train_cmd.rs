@@ -97,6 +97,10 @@ pub struct TrainArgs {
     /// Augmentation: additive Gaussian noise of this std, in normalised units (0: off).
     #[arg(long, default_value_t = 0.0)]
     augment_jitter: f64,
+    /// Evaluate and keep an exponential moving average of the weights with this decay per step
+    /// (0: off; 0.99 averages over about the last 100 steps).
+    #[arg(long, default_value_t = 0.0)]
+    ema_decay: f64,
     /// Classifier heads on the pooled feature, comma-separated: linear, hopfield, mlp, cosine.
     /// Several heads are mixed and searched: their weights learn on validation batches, and the
     /// best head (or pair) within --max-params / --max-latency-ms is kept (docs/smldist.md).
@@ -145,6 +149,7 @@ pub fn run(args: TrainArgs, data_dir: &std::path::Path) -> Result<()> {
         seed: args.seed,
         augment_scale: args.augment_scale,
         augment_jitter: args.augment_jitter,
+        ema_decay: args.ema_decay,
         search: SearchConfig { max_params: args.max_params, max_latency_ms: args.max_latency_ms, ..SearchConfig::default() },
     };
     config.validate()?;

@@ -103,6 +103,8 @@ pub struct TrainOverrides {
     pub patience: Option<usize>,
     pub augment_scale: Option<f64>,
     pub augment_jitter: Option<f64>,
+    /// Exponential moving average of the weights (0: off).
+    pub ema_decay: Option<f64>,
 }
 
 impl TrainOverrides {
@@ -122,6 +124,7 @@ impl TrainOverrides {
             seed: base.seed,
             augment_scale: self.augment_scale.unwrap_or(base.augment_scale),
             augment_jitter: self.augment_jitter.unwrap_or(base.augment_jitter),
+            ema_decay: self.ema_decay.unwrap_or(base.ema_decay),
             search: base.search.clone(),
         }
     }

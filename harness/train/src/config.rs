@@ -26,6 +26,10 @@ pub struct TrainConfig {
     /// Training-time augmentation: Gaussian noise of this standard deviation, in normalised units,
     /// added to every sample (0 = off).
     pub augment_jitter: f64,
+    /// Decay of an exponential moving average of the weights, which is then the model evaluated
+    /// and kept (0 = off; e.g. 0.99 averages over about the last 100 steps).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ema_decay: f64,
     /// Head search of models with several classifier heads (ignored otherwise).
     #[serde(skip_serializing_if = "SearchConfig::is_default")]
     pub search: SearchConfig,
@@ -44,6 +48,7 @@ impl Default for TrainConfig {
             seed: 0,
             augment_scale: 0.0,
             augment_jitter: 0.0,
+            ema_decay: 0.0,
             search: SearchConfig::default(),
         }
     }
@@ -72,12 +77,20 @@ impl TrainConfig {
                 return bad(field, format!("{value} is outside [0, 1]"));
             }
         }
+        if !(0.0..1.0).contains(&self.ema_decay) {
+            return bad("ema_decay", format!("{} is outside [0, 1)", self.ema_decay));
+        }
         self.search.validate()?;
         if self.warmup_epochs >= self.epochs && self.epochs > 1 {
             return bad("warmup_epochs", format!("{} warm-up epochs leave nothing of {} epochs", self.warmup_epochs, self.epochs));
         }
         Ok(())
     }
+}
+
+// Off by default and then not serialised, so the keys of teachers stored before it existed hold.
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
 }
 
 /// Learning rate at `step` of `total`: linear warm-up over `warmup` steps, then cosine decay to 0.
@@ -111,6 +124,8 @@ mod tests {
         assert!(err.contains("batch_size"), "{err}");
         let err = TrainConfig { lr: f64::NAN, ..Default::default() }.validate().unwrap_err().to_string();
         assert!(err.contains("`lr`"), "{err}");
+        let err = TrainConfig { ema_decay: 1.0, ..Default::default() }.validate().unwrap_err().to_string();
+        assert!(err.contains("ema_decay"), "{err}");
         assert!(TrainConfig::default().validate().is_ok());
     }
 }

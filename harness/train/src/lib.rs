@@ -4,6 +4,7 @@ pub mod batches;
 pub mod bench;
 pub mod config;
 pub mod device;
+pub mod ema;
 pub mod metrics;
 pub mod search;
 pub mod store;

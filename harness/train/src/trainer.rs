@@ -4,6 +4,7 @@
 
 use crate::batches::SplitData;
 use crate::config::{learning_rate, TrainConfig};
+use crate::ema::WeightAverage;
 use crate::metrics::{Confusion, Metrics};
 use crate::search::{select, ArchStep, SearchReport};
 use crate::TrainError;
@@ -265,6 +266,12 @@ pub fn fit<O: Objective>(
     }
     let mut optimizer = new_optimizer();
     order = (0..train_set.len()).collect();
+    // With weight averaging, the average is what is validated, kept and returned.
+    let mut average = (config.ema_decay > 0.0).then(|| WeightAverage::new(objective.student(&module).valid(), config.ema_decay));
+    let evaluated = |module: &O::Module, average: &Option<WeightAverage>, objective: &O| match average {
+        Some(average) => average.model().clone(),
+        None => objective.student(module).valid(),
+    };
 
     'epochs: for epoch in 1..=config.epochs {
         if interrupted {
@@ -288,6 +295,9 @@ pub fn fit<O: Objective>(
                 let objective = &*objective;
                 module = arch.step(module, |m: &O::Module| objective.student(m), val_set, config.search.arch_lr, device);
             }
+            if let Some(average) = average.as_mut() {
+                average.update(&objective.student(&module).valid());
+            }
             loss_sum += value;
             step += 1;
             trained_samples += rows.len();
@@ -299,7 +309,7 @@ pub fn fit<O: Objective>(
         }
         progress.finish();
         epochs_run = epoch;
-        let eval_model = objective.student(&module).valid();
+        let eval_model = evaluated(&module, &average, objective);
         let val = evaluate(&eval_model, val_set, classes, device);
         history.push(EpochLog {
             epoch,
@@ -319,7 +329,7 @@ pub fn fit<O: Objective>(
         }
     }
     let train_seconds = started.elapsed().as_secs_f64();
-    let last_model = objective.student(&module).valid();
+    let last_model = evaluated(&module, &average, objective);
     let (_, best_epoch, best_model) = match best {
         Some(b) => b,
         // Stopped before the first epoch ended: the current state is all there is.

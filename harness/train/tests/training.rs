@@ -62,3 +62,17 @@ fn a_raised_stop_flag_ends_the_run_with_a_model() {
     assert_eq!(o.epochs_run, 0);
     assert_eq!(o.best.test.confusion.iter().flatten().sum::<usize>(), 240);
 }
+
+#[test]
+fn weight_averaging_changes_what_is_evaluated_not_what_is_trained() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let config = TrainConfig { epochs: 2, batch_size: 32, warmup_epochs: 0, seed: 3, ..Default::default() };
+    let never = AtomicBool::new(false);
+    let plain = run(&config, &never);
+    let averaged = run(&TrainConfig { ema_decay: 0.99, ..config }, &never);
+    // The optimiser steps the same live weights: identical training losses, epoch by epoch.
+    let losses = |o: &TrainOutcome| o.history.iter().map(|h| h.train_loss).collect::<Vec<_>>();
+    assert_eq!(losses(&plain), losses(&averaged));
+    // What is validated and kept is the average, which lags the live weights.
+    assert_ne!(numbers(&plain), numbers(&averaged));
+}
