@@ -38,12 +38,16 @@ impl WeightAverage {
         let mut collect = Collect::default();
         model.visit(&mut collect);
         let mut blend = Blend { decay, current: collect.tensors.into_iter() };
-        self.average = self.average.clone().map(&mut blend);
+        // Map a `valid()` copy, not a clone: burn shares a batch norm's running statistics
+        // between clones and `map` writes them in place, so blending a clone would also change
+        // every model handed out earlier (the best checkpoint among them). `valid()` gives the
+        // copy cells of its own.
+        self.average = self.average.valid().map(&mut blend);
         assert!(blend.current.next().is_none(), "the averaged model and the trained model differ in parameters");
         self.updates += 1;
     }
 
-    /// The averaged model.
+    /// The averaged model. Later updates leave a clone of it untouched.
     pub fn model(&self) -> &Model {
         &self.average
     }
@@ -127,5 +131,27 @@ mod tests {
             let want = d2 * once + (1.0 - d2) * y;
             assert!((g - want).abs() < 1e-5 * (1.0 + want.abs()), "{g} vs {want}");
         }
+    }
+
+    #[test]
+    fn an_update_leaves_earlier_snapshots_alone() {
+        let device = Device::flex();
+        let config = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
+        device.seed(4);
+        let start = config.build(3, 2, &device);
+        device.seed(5);
+        // A training-mode pass gives the live model batch-norm running statistics of its own.
+        let train_device = device.clone().autodiff();
+        let live = config.build(3, 2, &train_device);
+        let batch = Tensor::<3>::random([8, 3, 64], burn::tensor::Distribution::Normal(2.0, 3.0), &train_device);
+        let _ = live.forward(batch);
+        let live = live.valid();
+
+        let mut ema = WeightAverage::new(start, 0.9);
+        let snapshot = ema.model().clone();
+        let before = floats(&snapshot);
+        ema.update(&live);
+        assert_eq!(floats(&snapshot), before, "the update changed a model handed out before it");
+        assert_ne!(floats(ema.model()), before);
     }
 }

@@ -75,4 +75,9 @@ fn weight_averaging_changes_what_is_evaluated_not_what_is_trained() {
     assert_eq!(losses(&plain), losses(&averaged));
     // What is validated and kept is the average, which lags the live weights.
     assert_ne!(numbers(&plain), numbers(&averaged));
+    // The kept checkpoint is the average as it was at its epoch, not as it ended.
+    for o in [&plain, &averaged] {
+        assert_eq!(o.best.val.accuracy, o.history[o.best.epoch - 1].val_accuracy);
+        assert_eq!(o.last.val.accuracy, o.history.last().unwrap().val_accuracy);
+    }
 }
