@@ -67,6 +67,10 @@ pub struct ReportArgs {
     /// [default: the current checkout].
     #[arg(long)]
     commit: Option<String>,
+    /// Which model of each run to score: `best` (the best-validation checkpoint) or `last` (the
+    /// last epoch's, for fixed-schedule protocols; written to tables-last.md / .csv).
+    #[arg(long, default_value = "best")]
+    checkpoint: report::Checkpoint,
     #[command(flatten)]
     results: ResultsArgs,
 }
@@ -300,19 +304,20 @@ pub fn report(args: ReportArgs) -> Result<()> {
     let commit_dir = store.commit_dir(&plan.suite, &commit);
     let machine = pick_machine(std::slice::from_ref(&commit_dir), &args.results)?;
     let records = ResultsStore::records(&commit_dir.join(&machine))?;
-    let r = report::build(&plan, &records, &commit, &machine);
+    let r = report::build(&plan, &records, &commit, &machine, args.checkpoint);
     print!("{}", r.terminal());
-    let md = commit_dir.join("tables.md");
+    let stem = args.checkpoint.file_stem();
+    let md = commit_dir.join(format!("{stem}.md"));
     store::write_atomic(&md, r.markdown().as_bytes())?;
-    store::write_atomic(&commit_dir.join("tables.csv"), r.csv().as_bytes())?;
-    println!("\nwritten: {} and tables.csv", md.display());
+    store::write_atomic(&commit_dir.join(format!("{stem}.csv")), r.csv().as_bytes())?;
+    println!("\nwritten: {} and {stem}.csv", md.display());
     Ok(())
 }
 
 pub fn diff(args: DiffArgs) -> Result<()> {
     let store = ResultsStore::new(&args.results.root);
     let suites = if args.suite.is_empty() {
-        ResultsStore::folders(&store.root).into_iter().filter(|s| s != "teachers").collect()
+        ResultsStore::folders(&store.root).into_iter().filter(|s| s != store::TEACHER_STORE_FOLDER).collect()
     } else {
         args.suite.clone()
     };

@@ -3,9 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Runs the binary inside `data_dir` (a temporary folder), so that defaults relative to the
+/// working directory (`results/`, the teacher store) never land in the source tree.
 fn harbench(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_harbench"))
         .args(args)
+        .current_dir(data_dir)
         .env("HARBENCH_DATA_DIR", data_dir)
         .env_remove("HARBENCH_DATA_MIRROR")
         .output()

@@ -3,7 +3,7 @@
 //! t-test over seeds when both sides have at least two, otherwise an absolute threshold.
 
 use crate::record::RunRecord;
-use crate::report::{seed_values, Group, Metric};
+use crate::report::{seed_values, Checkpoint, Group, Metric};
 use crate::stats;
 use std::collections::BTreeMap;
 use tabled::builder::Builder;
@@ -75,7 +75,7 @@ pub fn diff(suite: &str, a: &[RunRecord], b: &[RunRecord], options: &DiffOptions
     for (group, ra) in &ga {
         let Some(rb) = gb.get(group) else { continue };
         for metric in Metric::ALL {
-            let (va, vb) = (seed_values(ra, metric), seed_values(rb, metric));
+            let (va, vb) = (seed_values(ra, metric, Checkpoint::Best), seed_values(rb, metric, Checkpoint::Best));
             if va.is_empty() || vb.is_empty() {
                 continue;
             }

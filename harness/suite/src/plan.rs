@@ -33,16 +33,22 @@ pub struct ModelSpec {
     /// Classifier heads; `None` keeps the preset's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heads: Option<Vec<HeadKind>>,
+    /// Classifier dropout; `None` keeps the preset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropout: Option<f64>,
 }
 
 impl ModelSpec {
     fn of(e: &ModelEntry) -> Self {
-        ModelSpec { label: e.label(), preset: e.preset.0.clone(), width: e.width, heads: e.heads.clone() }
+        ModelSpec { label: e.label(), preset: e.preset.0.clone(), width: e.width, heads: e.heads.clone(), dropout: e.dropout }
     }
 
     /// The resolved architecture, or why this build cannot make it.
     pub fn config(&self) -> Result<ModelConfig, String> {
-        let config = ModelConfig::preset(&self.preset, self.width).map_err(|e| e.to_string())?;
+        let mut config = ModelConfig::preset(&self.preset, self.width).map_err(|e| e.to_string())?;
+        if let Some(p) = self.dropout {
+            config = config.with_dropout(&self.preset, p).map_err(|e| e.to_string())?;
+        }
         match &self.heads {
             Some(heads) => config.with_heads(&self.preset, heads.clone()).map_err(|e| e.to_string()),
             None => Ok(config),
@@ -187,6 +193,7 @@ pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
                                         preset: t.model.0.clone(),
                                         width: t.width,
                                         heads: t.heads.clone(),
+                                        dropout: t.dropout,
                                     };
                                     let train = TrainConfig { seed, ..t.train.apply(&base) };
                                     let key = format!("{dataset}.teacher.none.{fold_label}.s{seed}");
@@ -326,6 +333,22 @@ experiments:
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), keys.len());
+    }
+
+    #[test]
+    fn a_dropout_reaches_the_model_and_the_teacher() {
+        let text = TEXT
+            .replace(
+                "models: [mobilenetv3-small-1d, mobilenetv3-large-1d]",
+                "models: [{preset: mobilenetv3-small-1d, dropout: 0.2, label: s}]",
+            )
+            .replace("teacher: {model: mobilenetv3-large-1d,", "teacher: {model: mobilenetv3-large-1d, dropout: 0.3,");
+        let plan = expand(&suite(&text)).unwrap();
+        let config = |key: &str| plan.runs.iter().find(|r| r.key == key).unwrap().model.config().unwrap();
+        let with = |preset: &str, p: f64| ModelConfig::preset(preset, None).unwrap().with_dropout(preset, p).unwrap();
+        assert_eq!(config("synthetic.s.none.holdout.s0"), with("mobilenetv3-small-1d", 0.2));
+        assert_eq!(config("synthetic.teacher.none.holdout.s0"), with("mobilenetv3-large-1d", 0.3));
+        assert_ne!(config("synthetic.mobilenetv3-small-1d.kd.holdout.s0"), with("mobilenetv3-small-1d", 0.2));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! A table shows the runs of the experiments of the same name (`har`, `kd`, `ablation`), plus
 //! the teacher in `har` and `kd`; `cost` lists every model and method of the suite. Scores are those of
-//! the best-validation checkpoint on the test split, in percent, mean ± sample standard
-//! deviation over seeds (LOSO folds are averaged within a seed first).
+//! the best-validation checkpoint (or, asked for, the last epoch's model) on the test split, in
+//! percent, mean ± sample standard deviation over seeds (LOSO folds are averaged within a seed
+//! first).
 
 use crate::plan::{Plan, Role};
 use crate::record::{Headline, RunRecord};
@@ -36,6 +37,52 @@ impl Metric {
     }
 }
 
+/// Which model of a run is scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Checkpoint {
+    /// The best-validation checkpoint (model selection on the validation split).
+    #[default]
+    Best,
+    /// The model after the last epoch (a fixed schedule; nothing selected). Where the validation
+    /// split is small and noisy (UCI-HAR's three subjects), this is the number to quote.
+    Last,
+}
+
+impl Checkpoint {
+    pub fn of(self, r: &RunRecord) -> Option<&Headline> {
+        match self {
+            Checkpoint::Best => r.best.as_ref(),
+            Checkpoint::Last => r.last.as_ref(),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Checkpoint::Best => "Best-validation checkpoint",
+            Checkpoint::Last => "Last-epoch model",
+        }
+    }
+
+    /// Stem of the table files: `tables` for the best checkpoint, `tables-last` for the last.
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            Checkpoint::Best => "tables",
+            Checkpoint::Last => "tables-last",
+        }
+    }
+}
+
+impl std::str::FromStr for Checkpoint {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "best" => Ok(Checkpoint::Best),
+            "last" => Ok(Checkpoint::Last),
+            other => Err(format!("unknown checkpoint '{other}': best or last")),
+        }
+    }
+}
+
 /// What runs are grouped by: everything but the seed and the fold.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Group {
@@ -54,10 +101,10 @@ impl Group {
 }
 
 /// Per seed, the metric averaged over that seed's finished folds.
-pub fn seed_values(records: &[&RunRecord], metric: Metric) -> Vec<f64> {
+pub fn seed_values(records: &[&RunRecord], metric: Metric, checkpoint: Checkpoint) -> Vec<f64> {
     let mut by_seed: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.finished()) {
-        if let Some(h) = &r.best {
+        if let Some(h) = checkpoint.of(r) {
             by_seed.entry(r.config.seed).or_default().push(metric.of(h));
         }
     }
@@ -90,7 +137,7 @@ fn pct(mean: f64, std: f64) -> String {
 
 /// Builds the suite's tables (all four when the suite names none) from `records`. Records whose
 /// settings no longer match the plan are left out and counted in a note.
-pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str) -> Report {
+pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, checkpoint: Checkpoint) -> Report {
     let planned: BTreeMap<&str, String> = plan.runs.iter().map(|r| (r.key.as_str(), r.config_hash())).collect();
     let current: Vec<&RunRecord> = records.iter().filter(|r| planned.get(r.key.as_str()) == Some(&r.config_hash)).collect();
     let stale = records.len() - current.len();
@@ -106,7 +153,7 @@ pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str) ->
         .map(|kind| {
             let mut t = match kind {
                 TableKind::Cost => cost_table(plan, &current),
-                _ => score_table(kind, plan, &current, &datasets),
+                _ => score_table(kind, plan, &current, &datasets, checkpoint),
             };
             if stale > 0 {
                 t.notes.push(format!("{stale} recorded run(s) with settings that differ from the suite now are left out."));
@@ -141,7 +188,7 @@ fn rows_of(kind: TableKind, plan: &Plan) -> Vec<(String, String)> {
     rows
 }
 
-fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &[String]) -> Table {
+fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &[String], checkpoint: Checkpoint) -> Table {
     let mut header = vec!["model".to_string(), "method".to_string()];
     for d in datasets {
         header.push(format!("{d} acc %"));
@@ -166,7 +213,7 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
             failed += group.iter().filter(|r| !r.finished() && !r.unavailable).count();
             unavailable += group.iter().filter(|r| r.unavailable).count();
             for metric in Metric::ALL {
-                let values = seed_values(&group, metric);
+                let values = seed_values(&group, metric, checkpoint);
                 if values.is_empty() {
                     let planned = plan.runs.iter().any(|r| &r.dataset == d && r.model.label == model && r.method.label == method);
                     let state = if !planned {
@@ -204,7 +251,8 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
         t.notes.insert(0, "No finished runs yet: run `harbench run` on this suite first.".into());
     }
     t.notes.push(format!(
-        "Best-validation checkpoint on the test split, mean ± std over {planned_seeds} seed(s); — not run yet{}.",
+        "{} on the test split, mean ± std over {planned_seeds} seed(s); — not run yet{}.",
+        checkpoint.describe(),
         if short { "; * fewer seeds than planned" } else { "" }
     ));
     if failed > 0 {

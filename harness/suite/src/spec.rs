@@ -9,7 +9,7 @@
 //! looking their key path up in the text ([`locate`]).
 
 use harbench_data::split::Protocol;
-use harbench_models::HeadKind;
+use harbench_models::{HeadKind, ModelConfig};
 use harbench_train::TrainConfig;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -139,6 +139,9 @@ pub struct TeacherSpec {
     /// teacher with a `hopfield` head.
     #[serde(default)]
     pub heads: Option<Vec<HeadKind>>,
+    /// Dropout before the classifier while training (default: the preset's, 0).
+    #[serde(default)]
+    pub dropout: Option<f64>,
     /// Applied on top of the suite's `train`.
     #[serde(default)]
     pub train: TrainOverrides,
@@ -196,6 +199,8 @@ pub struct ModelEntry {
     pub width: Option<f64>,
     /// Classifier heads (default: the preset's one linear head).
     pub heads: Option<Vec<HeadKind>>,
+    /// Dropout before the classifier while training (default: the preset's, 0).
+    pub dropout: Option<f64>,
     /// Name in run keys and tables; defaults to the preset (with `-w<width>` when set).
     pub label: Option<String>,
 }
@@ -267,20 +272,22 @@ impl<'de> Deserialize<'de> for ModelEntry {
             label: Option<String>,
             #[serde(default)]
             heads: Option<Vec<HeadKind>>,
+            #[serde(default)]
+            dropout: Option<f64>,
         }
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = ModelEntry;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a model preset name or {preset, width, label, heads}")
+                f.write_str("a model preset name or {preset, width, label, heads, dropout}")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ModelEntry, E> {
                 check_name("model", v, |k| &k.models).map_err(E::custom)?;
-                Ok(ModelEntry { preset: ModelName(v.into()), width: None, label: None, heads: None })
+                Ok(ModelEntry { preset: ModelName(v.into()), width: None, label: None, heads: None, dropout: None })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ModelEntry, A::Error> {
                 let f = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(ModelEntry { preset: f.preset, width: f.width, label: f.label, heads: f.heads })
+                Ok(ModelEntry { preset: f.preset, width: f.width, label: f.label, heads: f.heads, dropout: f.dropout })
             }
         }
         d.deserialize_any(V)
@@ -436,11 +443,15 @@ fn validate(s: &Suite) -> Result<(), Invalid> {
         return Err(at(&["experiments"], "define at least one experiment".into()));
     }
     check_label(&s.name).map_err(|m| at(&["name"], m))?;
+    if s.name == crate::store::TEACHER_STORE_FOLDER {
+        return Err(at(&["name"], format!("'{}' is the teacher store's folder in results/; rename the suite", s.name)));
+    }
     let base = s.train.apply(&TrainConfig::default());
     base.validate().map_err(|e| at(&["train"], e.to_string()))?;
     if let Some(t) = &s.teacher {
         t.train.apply(&base).validate().map_err(|e| at(&["teacher", "train"], e.to_string()))?;
         check_width(t.width).map_err(|m| at(&["teacher", "width"], m))?;
+        check_dropout(&t.model.0, t.dropout).map_err(|m| at(&["teacher", "dropout"], m))?;
     }
     if !(0.0..1.0).contains(&s.split.val_fraction) || !(0.0..1.0).contains(&s.split.test_fraction) {
         return Err(at(&["split"], "val_fraction and test_fraction must be in [0, 1)".into()));
@@ -461,6 +472,7 @@ fn validate(s: &Suite) -> Result<(), Invalid> {
         for m in &e.models {
             check_label(&m.label()).map_err(|msg| at(&["experiments", "models"], msg))?;
             check_width(m.width).map_err(|msg| at(&["experiments", "models"], msg))?;
+            check_dropout(&m.preset.0, m.dropout).map_err(|msg| at(&["experiments", "models"], msg))?;
         }
         for m in &e.methods {
             check_label(&m.label()).map_err(|msg| at(&["experiments", "methods"], msg))?;
@@ -483,6 +495,12 @@ fn check_width(width: Option<f64>) -> Result<(), String> {
         Some(w) if !(w.is_finite() && w > 0.0) => Err(format!("width {w} is not a positive multiplier")),
         _ => Ok(()),
     }
+}
+
+/// A dropout the preset has and that lies in [0, 1).
+fn check_dropout(preset: &str, dropout: Option<f64>) -> Result<(), String> {
+    let Some(p) = dropout else { return Ok(()) };
+    ModelConfig::preset(preset, None).and_then(|c| c.with_dropout(preset, p)).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Labels become file names and run-key parts.
@@ -631,6 +649,24 @@ tables: [har, kd]
         let no_teacher = GOOD.replace("teacher:\n  model: mobilenetv3-large-1d\n  width: 0.5\n  train: {epochs: 4}\n", "");
         let e = err(&no_teacher);
         assert!(e.contains("distils with 'kd' but the suite names no `teacher`"), "{e}");
+    }
+
+    #[test]
+    fn dropout_is_checked_against_the_model() {
+        let text = GOOD.replace("{preset: mobilenetv3-small-1d, width: 0.25}", "{preset: mobilenetv3-small-1d, width: 0.25, dropout: 0.2}");
+        let s = parse(&text, Path::new("suites/good.yaml"), "good", &known()).unwrap();
+        assert_eq!(s.experiments[1].models[0].dropout, Some(0.2));
+        let e =
+            err(&GOOD.replace("{preset: mobilenetv3-small-1d, width: 0.25}", "{preset: mobilenetv3-small-1d, width: 0.25, dropout: 1.5}"));
+        assert!(e.contains("experiments.models") && e.contains("dropout 1.5 must be in [0, 1)"), "{e}");
+        let e = err(&GOOD.replace("  width: 0.5\n  train: {epochs: 4}", "  width: 0.5\n  dropout: -0.1\n  train: {epochs: 4}"));
+        assert!(e.contains("teacher.dropout") && e.contains("must be in [0, 1)"), "{e}");
+    }
+
+    #[test]
+    fn a_suite_cannot_take_the_teacher_stores_folder() {
+        let e = parse(GOOD, Path::new("suites/teachers.yaml"), "teachers", &known()).unwrap_err().to_string();
+        assert!(e.contains("teacher store"), "{e}");
     }
 
     #[test]

@@ -46,6 +46,10 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError
 }
 
 /// The store rooted at `results/`.
+/// The folder of `results/` that holds the teacher store, beside the suites' folders (so no suite
+/// may take this name).
+pub const TEACHER_STORE_FOLDER: &str = "teachers";
+
 #[derive(Debug, Clone)]
 pub struct ResultsStore {
     pub root: PathBuf,
@@ -66,7 +70,7 @@ impl ResultsStore {
 
     /// Default home of the teacher store.
     pub fn teachers_dir(&self) -> PathBuf {
-        self.root.join("teachers")
+        self.root.join(TEACHER_STORE_FOLDER)
     }
 
     /// Sub-folders of `dir` (suites, commits or machines), sorted; none when it does not exist.

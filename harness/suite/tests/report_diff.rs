@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use harbench_suite::diff::{diff, DiffOptions, Verdict};
 use harbench_suite::record::{RunRecord, Status};
-use harbench_suite::report::{self, Metric};
+use harbench_suite::report::{self, Checkpoint, Metric};
 use harbench_suite::spec::TableKind;
 
 const SUITE: &str = "\
@@ -44,7 +44,7 @@ fn tables_show_mean_and_std_over_seeds_and_say_what_is_missing() {
     stale.config_hash = "0000000000000000".into();
     records.push(stale);
 
-    let r = report::build(&p, &records, "0123456789ab", "box");
+    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best);
     assert_eq!(r.tables.iter().map(|t| t.kind).collect::<Vec<_>>(), vec![TableKind::Kd, TableKind::Cost, TableKind::Ablation]);
     let kd = &r.tables[0];
     assert_eq!(kd.header[2..], ["synthetic acc %", "synthetic F1 %", "uci-har acc %", "uci-har F1 %"]);
@@ -80,7 +80,7 @@ fn tables_show_mean_and_std_over_seeds_and_say_what_is_missing() {
 #[test]
 fn an_empty_result_set_gives_tables_that_say_so() {
     let p = plan(SUITE);
-    let r = report::build(&p, &[], "0123456789ab", "box");
+    let r = report::build(&p, &[], "0123456789ab", "box", Checkpoint::Best);
     for t in &r.tables[..2] {
         assert!(t.notes[0].starts_with("No finished runs yet"), "{:?}", t.notes);
     }
@@ -134,4 +134,30 @@ fn diff_separates_a_real_change_from_noise() {
     let d = diff("t", &only, &b[..3], &options);
     assert_eq!(d.only_a, vec!["synthetic.mobilenetv3-large-1d.none"]);
     assert_eq!(d.rows.len(), 2);
+}
+
+#[test]
+fn the_last_epoch_model_can_be_scored_instead_of_the_best_checkpoint() {
+    let p = plan(SUITE);
+    let mut records = Vec::new();
+    for (seed, last) in [(0, 0.94), (1, 0.96)] {
+        let mut r = record(find(&p, &format!("synthetic.mobilenetv3-small-1d.none.holdout.s{seed}")), 0.90, 0.80);
+        r.last.as_mut().unwrap().test_accuracy = last;
+        records.push(r);
+    }
+    let cell = |checkpoint| {
+        let r = report::build(&p, &records, "0123456789ab", "box", checkpoint);
+        let kd = r.tables.into_iter().next().unwrap();
+        let row = kd.rows.iter().find(|r| r[0] == "mobilenetv3-small-1d" && r[1] == "none").unwrap()[2].clone();
+        (row, kd.notes.join("\n"))
+    };
+    let (best, note) = cell(Checkpoint::Best);
+    assert_eq!(best, "90.00 ± 0.00");
+    assert!(note.contains("Best-validation checkpoint"), "{note}");
+    // By hand: mean(0.94, 0.96) = 95.00 %, sample std √(2 × 0.01²) = 1.41 %.
+    let (last, note) = cell(Checkpoint::Last);
+    assert_eq!(last, "95.00 ± 1.41");
+    assert!(note.contains("Last-epoch model"), "{note}");
+    assert_eq!("last".parse::<Checkpoint>(), Ok(Checkpoint::Last));
+    assert!("final".parse::<Checkpoint>().unwrap_err().contains("best or last"));
 }
