@@ -45,11 +45,11 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError
     write_atomic(path, text.as_bytes())
 }
 
-/// The store rooted at `results/`.
 /// The folder of `results/` that holds the teacher store, beside the suites' folders (so no suite
 /// may take this name).
 pub const TEACHER_STORE_FOLDER: &str = "teachers";
 
+/// The store rooted at `results/`.
 #[derive(Debug, Clone)]
 pub struct ResultsStore {
     pub root: PathBuf,

@@ -67,12 +67,12 @@ impl ModuleVisitor for Collect {
 
 /// Blends each float tensor of the average with the next collected one; the visiting order of
 /// two modules of one architecture is the same.
-struct Blend<I: Iterator<Item = Tensor<1>>> {
+struct Blend {
     decay: f64,
-    current: I,
+    current: std::vec::IntoIter<Tensor<1>>,
 }
 
-impl<I: Iterator<Item = Tensor<1>>> ModuleMapper for Blend<I> {
+impl ModuleMapper for Blend {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let current = self.current.next().expect("the trained model has fewer parameters than the average");
         let decay = self.decay;
