@@ -1,7 +1,7 @@
 //! `harbench bench-train`: training throughput (samples/s) of models on random input of a fixed
 //! shape, the number `bench/reference/compare.sh` sets beside PyTorch's.
 
-use crate::peak_memory::peak_rss_bytes;
+use harbench_common::proc::peak_rss_bytes;
 use anyhow::Result;
 use clap::Args;
 use harbench_models::ModelConfig;
@@ -88,7 +88,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if let Some(path) = args.json {
         let report =
             json!({ "runs": results, "peak_rss_bytes": peak, "threads": std::thread::available_parallelism().map(|n| n.get()).ok() });
-        crate::atomic_write(&path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+        harbench_common::fs::write_atomic(&path, serde_json::to_string_pretty(&report)?.as_bytes())?;
     }
     Ok(())
 }

@@ -2,14 +2,17 @@
 
 mod bench_cmd;
 mod data_cmd;
-mod executor;
-mod peak_memory;
+mod help;
 mod profile_cmd;
 mod progress;
 mod suite_cmd;
 mod train_cmd;
 
 use clap::{Parser, Subcommand};
+
+/// Counts heap bytes, so that a profile measures the memory of inference alone (docs/cost.md).
+#[global_allocator]
+static ALLOCATOR: harbench_cost::alloc::Counting = harbench_cost::alloc::Counting;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -76,16 +79,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a reader
-/// never sees half a file and an interrupted write leaves the old one intact.
-pub(crate) fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(parent).with_context(|| format!("writing into {}", parent.display()))?;
-    std::io::Write::write_all(&mut tmp, bytes).with_context(|| format!("writing {}", path.display()))?;
-    tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }

@@ -11,14 +11,16 @@ use harbench_cost::profile::EnergyReport;
 use harbench_cost::{detect, profile, Choice, Energy, Probe, Profile, ProfileConfig, Target};
 use harbench_data::registry;
 use harbench_models::ModelConfig;
-use serde_json::json;
-use std::path::{Path, PathBuf};
+use harbench_run::cost::ProfileReport;
+use harbench_run::Environment;
+use harbench_train::DeviceChoice;
+use std::path::PathBuf;
 use std::time::Duration;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
 #[derive(Args)]
-#[command(after_help = "Examples:\n  harbench profile --model mobilenetv3-small-1d\n  \
+#[command(after_help = format!("Examples:\n  harbench profile --model mobilenetv3-small-1d\n  \
 harbench profile --model mobilenetv3-large-1d --dataset pamap2 --out results/profile/large-pamap2.json\n  \
 harbench profile --model mobilenetv3-small-1d --width 0.5 --checkpoint results/train/uci-har-mobilenetv3-small-1d-seed0.bpk\n  \
 harbench profile --model mobilenetv3-small-1d --meter rapl --min-seconds 5\n\n\
@@ -28,9 +30,11 @@ back, so the time includes the work. Use a release build: debug timings mean not
 Energy: the first meter this machine has (Jetson INA3221 rails, tegrastats, NVML for GPU inference, \
 RAPL for CPU inference) measures idle power, then an inference loop lengthened to the meter's \
 minimum window; energy per window is reported with and without idle power. Without a meter the \
-energy is reported as absent, with each meter's reason. See docs/cost.md.")]
+energy is reported as absent, with each meter's reason. See docs/cost.md.\n\n\
+Memory: heap bytes of the weights and of one inference, counted by harbench's allocator.\n\n\
+Models:\n{}\n\nMeters, in order of preference: {}", crate::help::models(), crate::help::meters()))]
 pub struct ProfileArgs {
-    /// Model preset: mobilenetv3-large-1d, mobilenetv3-small-1d.
+    /// Model preset (see the list below).
     #[arg(long)]
     model: String,
     /// Width multiplier of the model's channels.
@@ -63,7 +67,7 @@ pub struct ProfileArgs {
     /// Shortest timing per measurement, seconds.
     #[arg(long, default_value_t = 2.0)]
     min_seconds: f64,
-    /// Energy meter: auto, none, jetson-ina3221, tegrastats, nvml, rapl.
+    /// Energy meter: auto, none, or one of the meters listed below.
     #[arg(long, default_value = "auto")]
     meter: Choice,
     /// Idle window before each energy measurement, seconds.
@@ -74,6 +78,9 @@ pub struct ProfileArgs {
     energy_seconds: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Device the model runs on: flex (CPU) or gpu (a build with --features gpu; energy from NVML).
+    #[arg(long, default_value = "flex")]
+    device: DeviceChoice,
     /// Report path (.json).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -113,10 +120,12 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         }
     }
 
-    // The device is a parameter of the measurement; only the CPU backend exists for now.
-    let device = Device::flex();
-    let target = Target::Cpu;
-    let mut detection = detect(&Probe::default(), target, &args.meter);
+    let device = args.device.device()?;
+    let target = match args.device {
+        DeviceChoice::Flex => Target::Cpu,
+        DeviceChoice::Gpu => Target::Gpu,
+    };
+    let mut detection = detect(&Probe::from_env(), target, &args.meter);
     let absence = detection.absence();
     let meter = match detection.meter.as_deref_mut() {
         Some(m) => Ok(m),
@@ -134,17 +143,16 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     let result = profile(build, &device, &config, meter).with_context(|| format!("profiling {}", args.model))?;
 
     let out = args.out.unwrap_or_else(|| PathBuf::from(format!("results/profile/{}.json", args.model)));
-    let report = json!({
-        "model_name": args.model,
-        "model": model_config,
-        "dataset": args.dataset,
-        "checkpoint": args.checkpoint,
-        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
-        "energy_meters": detection.findings,
-        "profile": result,
-        "harbench_version": env!("CARGO_PKG_VERSION"),
-    });
-    write_atomic(&out, &serde_json::to_string_pretty(&report)?)?;
+    let report = ProfileReport {
+        model_name: args.model.clone(),
+        model: model_config.clone(),
+        dataset: args.dataset.clone(),
+        checkpoint: args.checkpoint.clone(),
+        energy_meters: detection.findings.clone(),
+        profile: result.clone(),
+        environment: Environment::current(args.device, &device),
+    };
+    report.save(&out)?;
     println!("{}", table(&args.model, &result));
     print_energy(&result.energy, &detection.findings);
     if cfg!(debug_assertions) {
@@ -152,15 +160,6 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     }
     println!("report: {}", out.display());
     Ok(())
-}
-
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
 fn ms(s: &Summary) -> String {
@@ -185,13 +184,11 @@ fn table(model: &str, p: &Profile) -> String {
     row(&format!("throughput, batch {}", p.batched.batch), format!("{:.0} windows/s", p.batched.windows_per_second));
     match &p.memory {
         Ok(m) => {
-            row("peak RSS", mib(m.peak_rss_bytes));
-            row(
-                "peak RSS above baseline",
-                format!("{}{}", mib(m.peak_above_baseline_bytes), if m.peak_was_reset { "" } else { " (upper bound)" }),
-            );
+            row("heap: weights", mib(m.weights_bytes));
+            row("heap: inference, 1 window", format!("{} (weights + {} activations)", mib(m.single_peak_bytes), mib(m.single_activation_bytes)));
+            row(&format!("heap: activations, batch {}", m.batch), mib(m.batch_activation_bytes));
         }
-        Err(e) => row("peak memory", format!("unavailable: {e}")),
+        Err(e) => row("memory", format!("unavailable: {e}")),
     }
     let energy = |r: &EnergyReport| {
         format!(

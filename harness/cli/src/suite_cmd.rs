@@ -1,13 +1,14 @@
 //! `harbench run`, `harbench report` and `harbench diff`: suites, their tables, and the
 //! comparison of two commits' results.
 
-use crate::executor::{known_methods, known_models, CliExecutor};
 use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use harbench_data::prepare::DataDir;
 use harbench_data::progress::Progress;
+use harbench_run::Workspace;
 use harbench_suite::diff::{self, Diff, DiffOptions};
+use harbench_suite::executor::LocalExecutor;
 use harbench_suite::gitinfo::{self, GitInfo};
 use harbench_suite::machine::Machine;
 use harbench_suite::plan::{self, Plan};
@@ -16,9 +17,9 @@ use harbench_suite::runner::{self, Target};
 use harbench_suite::spec::{self, Known};
 use harbench_suite::store::{self, ResultsStore};
 use harbench_train::store::{code_version, TeacherStore};
+use harbench_train::DeviceChoice;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
@@ -44,6 +45,10 @@ pub struct RunArgs {
     /// Fetch missing datasets from this folder or URL before preparing them.
     #[arg(long, env = "HARBENCH_DATA_MIRROR")]
     mirror: Option<String>,
+    /// Device of every run, overriding the suite's `device:` [flex (CPU), or gpu with a build
+    /// that has `--features gpu`]. It is part of each run's settings and recorded with it.
+    #[arg(long)]
+    device: Option<DeviceChoice>,
 }
 
 #[derive(Args)]
@@ -101,7 +106,7 @@ pub struct DiffArgs {
 }
 
 fn known() -> Known {
-    Known::new(&harbench_data::registry::ids(), &known_models(), &known_methods())
+    Known::new(&harbench_data::registry::ids(), &harbench_models::preset_names(), &harbench_run::known_methods())
 }
 
 /// `quick` → suites/quick.yaml; a path is taken as it is.
@@ -177,29 +182,30 @@ impl Progress for RunStatus<'_> {
 }
 
 pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
-    let plan = load_plan(&args.suite)?;
+    let mut plan = load_plan(&args.suite)?;
+    if let Some(device) = args.device {
+        plan.runs.iter_mut().for_each(|r| r.device = device);
+    }
+    if let Some(r) = plan.runs.iter().find(|r| !r.device.available()) {
+        bail!("run {} asks for device {}, which this build lacks: rebuild with `--features gpu`, or pass --device flex", r.key, r.device);
+    }
     let git = GitInfo::discover(&cwd());
     let target = Target { store: ResultsStore::new(&args.results.root), git: git.clone(), machine: machine(&args.results) };
     let commit = git.commit.as_ref().map(|c| format!("{c}{}", if git.dirty { "-dirty" } else { "" }));
-    let executor = CliExecutor::new(
-        DataDir::new(data_dir),
-        TeacherStore::new(target.store.teachers_dir()),
-        code_version(commit.as_deref()),
-        args.mirror.clone(),
-    );
+    let executor = LocalExecutor {
+        workspace: Workspace::new(
+            DataDir::new(data_dir),
+            TeacherStore::new(target.store.teachers_dir()),
+            code_version(commit.as_deref()),
+            args.mirror.clone(),
+        ),
+    };
     let dir = target.dir(&plan.suite);
     if args.dry_run {
         return dry_run(&plan, &target, &executor, &args.filter, &dir);
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("\ninterrupted: stopping after this batch; the unfinished run is not recorded (Ctrl-C again to quit now)");
-    })
-    .context("installing the Ctrl-C handler")?;
+    let stop = harbench_common::interrupt::stop_flag("stopping after this batch; the unfinished run is not recorded")
+        .context("installing the Ctrl-C handler")?;
     let bar = RunsBar { bar: Bar::new(), label: Mutex::new(String::new()) };
     println!("suite {}: {} runs; results in {}", plan.suite, plan::filter(&plan.runs, &args.filter).len(), dir.display());
     let log = |line: &str| bar.bar.println(line);
@@ -225,7 +231,7 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn dry_run(plan: &Plan, target: &Target, executor: &CliExecutor, filters: &[String], dir: &Path) -> Result<()> {
+fn dry_run(plan: &Plan, target: &Target, executor: &LocalExecutor, filters: &[String], dir: &Path) -> Result<()> {
     let rows = runner::dry_run(plan, target, executor, filters)?;
     let mut b = Builder::new();
     b.push_record(["run", "state", "estimate", "basis"]);

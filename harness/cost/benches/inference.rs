@@ -6,8 +6,9 @@
 //! target/criterion).
 
 use burn::module::Module;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Distribution, Tensor};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use harbench_models::device::test_device;
 use harbench_models::ModelConfig;
 use std::hint::black_box;
 
@@ -16,7 +17,7 @@ const LENGTH: usize = 128;
 const CLASSES: usize = 6;
 
 fn inference(c: &mut Criterion) {
-    let device = Device::flex();
+    let device = test_device();
     device.seed(0);
     let mut group = c.benchmark_group("inference");
     for name in ["mobilenetv3-small-1d", "mobilenetv3-large-1d"] {

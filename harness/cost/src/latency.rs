@@ -3,6 +3,7 @@
 //! (median, 10th/90th percentiles, median absolute deviation) that a few preempted runs on a
 //! busy machine do not move.
 
+use harbench_common::stats;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
@@ -64,18 +65,21 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
+/// The summary of `samples` (with none, every statistic but the mean is NaN). The median and
+/// the MAD are [`harbench_common::stats::median`] (the mean of the two middles for an even
+/// count, as numpy's `median`; [`quantile`] at 0.5 equals it up to rounding); p10 and p90
+/// interpolate.
 pub fn summarize(samples: &[f64]) -> Summary {
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let median = quantile(&sorted, 0.5);
-    let mut deviations: Vec<f64> = sorted.iter().map(|x| (x - median).abs()).collect();
-    deviations.sort_by(f64::total_cmp);
+    let median = stats::median(&sorted).unwrap_or(f64::NAN);
+    let deviations: Vec<f64> = sorted.iter().map(|x| (x - median).abs()).collect();
     Summary {
         samples: sorted.len(),
         median,
         p10: quantile(&sorted, 0.1),
         p90: quantile(&sorted, 0.9),
-        mad: quantile(&deviations, 0.5),
+        mad: stats::median(&deviations).unwrap_or(f64::NAN),
         mean: sorted.iter().sum::<f64>() / sorted.len().max(1) as f64,
         min: sorted.first().copied().unwrap_or(f64::NAN),
         max: sorted.last().copied().unwrap_or(f64::NAN),

@@ -2,11 +2,12 @@
 //!
 //! - parameters ([`params`]) and multiply-accumulates (`harbench_models::macs`);
 //! - single-window latency and batch throughput ([`latency`]);
-//! - peak host memory ([`memory`]);
+//! - heap memory of the weights and of one inference ([`alloc`]; the process's resident set in [`memory`]);
 //! - energy per inference from whatever meter the machine has ([`energy`]), with idle power.
 //!
 //! [`profile::profile`] runs them all on one model; `harbench profile` prints and saves it.
 
+pub mod alloc;
 pub mod energy;
 pub mod latency;
 pub mod memory;
@@ -15,4 +16,5 @@ pub mod profile;
 
 pub use energy::detect::{detect, Choice, Detection, Probe, Target};
 pub use energy::{EnergyError, EnergyMeter, EnergyWindow};
-pub use profile::{profile, CostError, Energy, Profile, ProfileConfig};
+pub use alloc::HeapMemory;
+pub use profile::{detached_copy, profile, CostError, Energy, Profile, ProfileConfig};

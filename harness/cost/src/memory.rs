@@ -7,54 +7,12 @@
 //! builds the model and runs every timed inference, then reads the mark again. Their difference
 //! is the peak host memory that loading and running the model added (weights, activations,
 //! the backend's buffers and thread pools); it is host RAM only, not GPU memory.
+//!
+//! Reading `/proc` lives in [`harbench_common::proc`] (shared with the training benchmark's peak
+//! memory); it is re-exported here.
 
+pub use harbench_common::proc::{parse_status, Proc, Status};
 use serde::Serialize;
-use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Status {
-    pub rss_bytes: u64,
-    pub hwm_bytes: u64,
-}
-
-/// `VmRSS` and `VmHWM` from the text of a `/proc/<pid>/status` file.
-pub fn parse_status(text: &str) -> Result<Status, String> {
-    let field = |key: &str| -> Result<u64, String> {
-        let line = text.lines().find(|l| l.starts_with(key)).ok_or_else(|| format!("no {key} line"))?;
-        let mut parts = line[key.len()..].split_whitespace();
-        let value: u64 = parts.next().and_then(|v| v.parse().ok()).ok_or_else(|| format!("{key}: no number in '{line}'"))?;
-        match parts.next() {
-            Some("kB") => Ok(value * 1024),
-            other => Err(format!("{key}: unit {other:?}, expected kB")),
-        }
-    };
-    Ok(Status { rss_bytes: field("VmRSS:")?, hwm_bytes: field("VmHWM:")? })
-}
-
-/// The process whose memory is read: `/proc/self` by default, injectable for tests.
-#[derive(Debug, Clone)]
-pub struct Proc {
-    pub dir: PathBuf,
-}
-
-impl Default for Proc {
-    fn default() -> Self {
-        Proc { dir: PathBuf::from("/proc/self") }
-    }
-}
-
-impl Proc {
-    pub fn status(&self) -> Result<Status, String> {
-        let path = self.dir.join("status");
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        parse_status(&text).map_err(|e| format!("{}: {e}", path.display()))
-    }
-
-    /// Resets the high-water mark; false when the kernel does not allow it.
-    pub fn reset_peak(&self) -> bool {
-        std::fs::write(self.dir.join("clear_refs"), "5").is_ok()
-    }
-}
 
 /// Peak memory of a measured stretch of work.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -97,14 +55,6 @@ mod tests {
 
     fn fake_status(dir: &Path, rss_kb: u64, hwm_kb: u64) -> std::io::Result<()> {
         std::fs::write(dir.join("status"), format!("Name:\tharbench\nVmPeak:\t  900000 kB\nVmHWM:\t  {hwm_kb} kB\nVmRSS:\t  {rss_kb} kB\n"))
-    }
-
-    #[test]
-    fn status_fields_are_parsed_in_bytes() {
-        let text = "Name:\tx\nVmHWM:\t   20480 kB\nVmRSS:\t    10240 kB\n";
-        assert_eq!(parse_status(text).unwrap(), Status { rss_bytes: 10240 * 1024, hwm_bytes: 20480 * 1024 });
-        assert!(parse_status("VmRSS: 1 kB\n").unwrap_err().contains("VmHWM"));
-        assert!(parse_status("VmRSS: 1 MB\nVmHWM: 2 kB\n").unwrap_err().contains("unit"));
     }
 
     #[test]

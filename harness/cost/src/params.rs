@@ -4,9 +4,9 @@
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParamCount {
     /// Learned weights (what papers call parameters).
     pub learned: usize,
@@ -54,14 +54,14 @@ pub fn count<M: Module>(module: &M) -> ParamCount {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::Device;
+    use harbench_models::device::test_device;
     use harbench_models::ModelConfig;
 
     /// Learned-parameter counts printed by `/tmp/tv/bin/python tests/reference/macs_mobilenetv3.py`
     /// (PyTorch builds of the same tables; `sum(p.numel() for p in model.parameters())`).
     #[test]
     fn learned_parameters_match_pytorch() {
-        let device = Device::flex();
+        let device = test_device();
         for (name, width, channels, classes, learned) in [
             ("mobilenetv3-small-1d", 1.0, 9, 6, 883_814),
             ("mobilenetv3-small-1d", 0.5, 9, 6, 234_574),

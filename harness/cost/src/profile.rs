@@ -3,12 +3,12 @@
 
 use crate::energy::{EnergyError, EnergyMeter, EnergyWindow};
 use crate::latency::{self, LatencyConfig, Summary};
-use crate::memory::{self, MemoryReport, Proc};
+use crate::alloc::{self, HeapMemory};
 use crate::params::{self, ParamCount};
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Distribution, Tensor};
 use harbench_models::Model;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +23,7 @@ pub enum CostError {
     Energy(#[from] EnergyError),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProfileConfig {
     pub channels: usize,
     pub length: usize,
@@ -66,7 +66,7 @@ impl ProfileConfig {
 }
 
 /// Latency of one call and the windows it processes per second.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Timing {
     /// Windows per call.
     pub batch: usize,
@@ -77,7 +77,7 @@ pub struct Timing {
 }
 
 /// Energy of a timed inference loop, next to idle power.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnergyReport {
     pub meter: String,
     pub what: String,
@@ -97,14 +97,14 @@ pub struct EnergyReport {
 }
 
 /// Energy per inference, or why it is absent (never zero for "unknown").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Energy {
     Measured { single: EnergyReport, batch: EnergyReport },
     Absent { reason: String },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Profile {
     pub input: ProfileConfig,
     pub device: String,
@@ -113,8 +113,32 @@ pub struct Profile {
     pub macs: u64,
     pub single: Timing,
     pub batched: Timing,
-    pub memory: Result<MemoryReport, String>,
+    /// Heap memory of the model and of one inference, or why it is absent.
+    #[serde(deserialize_with = "crate::alloc::memory_or_reason")]
+    pub memory: Result<HeapMemory, String>,
     pub energy: Energy,
+}
+
+impl Energy {
+    /// Joules per single-window inference, when measured.
+    pub fn joules_per_window(&self) -> Option<f64> {
+        match self {
+            Energy::Measured { single, .. } => Some(single.joules_per_window),
+            Energy::Absent { .. } => None,
+        }
+    }
+}
+
+/// A copy of `model` whose weights live in buffers of their own. burn's `clone` shares tensor
+/// storage, so a profile of a clone would not count the weights it holds; this allocates them.
+pub fn detached_copy(model: &Model) -> Model {
+    struct Copy;
+    impl ModuleMapper for Copy {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            param.map(|t| Tensor::from_data(t.to_data(), &t.device()))
+        }
+    }
+    model.clone().map(&mut Copy)
 }
 
 /// Times an inference loop against `meter`: idle first, then calls until the window is at least
@@ -170,8 +194,9 @@ fn check(model: &Model, x: &Tensor<3>) -> Result<(), String> {
     })
 }
 
-/// Profiles the model `build` returns on `device`. The memory baseline is read before `build`
-/// runs, so the peak covers the weights too. `meter`: the energy meter, or why there is none.
+/// Profiles the model `build` returns on `device`. The heap is counted from before `build` runs,
+/// so the memory covers the weights `build` allocates (hand it a [`detached_copy`] of a model
+/// already in memory). `meter`: the energy meter, or why there is none.
 pub fn profile(
     build: impl FnOnce(&Device) -> Result<Model, String>,
     device: &Device,
@@ -179,10 +204,10 @@ pub fn profile(
     meter: Result<&mut (dyn EnergyMeter + 'static), String>,
 ) -> Result<Profile, CostError> {
     config.validate()?;
-    let proc = Proc::default();
-    let baseline = memory::begin(&proc);
+    let heap = alloc::installed().then(alloc::Window::open);
     device.seed(config.seed);
     let model = build(device).map_err(CostError::Build)?.valid();
+    let weights = heap.map(|w| w.held_above_baseline());
     let parameters = params::count(&model);
     let macs = model.macs(config.channels, config.length);
 
@@ -195,9 +220,18 @@ pub fn profile(
     let run = |x: &Tensor<3>| {
         let _ = infer(&model, x);
     };
+    // One call of each shape in a window of its own: weights + the call's peak.
+    let peak_of = |x: &Tensor<3>| {
+        let window = alloc::Window::open();
+        run(x);
+        window.peak_above_baseline()
+    };
+    let memory = match (heap, weights) {
+        (Some(_), Some(weights)) => Ok(HeapMemory::new(weights, peak_of(&one), peak_of(&many), config.batch)),
+        _ => Err(alloc::NOT_INSTALLED.to_string()),
+    };
     let single = latency::measure(&config.latency, || run(&one));
     let batched = latency::measure(&config.latency, || run(&many));
-    let memory = baseline.and_then(|(status, reset)| memory::end(&proc, status, reset));
     let energy = match meter {
         Ok(meter) => Energy::Measured {
             single: measure_energy(meter, config.idle, config.energy_window, 1, || run(&one))?,
@@ -220,6 +254,7 @@ pub fn profile(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use harbench_models::device::test_device;
     use harbench_models::ModelConfig;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
@@ -281,7 +316,7 @@ mod tests {
             ..Default::default()
         };
         let model_config = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
-        let device = Device::flex();
+        let device = test_device();
         let p = profile(|d| Ok(model_config.build(3, 4, d)), &device, &config, Err("no meter here".into())).unwrap();
         let reference = model_config.build(3, 4, &device);
         assert_eq!(p.macs, reference.macs(3, 32));

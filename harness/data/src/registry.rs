@@ -40,17 +40,8 @@ pub fn find(id: &str) -> Result<&'static dyn Dataset> {
         return Ok(*found);
     }
     let known = ids();
-    Err(DataError::UnknownDataset { id: id.to_string(), nearest: nearest(id, &known).map(str::to_string), known: known.join(", ") })
-}
-
-/// The closest name by edit distance, when it is close enough to be a plausible typo.
-pub fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::normalized_damerau_levenshtein(name, c), *c))
-        .filter(|(score, _)| *score >= 0.5)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    let nearest = harbench_common::names::nearest(id, known.iter().copied()).map(str::to_string);
+    Err(DataError::UnknownDataset { id: id.to_string(), nearest, known: known.join(", ") })
 }
 
 #[cfg(test)]

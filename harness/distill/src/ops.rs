@@ -127,7 +127,7 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::*;
     use super::*;
-    use burn::tensor::Device;
+    use harbench_models::device::test_device;
 
     // /tmp/tv/bin/python tests/reference/distill_losses.py → interp_6_to_4, interp_4_to_6, kd_t4
     const INTERP_6_TO_4: [f32; 8] = [
@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn interpolation_matches_pytorch_linear_both_ways() {
-        let d = Device::flex();
+        let d = test_device();
         let down = values(resize_time(gen([4, 3, 6], 0.5, 1.0, &d), 4));
         assert_eq!(down.len(), 48);
         for (i, (m, r)) in down.iter().zip(INTERP_6_TO_4).enumerate() {
@@ -171,14 +171,14 @@ mod tests {
 
     #[test]
     fn soft_kl_matches_distill_kl() {
-        let d = Device::flex();
+        let d = test_device();
         let (zs, zt) = (gen([4, 5], 0.1, 3.0, &d), gen([4, 5], 1.3, 3.0, &d));
         assert_close(scalar(soft_kl(zs, zt, 4.0)), 0.7731398940086365, "kd_t4");
     }
 
     #[test]
     fn smooth_l1_and_normalize_by_hand() {
-        let d = Device::flex();
+        let d = test_device();
         // |d| = 0.5 → 0.125; |d| = 3 → 2.5; mean 1.3125.
         let a = Tensor::<1>::from_floats([0.5, 3.0], &d);
         assert_close(scalar(smooth_l1(a, Tensor::zeros([2], &d))), 1.3125, "smooth_l1");

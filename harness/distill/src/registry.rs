@@ -1,5 +1,5 @@
-//! Distillation methods by name. One line per method: its name, a one-line summary, the
-//! CE / KD mix it is trained with by default, and its constructor.
+//! Distillation methods by name. The table itself is one line per method in `methods/mod.rs`
+//! (its module, name, default CE / KD mix and summary); this file finds and builds them.
 
 use crate::method::{Method, Mix};
 use crate::methods;
@@ -13,52 +13,9 @@ pub struct Entry {
     pub build: fn(Value) -> Result<Box<dyn Method>, DistillError>,
 }
 
-const KD_MIX: Mix = Mix { ce: 0.1, kd: 0.0, kd_temperature: 4.0 };
-
-pub const METHODS: &[Entry] = &[
-    Entry { name: "kd", summary: "Hinton et al. 2015: soft targets at temperature 4", mix: KD_MIX, build: methods::kd::build },
-    Entry {
-        name: "fitnets",
-        summary: "Romero et al. 2015: hint MSE through a conv regressor",
-        mix: Mix::CE,
-        build: methods::fitnets::build,
-    },
-    Entry { name: "at", summary: "Zagoruyko & Komodakis 2017: attention maps over time", mix: Mix::CE, build: methods::at::build },
-    Entry { name: "sp", summary: "Tung & Mori 2019: batch similarity matrices", mix: Mix::CE, build: methods::sp::build },
-    Entry { name: "rkd", summary: "Park et al. 2019: distance and angle relations", mix: Mix::CE, build: methods::rkd::build },
-    Entry {
-        name: "pkt",
-        summary: "Passalis & Tefas 2018: probabilistic cosine-similarity transfer",
-        mix: Mix::CE,
-        build: methods::pkt::build,
-    },
-    Entry { name: "nst", summary: "Huang & Wang 2017: MMD of neuron selectivity profiles", mix: Mix::CE, build: methods::nst::build },
-    Entry { name: "crd", summary: "Tian et al. 2020: contrastive, memory bank of negatives", mix: Mix::CE, build: methods::crd::build },
-    Entry { name: "dkd", summary: "Zhao et al. 2022: decoupled target / non-target KD", mix: Mix::CE, build: methods::dkd::build },
-    Entry {
-        name: "dist",
-        summary: "Huang et al. 2022: Pearson inter- and intra-class relations",
-        mix: Mix::CE,
-        build: methods::dist::build,
-    },
-    Entry {
-        name: "logit-std",
-        summary: "Sun et al. 2024: KD on z-scored logits",
-        mix: Mix { ce: 0.1, kd: 0.0, kd_temperature: 4.0 },
-        build: methods::logit_std::build,
-    },
-    Entry { name: "cc", summary: "Peng et al. 2019: correlation congruence of embeddings", mix: Mix::CE, build: methods::cc::build },
-    Entry { name: "vid", summary: "Ahn et al. 2019: variational information (Gaussian NLL)", mix: Mix::CE, build: methods::vid::build },
-    Entry { name: "ft", summary: "Kim et al. 2018: factor transfer via paraphraser / translator", mix: Mix::CE, build: methods::ft::build },
-    Entry { name: "fsp", summary: "Yim et al. 2017: flow matrices, pre-training stage", mix: Mix::CE, build: methods::fsp::build },
-    Entry {
-        name: "smldist",
-        summary: "Chen et al. 2021: frequency-aware stage, Hopfield memory, conditional logits, searched heads",
-        // SMLDist weighs its own cross-entropy by (1 − α).
-        mix: Mix { ce: 0.0, kd: 0.0, kd_temperature: 4.0 },
-        build: methods::smldist::build,
-    },
-];
+/// Every method, in the order tables and `--help` list them: `methods::TABLE`, which the
+/// `methods!` invocation in `methods/mod.rs` writes from one line per method.
+pub const METHODS: &[Entry] = methods::TABLE;
 
 /// Other spellings accepted on the command line.
 const ALIASES: &[(&str, &str)] = &[("fitnet", "fitnets"), ("hint", "fitnets"), ("ls", "logit-std"), ("logit-standardization", "logit-std")];
@@ -74,12 +31,7 @@ pub fn find(name: &str) -> Result<&'static Entry, DistillError> {
     if let Some(e) = METHODS.iter().find(|e| e.name == canonical) {
         return Ok(e);
     }
-    let nearest = METHODS
-        .iter()
-        .map(|e| (strsim::normalized_damerau_levenshtein(&lower, e.name), e.name))
-        .filter(|(s, _)| *s >= 0.4)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, n)| n.to_string());
+    let nearest = harbench_common::names::nearest(name, names()).map(str::to_string);
     Err(DistillError::Unknown { name: name.into(), nearest, known: names().join(", ") })
 }
 

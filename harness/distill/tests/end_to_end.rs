@@ -1,12 +1,12 @@
 //! Every method distils a student end to end on the synthetic dataset (no download), through
 //! harbench-train's loop; runs are deterministic for a seed.
 
-use burn::tensor::Device;
 use harbench_data::prepare::{self, DataDir, Overrides};
 use harbench_data::progress::Silent;
 use harbench_data::split::{self, SplitConfig};
 use harbench_data::{cache::Prepared, registry as datasets};
 use harbench_distill::{distill, registry, DistillOutcome};
+use harbench_models::device::test_device;
 use harbench_models::{HeadKind, ModelConfig};
 use harbench_train::{train, TrainConfig};
 use serde_json::{json, Map, Value};
@@ -39,7 +39,7 @@ fn setup() -> Setup {
     let teacher_config =
         ModelConfig::preset("mobilenetv3-large-1d", Some(0.25)).unwrap().with_heads("teacher", vec![HeadKind::Hopfield]).unwrap();
     let config = TrainConfig { epochs: 2, batch_size: 32, warmup_epochs: 0, seed: 5, ..Default::default() };
-    let teacher = train(&teacher_config, &data, &fold, &config, &Device::flex(), &Silent, &AtomicBool::new(false)).unwrap();
+    let teacher = train(&teacher_config, &data, &fold, &config, &test_device(), &Silent, &AtomicBool::new(false)).unwrap();
     Setup { _tmp: tmp, data, fold, teacher, config }
 }
 
@@ -52,7 +52,7 @@ fn run_with(s: &Setup, method: &str, params: Value, config: TrainConfig) -> Dist
     let params: Map<String, Value> = serde_json::from_value(params).unwrap();
     let (m, mix) = registry::build(method, &params).unwrap();
     let never = AtomicBool::new(false);
-    let (_, outcome) = distill(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config, &Device::flex(), &Silent, &never).unwrap();
+    let (_, outcome) = distill(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config, &test_device(), &Silent, &never).unwrap();
     // The teacher's scores are the ones it had after its own training.
     assert_eq!(outcome.teacher.test, s.teacher.outcome.best.test);
     outcome
@@ -116,7 +116,7 @@ fn smldist_searches_heads_within_the_budget_and_is_deterministic() {
     // Room for the backbone with a linear or cosine head, not for the MLP or Hopfield heads.
     let linear = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25))
         .unwrap()
-        .build(s.data.windows.channels, s.data.meta.classes.len(), &Device::flex())
+        .build(s.data.windows.channels, s.data.meta.classes.len(), &test_device())
         .trainable_params();
     let mut config = TrainConfig { epochs: 2, ..s.config.clone() };
     config.search.max_params = Some(linear + 10);

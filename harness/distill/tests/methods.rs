@@ -8,6 +8,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use harbench_distill::registry;
 use harbench_distill::run::{shapes, DistillObjective};
 use harbench_distill::{Context, Distilled};
+use harbench_models::device::test_device;
 use harbench_models::{Model, ModelConfig};
 use harbench_train::{Batch, Stage};
 use serde_json::{json, Map, Value};
@@ -101,7 +102,7 @@ fn step(method: &str, b: Batch, device: &Device) -> (f64, Vec<f32>, Vec<f32>, Ve
 
 #[test]
 fn gradients_reach_the_student_and_never_the_teacher() {
-    let device = Device::flex();
+    let device = test_device();
     for method in registry::names() {
         let b = batch(wave(4), 4, &[0, 1, 2, 0], &[0, 1, 2, 3], stage(method), &device);
         let (value, before, after, t_before, t_after) = step(method, b, &device);
@@ -114,7 +115,7 @@ fn gradients_reach_the_student_and_never_the_teacher() {
 
 #[test]
 fn teacher_outputs_are_constants_of_the_graph() {
-    let device = Device::flex();
+    let device = test_device();
     let (module, mut objective) = setup("kd", &device);
     let x = Tensor::<3>::from_data(TensorData::new(wave(2), [2, C, L]), &device.clone().autodiff());
     let t = objective.teacher.forward(x.clone().without_autodiff());
@@ -127,7 +128,7 @@ fn teacher_outputs_are_constants_of_the_graph() {
 
 #[test]
 fn degenerate_batches_give_no_nan() {
-    let device = Device::flex();
+    let device = test_device();
     for method in registry::names() {
         let cases: [(&str, Batch); 2] = [
             ("batch of one", batch(wave(1), 1, &[2], &[5], stage(method), &device)),
@@ -152,7 +153,7 @@ fn degenerate_batches_give_no_nan() {
 /// identical windows is a batch-norm matter: its gradient scales by 1/√ε per layer.)
 #[test]
 fn identical_features_give_finite_losses_and_gradients() {
-    let device = Device::flex();
+    let device = test_device();
     let ad = device.clone().autodiff();
     for method in registry::names() {
         for (s_value, t_value) in [(0.0f32, 0.0f32), (1.0, 1.0), (0.5, 2.0)] {
@@ -208,7 +209,7 @@ fn identical_features_give_finite_losses_and_gradients() {
 
 #[test]
 fn mix_adds_cross_entropy_and_kd_in_the_main_stage_only() {
-    let device = Device::flex();
+    let device = test_device();
     let ad = device.clone().autodiff();
     let teacher = teacher(&device);
     device.seed(3);
@@ -239,7 +240,7 @@ fn mix_adds_cross_entropy_and_kd_in_the_main_stage_only() {
 
 #[test]
 fn shape_mismatches_are_errors_not_panics() {
-    let device = Device::flex();
+    let device = test_device();
     let ad = device.clone().autodiff();
     let student = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap().build(C, K, &ad);
     let labels = vec![0, 1];

@@ -3,15 +3,16 @@
 //! Reference numbers: `/tmp/tv/bin/python tests/reference/distill_losses.py` (torch 2.15, from
 //! the repository root); each constant below is pasted from its output under the same name.
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 use harbench_distill::methods::{at, cc, crd, dist, dkd, fsp, ft, logit_std, nst, pkt, rkd, sp, vid};
 use harbench_distill::ops::{mse, soft_kl};
+use harbench_models::device::test_device;
 
 /// The script's `gen`: `scale · (sin(0.37 i + phase) + 0.1 cos(1.7 i))`, C order.
 fn gen<const D: usize>(shape: [usize; D], phase: f64, scale: f64) -> Tensor<D> {
     let n: usize = shape.iter().product();
     let v: Vec<f32> = (0..n).map(|i| (scale * ((0.37 * i as f64 + phase).sin() + 0.1 * (1.7 * i as f64).cos())) as f32).collect();
-    Tensor::from_data(TensorData::new(v, shape), &Device::flex())
+    Tensor::from_data(TensorData::new(v, shape), &test_device())
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
@@ -28,7 +29,7 @@ fn close(mine: f64, theirs: f64, what: &str) {
 }
 
 fn labels() -> Tensor<1, Int> {
-    Tensor::from_data(TensorData::new(vec![0i64, 2, 1, 4], [4]), &Device::flex())
+    Tensor::from_data(TensorData::new(vec![0i64, 2, 1, 4], [4]), &test_device())
 }
 
 fn logits() -> (Tensor<2>, Tensor<2>) {
@@ -100,7 +101,7 @@ fn contrastive_memory_loss_and_update() {
     close(z1 / 1191340.5, 1.0, "crd_z_v1");
     close(z2 / 5346372.5, 1.0, "crd_z_v2");
     close(scalar(loss), 30.894630432128906, "crd_loss");
-    let rows = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 3, 5, 7], [4]), &Device::flex());
+    let rows = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 3, 5, 7], [4]), &test_device());
     let up1 = values(memory.v1.clone().select(0, rows.clone()));
     let up2 = values(memory.v2.clone().select(0, rows));
     let ref1 = [
@@ -144,7 +145,7 @@ fn contrastive_memory_loss_and_update() {
         close(up2[i] as f64, ref2[i], &format!("crd_updated_v2[{i}]"));
     }
     // Rows outside the batch are untouched.
-    let other = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64], [1]), &Device::flex());
+    let other = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64], [1]), &test_device());
     assert_eq!(values(memory.v1.select(0, other.clone())), values(l2n(gen([10, 4], 0.2, 1.0)).select(0, other)));
 }
 
@@ -175,7 +176,7 @@ fn correlation_congruence() {
 fn variational_information() {
     let init = vid::initial_log_scale(5.0, 1e-5);
     close(init, 4.993229389190674, "vid_init_log_scale");
-    let log_scale = Tensor::<1>::ones([5], &Device::flex()) * init;
+    let log_scale = Tensor::<1>::ones([5], &test_device()) * init;
     let (_, ft) = anchors();
     close(scalar(vid::vid_nll(gen([4, 5, 6], 0.5, 1.0), ft.clone(), log_scale, 1e-5)), 0.8969253301620483, "vid");
     close(scalar(vid::vid_nll(gen([4, 5, 6], 0.5, 1.0), ft, gen([5], 0.9, 1.0), 1e-5)), 0.47882401943206787, "vid_varied_scale");

@@ -7,6 +7,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use harbench_distill::methods::smldist::{
     conditional_logits_loss, conditional_target, dft_basis, frequency_attention, magnitude, memory_loss, ridge_fit, stage_loss,
 };
+use harbench_models::device::test_device;
 
 const ATTENTION: [f64; 10] = [
     0.7154988140456467,
@@ -53,7 +54,7 @@ const RIDGE: [f64; 6] =
     [1.5474286950361271, 0.39842003360949174, -1.5404140075914021, -0.6226587500234231, 1.0005271503769608, 1.0529991753570047];
 
 fn device() -> Device {
-    Device::flex()
+    test_device()
 }
 
 /// The script's `gen`: `scale · (sin(0.37 i + phase) + 0.1 cos(1.7 i))`, C order.

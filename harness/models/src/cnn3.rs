@@ -6,6 +6,7 @@
 //! max-pool (2, stride 2), of 64, 128 and 128 filters; global average pooling; linear classifier.
 //! Each block ends a stage.
 
+use crate::architecture::{Architecture, ArchitectureConfig};
 use crate::heads::{Classifier, ClassifierConfig};
 use crate::layers::{check_width, scale_width, ConvBn};
 use crate::{macs, ModelOutput};
@@ -97,5 +98,51 @@ impl Cnn3 {
             steps = macs::max_pool1d_len(&self.pool, out);
         }
         total + self.classifier.macs()
+    }
+}
+
+impl ArchitectureConfig for Cnn3Config {
+    type Model = Cnn3;
+
+    fn validate(&self) -> Result<(), String> {
+        Cnn3Config::validate(self)
+    }
+
+    fn classifier(&self) -> &ClassifierConfig {
+        &self.classifier
+    }
+
+    fn classifier_mut(&mut self) -> &mut ClassifierConfig {
+        &mut self.classifier
+    }
+
+    fn dropout_mut(&mut self) -> Option<&mut f64> {
+        None
+    }
+
+    fn min_length(&self) -> usize {
+        Cnn3Config::min_length(self)
+    }
+
+    fn build(&self, channels: usize, classes: usize, device: &Device) -> Cnn3 {
+        Cnn3::new(self, channels, classes, device)
+    }
+}
+
+impl Architecture for Cnn3 {
+    fn forward(&self, x: Tensor<3>) -> ModelOutput {
+        Cnn3::forward(self, x)
+    }
+
+    fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    fn classifier_mut(&mut self) -> &mut Classifier {
+        &mut self.classifier
+    }
+
+    fn macs(&self, channels: usize, length: usize) -> u64 {
+        Cnn3::macs(self, channels, length)
     }
 }

@@ -7,6 +7,7 @@
 //! two LSTM layers of 128 units; the classifier reads the last time step. Dropout (0.5) on the
 //! inputs of both LSTM layers and of the classifier, as in the paper.
 
+use crate::architecture::{Architecture, ArchitectureConfig};
 use crate::heads::{Classifier, ClassifierConfig};
 use crate::layers::{check_dropout, check_width, lstm, scale_width};
 use crate::{macs, ModelOutput};
@@ -140,5 +141,51 @@ impl DeepConvLstm {
         }
         total += self.lstms.iter().map(|l| macs::lstm(l, steps)).sum::<u64>();
         total + self.classifier.macs()
+    }
+}
+
+impl ArchitectureConfig for DeepConvLstmConfig {
+    type Model = DeepConvLstm;
+
+    fn validate(&self) -> Result<(), String> {
+        DeepConvLstmConfig::validate(self)
+    }
+
+    fn classifier(&self) -> &ClassifierConfig {
+        &self.classifier
+    }
+
+    fn classifier_mut(&mut self) -> &mut ClassifierConfig {
+        &mut self.classifier
+    }
+
+    fn dropout_mut(&mut self) -> Option<&mut f64> {
+        Some(&mut self.dropout)
+    }
+
+    fn min_length(&self) -> usize {
+        DeepConvLstmConfig::min_length(self)
+    }
+
+    fn build(&self, channels: usize, classes: usize, device: &Device) -> DeepConvLstm {
+        DeepConvLstm::new(self, channels, classes, device)
+    }
+}
+
+impl Architecture for DeepConvLstm {
+    fn forward(&self, x: Tensor<3>) -> ModelOutput {
+        DeepConvLstm::forward(self, x)
+    }
+
+    fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    fn classifier_mut(&mut self) -> &mut Classifier {
+        &mut self.classifier
+    }
+
+    fn macs(&self, channels: usize, length: usize) -> u64 {
+        DeepConvLstm::macs(self, channels, length)
     }
 }

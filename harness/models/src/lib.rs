@@ -1,11 +1,15 @@
 //! harbench's models. Every model maps a window `[batch, channels, time]` to a [`ModelOutput`]:
 //! logits, the pooled feature, and the anchor (stage-end) features distillation needs.
 //!
-//! A model is one file and one variant in [`ModelConfig`] / [`Model`]; burn's optimisers need a
-//! concrete module type, hence an enum rather than trait objects.
+//! A model is one file implementing the two traits of [`architecture`], one line in the
+//! `architectures!` invocation below (which generates the [`ModelConfig`] and [`Model`] enums and
+//! their dispatch; burn's optimisers need a concrete module type, hence an enum rather than trait
+//! objects) and one line per preset in [`PRESETS`].
 
+pub mod architecture;
 pub mod cnn3;
 pub mod deepconvlstm;
+pub mod device;
 pub mod heads;
 pub mod layers;
 pub mod macs;
@@ -16,6 +20,8 @@ pub mod tinyhar;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
+
+pub use architecture::{Architecture, ArchitectureConfig};
 
 pub use cnn3::{Cnn3, Cnn3Config};
 pub use deepconvlstm::{DeepConvLstm, DeepConvLstmConfig};
@@ -51,43 +57,169 @@ pub enum ModelError {
     Invalid { name: String, message: String },
 }
 
-/// The exact architecture of a run, serialised with its results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum ModelConfig {
-    MobileNetV3(MobileNetV3Config),
-    #[serde(rename = "deepconvlstm")]
-    DeepConvLstm(DeepConvLstmConfig),
-    #[serde(rename = "tinyhar")]
-    TinyHar(TinyHarConfig),
-    #[serde(rename = "resnet1d")]
-    ResNet1d(ResNet1dConfig),
-    #[serde(rename = "cnn3")]
-    Cnn3(Cnn3Config),
+macro_rules! architectures {
+    ($($variant:ident => $kind:literal, $config:ident, $module:ident;)+) => {
+        /// The exact architecture of a run, serialised with its results.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+        pub enum ModelConfig {
+            $(#[serde(rename = $kind)] $variant($config),)+
+        }
+
+        $(impl From<$config> for ModelConfig {
+            fn from(config: $config) -> Self {
+                ModelConfig::$variant(config)
+            }
+        })+
+
+        /// A built model; burn's optimisers need a concrete module type, hence an enum rather
+        /// than trait objects.
+        // One model is held per run and moved rarely; boxing the large variants would only add
+        // an indirection to every module visit.
+        #[allow(clippy::large_enum_variant)]
+        #[derive(Module, Debug)]
+        pub enum Model {
+            $($variant($module),)+
+        }
+
+        impl ModelConfig {
+            /// The architecture's name, as serialised in `kind`.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(ModelConfig::$variant(_) => $kind,)+
+                }
+            }
+
+            pub fn validate(&self, name: &str) -> Result<(), ModelError> {
+                let result = match self {
+                    $(ModelConfig::$variant(c) => ArchitectureConfig::validate(c),)+
+                };
+                result.map_err(|message| ModelError::Invalid { name: name.into(), message })
+            }
+
+            /// The classifier settings (every model has them).
+            pub fn classifier(&self) -> &ClassifierConfig {
+                match self {
+                    $(ModelConfig::$variant(c) => ArchitectureConfig::classifier(c),)+
+                }
+            }
+
+            fn classifier_mut(&mut self) -> &mut ClassifierConfig {
+                match self {
+                    $(ModelConfig::$variant(c) => ArchitectureConfig::classifier_mut(c),)+
+                }
+            }
+
+            fn dropout_mut(&mut self) -> Option<&mut f64> {
+                match self {
+                    $(ModelConfig::$variant(c) => ArchitectureConfig::dropout_mut(c),)+
+                }
+            }
+
+            /// Shortest window the model accepts (unpadded convolutions and poolings shorten it).
+            pub fn min_length(&self) -> usize {
+                match self {
+                    $(ModelConfig::$variant(c) => ArchitectureConfig::min_length(c),)+
+                }
+            }
+
+            /// `config` must have passed [`ModelConfig::validate`].
+            pub fn build(&self, channels: usize, classes: usize, device: &Device) -> Model {
+                match self {
+                    $(ModelConfig::$variant(c) => Model::$variant(ArchitectureConfig::build(c, channels, classes, device)),)+
+                }
+            }
+        }
+
+        impl Model {
+            /// `x`: `[batch, channels, time]` with the channels the model was built for and at least
+            /// [`ModelConfig::min_length`] steps.
+            pub fn forward(&self, x: Tensor<3>) -> ModelOutput {
+                match self {
+                    $(Model::$variant(m) => Architecture::forward(m, x),)+
+                }
+            }
+
+            pub fn classifier(&self) -> &Classifier {
+                match self {
+                    $(Model::$variant(m) => Architecture::classifier(m),)+
+                }
+            }
+
+            fn classifier_mut(&mut self) -> &mut Classifier {
+                match self {
+                    $(Model::$variant(m) => Architecture::classifier_mut(m),)+
+                }
+            }
+
+            /// Multiply-accumulates of one forward pass of one `channels × length` window, counted per
+            /// layer by the convention of [`macs`].
+            pub fn macs(&self, channels: usize, length: usize) -> u64 {
+                match self {
+                    $(Model::$variant(m) => Architecture::macs(m, channels, length),)+
+                }
+            }
+        }
+    };
 }
 
-/// Named presets: what `--model NAME` means.
-pub const PRESETS: &[&str] = &["mobilenetv3-large-1d", "mobilenetv3-small-1d", "deepconvlstm", "tinyhar", "resnet1d", "cnn3"];
+// Every architecture, once: the `ModelConfig` / `Model` variant, its `kind` in JSON, its
+// settings (`ArchitectureConfig`) and its module (`Architecture`).
+architectures! {
+    MobileNetV3  => "mobile-net-v3", MobileNetV3Config,  MobileNetV3;
+    DeepConvLstm => "deepconvlstm",  DeepConvLstmConfig, DeepConvLstm;
+    TinyHar      => "tinyhar",       TinyHarConfig,      TinyHar;
+    ResNet1d     => "resnet1d",      ResNet1dConfig,     ResNet1d;
+    Cnn3         => "cnn3",          Cnn3Config,         Cnn3;
+}
+
+/// A named model: what `--model NAME` means.
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    pub name: &'static str,
+    /// One line for listings.
+    pub summary: &'static str,
+    /// The settings at a width multiplier (1: the published size).
+    pub config: fn(f64) -> ModelConfig,
+}
+
+/// Every preset, one line each; [`ModelConfig::preset`] looks names up here.
+#[rustfmt::skip]
+pub const PRESETS: &[Preset] = &[
+    Preset { name: "mobilenetv3-large-1d", summary: "1-D MobileNetV3-Large (teacher)", config: |w| MobileNetV3Config::large(w).into() },
+    Preset { name: "mobilenetv3-small-1d", summary: "1-D MobileNetV3-Small (student)", config: |w| MobileNetV3Config::small(w).into() },
+    Preset { name: "deepconvlstm", summary: "DeepConvLSTM (Ordóñez & Roggen 2016)", config: |w| DeepConvLstmConfig::paper(w).into() },
+    Preset { name: "tinyhar", summary: "TinyHAR (Zhou et al. 2022)", config: |w| TinyHarConfig::paper(w).into() },
+    Preset { name: "resnet1d", summary: "ResNet-1D (Wang, Yan & Oates 2017)", config: |w| ResNet1dConfig::paper(w).into() },
+    Preset { name: "cnn3", summary: "plain 3-layer CNN", config: |w| Cnn3Config::standard(w).into() },
+];
+
+/// The names of [`PRESETS`], in order, as a constant.
+const PRESET_NAMES: [&str; PRESETS.len()] = {
+    let mut names = [""; PRESETS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = PRESETS[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// The preset names, in [`PRESETS`] order.
+pub fn preset_names() -> Vec<&'static str> {
+    PRESET_NAMES.to_vec()
+}
 
 impl ModelConfig {
     /// A preset by name; `width` overrides its width multiplier (every preset has one).
     pub fn preset(name: &str, width: Option<f64>) -> Result<Self, ModelError> {
         let w = width.unwrap_or(1.0);
-        let config = match name {
-            "mobilenetv3-large-1d" => ModelConfig::MobileNetV3(MobileNetV3Config::large(w)),
-            "mobilenetv3-small-1d" => ModelConfig::MobileNetV3(MobileNetV3Config::small(w)),
-            "deepconvlstm" => ModelConfig::DeepConvLstm(DeepConvLstmConfig::paper(w)),
-            "tinyhar" => ModelConfig::TinyHar(TinyHarConfig::paper(w)),
-            "resnet1d" => ModelConfig::ResNet1d(ResNet1dConfig::paper(w)),
-            "cnn3" => ModelConfig::Cnn3(Cnn3Config::standard(w)),
-            other => {
-                let nearest = PRESETS
-                    .iter()
-                    .map(|p| (strsim::normalized_damerau_levenshtein(&other.to_lowercase(), p), *p))
-                    .filter(|(s, _)| *s >= 0.5)
-                    .max_by(|a, b| a.0.total_cmp(&b.0))
-                    .map(|(_, p)| p.to_string());
-                return Err(ModelError::Unknown { name: other.into(), nearest, known: PRESETS.join(", ") });
+        let config = match PRESETS.iter().find(|p| p.name == name) {
+            Some(preset) => (preset.config)(w),
+            None => {
+                let other = name;
+                let nearest = harbench_common::names::nearest(other, PRESET_NAMES.iter().copied()).map(str::to_string);
+                return Err(ModelError::Unknown { name: other.into(), nearest, known: PRESET_NAMES.join(", ") });
             }
         };
         config.validate(name)?;
@@ -96,37 +228,12 @@ impl ModelConfig {
 
     /// Sets the model's training-time dropout; an error for models that have none.
     pub fn with_dropout(mut self, name: &str, dropout: f64) -> Result<Self, ModelError> {
-        match &mut self {
-            ModelConfig::MobileNetV3(c) => c.dropout = dropout,
-            ModelConfig::DeepConvLstm(c) => c.dropout = dropout,
-            ModelConfig::TinyHar(c) => c.dropout = dropout,
-            ModelConfig::ResNet1d(_) | ModelConfig::Cnn3(_) => {
-                return Err(ModelError::Invalid { name: name.into(), message: "this model has no dropout setting".into() })
-            }
+        match self.dropout_mut() {
+            Some(rate) => *rate = dropout,
+            None => return Err(ModelError::Invalid { name: name.into(), message: "this model has no dropout setting".into() }),
         }
         self.validate(name)?;
         Ok(self)
-    }
-
-    /// The classifier settings (every model has them).
-    pub fn classifier(&self) -> &ClassifierConfig {
-        match self {
-            ModelConfig::MobileNetV3(c) => &c.classifier,
-            ModelConfig::DeepConvLstm(c) => &c.classifier,
-            ModelConfig::TinyHar(c) => &c.classifier,
-            ModelConfig::ResNet1d(c) => &c.classifier,
-            ModelConfig::Cnn3(c) => &c.classifier,
-        }
-    }
-
-    fn classifier_mut(&mut self) -> &mut ClassifierConfig {
-        match self {
-            ModelConfig::MobileNetV3(c) => &mut c.classifier,
-            ModelConfig::DeepConvLstm(c) => &mut c.classifier,
-            ModelConfig::TinyHar(c) => &mut c.classifier,
-            ModelConfig::ResNet1d(c) => &mut c.classifier,
-            ModelConfig::Cnn3(c) => &mut c.classifier,
-        }
     }
 
     /// The same model with these classifier heads (validated).
@@ -134,38 +241,6 @@ impl ModelConfig {
         self.classifier_mut().heads = heads;
         self.validate(name)?;
         Ok(self)
-    }
-
-    pub fn validate(&self, name: &str) -> Result<(), ModelError> {
-        let result = match self {
-            ModelConfig::MobileNetV3(c) => c.validate(),
-            ModelConfig::DeepConvLstm(c) => c.validate(),
-            ModelConfig::TinyHar(c) => c.validate(),
-            ModelConfig::ResNet1d(c) => c.validate(),
-            ModelConfig::Cnn3(c) => c.validate(),
-        };
-        result.map_err(|message| ModelError::Invalid { name: name.into(), message })
-    }
-
-    /// The architecture's name, as serialised in `kind`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ModelConfig::MobileNetV3(_) => "mobile-net-v3",
-            ModelConfig::DeepConvLstm(_) => "deepconvlstm",
-            ModelConfig::TinyHar(_) => "tinyhar",
-            ModelConfig::ResNet1d(_) => "resnet1d",
-            ModelConfig::Cnn3(_) => "cnn3",
-        }
-    }
-
-    /// Shortest window the model accepts (unpadded convolutions and poolings shorten it).
-    pub fn min_length(&self) -> usize {
-        match self {
-            ModelConfig::MobileNetV3(_) | ModelConfig::ResNet1d(_) => 1,
-            ModelConfig::DeepConvLstm(c) => c.min_length(),
-            ModelConfig::TinyHar(c) => c.min_length(),
-            ModelConfig::Cnn3(c) => c.min_length(),
-        }
     }
 
     /// Checks that windows of `channels × length` fit the model, before anything is built.
@@ -179,60 +254,12 @@ impl ModelConfig {
         }
         Ok(())
     }
-
-    /// `config` must have passed [`ModelConfig::validate`].
-    pub fn build(&self, channels: usize, classes: usize, device: &Device) -> Model {
-        match self {
-            ModelConfig::MobileNetV3(c) => Model::MobileNetV3(MobileNetV3::new(c, channels, classes, device)),
-            ModelConfig::DeepConvLstm(c) => Model::DeepConvLstm(DeepConvLstm::new(c, channels, classes, device)),
-            ModelConfig::TinyHar(c) => Model::TinyHar(TinyHar::new(c, channels, classes, device)),
-            ModelConfig::ResNet1d(c) => Model::ResNet1d(ResNet1d::new(c, channels, classes, device)),
-            ModelConfig::Cnn3(c) => Model::Cnn3(Cnn3::new(c, channels, classes, device)),
-        }
-    }
-}
-
-#[derive(Module, Debug)]
-pub enum Model {
-    MobileNetV3(MobileNetV3),
-    DeepConvLstm(DeepConvLstm),
-    TinyHar(TinyHar),
-    ResNet1d(ResNet1d),
-    Cnn3(Cnn3),
 }
 
 impl Model {
-    /// `x`: `[batch, channels, time]` with the channels the model was built for and at least
-    /// [`ModelConfig::min_length`] steps.
-    pub fn forward(&self, x: Tensor<3>) -> ModelOutput {
-        match self {
-            Model::MobileNetV3(m) => m.forward(x),
-            Model::DeepConvLstm(m) => m.forward(x),
-            Model::TinyHar(m) => m.forward(x),
-            Model::ResNet1d(m) => m.forward(x),
-            Model::Cnn3(m) => m.forward(x),
-        }
-    }
-
-    pub fn classifier(&self) -> &Classifier {
-        match self {
-            Model::MobileNetV3(m) => &m.classifier,
-            Model::DeepConvLstm(m) => &m.classifier,
-            Model::TinyHar(m) => &m.classifier,
-            Model::ResNet1d(m) => &m.classifier,
-            Model::Cnn3(m) => &m.classifier,
-        }
-    }
-
     /// The same model with another classifier (pruned heads, a memory copied from a teacher).
     pub fn with_classifier(mut self, classifier: Classifier) -> Model {
-        match &mut self {
-            Model::MobileNetV3(m) => m.classifier = classifier,
-            Model::DeepConvLstm(m) => m.classifier = classifier,
-            Model::TinyHar(m) => m.classifier = classifier,
-            Model::ResNet1d(m) => m.classifier = classifier,
-            Model::Cnn3(m) => m.classifier = classifier,
-        }
+        *self.classifier_mut() = classifier;
         self
     }
 
@@ -242,18 +269,6 @@ impl Model {
         let mut counter = TrainableCounter::default();
         self.visit(&mut counter);
         counter.count
-    }
-
-    /// Multiply-accumulates of one forward pass of one `channels × length` window, counted per
-    /// layer by the convention of [`macs`].
-    pub fn macs(&self, channels: usize, length: usize) -> u64 {
-        match self {
-            Model::MobileNetV3(m) => m.macs(channels, length),
-            Model::DeepConvLstm(m) => m.macs(channels, length),
-            Model::TinyHar(m) => m.macs(channels, length),
-            Model::ResNet1d(m) => m.macs(channels, length),
-            Model::Cnn3(m) => m.macs(channels, length),
-        }
     }
 }
 
@@ -286,10 +301,11 @@ impl ModuleVisitor for TrainableCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::test_device;
 
     #[test]
     fn presets_build_and_expose_three_anchors() {
-        let device = Device::flex();
+        let device = test_device();
         for (name, width) in [("mobilenetv3-small-1d", 0.5), ("mobilenetv3-large-1d", 0.5)] {
             let model = ModelConfig::preset(name, Some(width)).unwrap().build(9, 6, &device);
             let out = model.forward(Tensor::<3>::zeros([2, 9, 128], &device));

@@ -104,10 +104,10 @@ pub fn weighted_sum_formula(steps: usize, features: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::test_device;
     use burn::nn::conv::Conv1dConfig;
     use burn::nn::pool::MaxPool1dConfig;
     use burn::nn::{LinearConfig, LstmConfig};
-    use burn::tensor::Device;
 
     #[test]
     fn formulas_match_hand_counts() {
@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn layer_counts_read_the_built_layers() {
-        let device = Device::flex();
+        let device = test_device();
         // Stride 2, padding 1+1, k 3, 10 steps → 5 steps; 4 → 6 channels: 6·4·3·5 = 360.
         let conv = Conv1dConfig::new(4, 6, 3).with_stride(2).with_padding(PaddingConfig1d::Explicit(1, 1)).init(&device);
         assert_eq!(conv1d(&conv, 10), (360, 5));

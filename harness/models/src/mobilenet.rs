@@ -6,6 +6,7 @@
 //! average pool → linear classifier. Blocks marked `anchor` end a stage: their outputs are the
 //! features that stage distillation matches.
 
+use crate::architecture::{Architecture, ArchitectureConfig};
 use crate::heads::{Classifier, ClassifierConfig};
 use crate::layers::{make_divisible, Act, ConvBn, SqueezeExcite};
 use crate::{macs, ModelOutput};
@@ -250,5 +251,47 @@ impl MobileNetV3 {
             steps = out;
         }
         total + macs::conv1d(&self.last.conv, steps).0 + self.classifier.macs()
+    }
+}
+
+impl ArchitectureConfig for MobileNetV3Config {
+    type Model = MobileNetV3;
+
+    fn validate(&self) -> Result<(), String> {
+        MobileNetV3Config::validate(self)
+    }
+
+    fn classifier(&self) -> &ClassifierConfig {
+        &self.classifier
+    }
+
+    fn classifier_mut(&mut self) -> &mut ClassifierConfig {
+        &mut self.classifier
+    }
+
+    fn dropout_mut(&mut self) -> Option<&mut f64> {
+        Some(&mut self.dropout)
+    }
+
+    fn build(&self, channels: usize, classes: usize, device: &Device) -> MobileNetV3 {
+        MobileNetV3::new(self, channels, classes, device)
+    }
+}
+
+impl Architecture for MobileNetV3 {
+    fn forward(&self, x: Tensor<3>) -> ModelOutput {
+        MobileNetV3::forward(self, x)
+    }
+
+    fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    fn classifier_mut(&mut self) -> &mut Classifier {
+        &mut self.classifier
+    }
+
+    fn macs(&self, channels: usize, length: usize) -> u64 {
+        MobileNetV3::macs(self, channels, length)
     }
 }

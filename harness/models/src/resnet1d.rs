@@ -7,6 +7,7 @@
 //! where the width changes and batch norm alone where it does not (as in the reference Keras
 //! code of Fawaz et al. 2019, `dl-4-tsc`). Global average pooling, then the linear classifier.
 
+use crate::architecture::{Architecture, ArchitectureConfig};
 use crate::heads::{Classifier, ClassifierConfig};
 use crate::layers::{check_width, scale_width};
 use crate::{macs, ModelOutput};
@@ -132,5 +133,47 @@ impl ResNet1d {
 
     pub fn macs(&self, _channels: usize, length: usize) -> u64 {
         self.blocks.iter().map(|b| b.macs(length)).sum::<u64>() + self.classifier.macs()
+    }
+}
+
+impl ArchitectureConfig for ResNet1dConfig {
+    type Model = ResNet1d;
+
+    fn validate(&self) -> Result<(), String> {
+        ResNet1dConfig::validate(self)
+    }
+
+    fn classifier(&self) -> &ClassifierConfig {
+        &self.classifier
+    }
+
+    fn classifier_mut(&mut self) -> &mut ClassifierConfig {
+        &mut self.classifier
+    }
+
+    fn dropout_mut(&mut self) -> Option<&mut f64> {
+        None
+    }
+
+    fn build(&self, channels: usize, classes: usize, device: &Device) -> ResNet1d {
+        ResNet1d::new(self, channels, classes, device)
+    }
+}
+
+impl Architecture for ResNet1d {
+    fn forward(&self, x: Tensor<3>) -> ModelOutput {
+        ResNet1d::forward(self, x)
+    }
+
+    fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    fn classifier_mut(&mut self) -> &mut Classifier {
+        &mut self.classifier
+    }
+
+    fn macs(&self, channels: usize, length: usize) -> u64 {
+        ResNet1d::macs(self, channels, length)
     }
 }

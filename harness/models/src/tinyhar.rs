@@ -14,6 +14,7 @@
 //! Sizes follow the authors' code (`teco-kit/ISWC22-HAR`, `models/TinyHAR.py`): strides 1, 2, 1, 2
 //! without padding, 4 heads of 16, feed-forward width 16, dropout 0.1 after the interaction.
 
+use crate::architecture::{Architecture, ArchitectureConfig};
 use crate::heads::{Classifier, ClassifierConfig};
 use crate::layers::{check_dropout, check_width, lstm, scale_width};
 use crate::{macs, ModelOutput};
@@ -243,5 +244,51 @@ impl TinyHar {
         total += self.interaction.macs(channels) * steps as u64;
         total += macs::linear(&self.fusion, steps) + macs::lstm(&self.lstm, steps);
         total + self.aggregation.macs(steps) + self.classifier.macs()
+    }
+}
+
+impl ArchitectureConfig for TinyHarConfig {
+    type Model = TinyHar;
+
+    fn validate(&self) -> Result<(), String> {
+        TinyHarConfig::validate(self)
+    }
+
+    fn classifier(&self) -> &ClassifierConfig {
+        &self.classifier
+    }
+
+    fn classifier_mut(&mut self) -> &mut ClassifierConfig {
+        &mut self.classifier
+    }
+
+    fn dropout_mut(&mut self) -> Option<&mut f64> {
+        Some(&mut self.dropout)
+    }
+
+    fn min_length(&self) -> usize {
+        TinyHarConfig::min_length(self)
+    }
+
+    fn build(&self, channels: usize, classes: usize, device: &Device) -> TinyHar {
+        TinyHar::new(self, channels, classes, device)
+    }
+}
+
+impl Architecture for TinyHar {
+    fn forward(&self, x: Tensor<3>) -> ModelOutput {
+        TinyHar::forward(self, x)
+    }
+
+    fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    fn classifier_mut(&mut self) -> &mut Classifier {
+        &mut self.classifier
+    }
+
+    fn macs(&self, channels: usize, length: usize) -> u64 {
+        TinyHar::macs(self, channels, length)
     }
 }

@@ -3,6 +3,7 @@
 use burn::module::Param;
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use harbench_models::device::test_device;
 use harbench_models::heads::HopfieldHead;
 use harbench_models::{ClassifierConfig, HeadKind, ModelConfig};
 
@@ -25,7 +26,7 @@ fn hopfield(patterns: Vec<f32>, count: usize, dim: usize, beta: f64, device: &De
 
 #[test]
 fn one_stored_pattern_is_always_retrieved() {
-    let device = Device::flex();
+    let device = test_device();
     let pattern = vec![0.5f32, -1.0, 2.0, 0.25];
     let head = hopfield(pattern.clone(), 1, 4, 0.5, &device);
     let q = Tensor::<2>::random([5, 4], Distribution::Normal(0.0, 3.0), &device);
@@ -37,7 +38,7 @@ fn one_stored_pattern_is_always_retrieved() {
 
 #[test]
 fn a_large_beta_retrieves_the_nearest_pattern() {
-    let device = Device::flex();
+    let device = test_device();
     // Three unit patterns; the queries are noisy copies of patterns 2, 0 and 1.
     let patterns = vec![1.0f32, 0.0, 0.0, 0.0, 1.0, 0.0, 0.6, 0.0, 0.8];
     let head = hopfield(patterns.clone(), 3, 3, 200.0, &device);
@@ -54,7 +55,7 @@ fn a_large_beta_retrieves_the_nearest_pattern() {
 
 #[test]
 fn a_mixture_restricted_to_some_heads_predicts_as_those_heads() {
-    let device = Device::flex();
+    let device = test_device();
     device.seed(5);
     let config = ClassifierConfig { heads: HeadKind::ALL.to_vec(), memory_dim: 8, mlp_hidden: 6, ..ClassifierConfig::default() };
     let mut classifier = config.build(10, 4, &device);
@@ -90,8 +91,8 @@ fn a_mixture_restricted_to_some_heads_predicts_as_those_heads() {
 
 #[test]
 fn every_model_takes_every_head_and_counts_its_cost() {
-    let device = Device::flex();
-    for preset in harbench_models::PRESETS {
+    let device = test_device();
+    for preset in harbench_models::preset_names() {
         let base = ModelConfig::preset(preset, Some(0.25)).unwrap();
         let linear = base.build(3, 4, &device);
         for kind in HeadKind::ALL {

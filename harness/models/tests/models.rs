@@ -2,6 +2,7 @@
 //! serialisation, determinism, and MAC counts of tiny models worked out by hand.
 
 use burn::tensor::{Device, Distribution, Tensor};
+use harbench_models::device::test_device;
 use harbench_models::layers::Act;
 use harbench_models::mobilenet::BlockSpec;
 use harbench_models::{Cnn3Config, DeepConvLstmConfig, MobileNetV3Config, ModelConfig, ResNet1dConfig, TinyHarConfig, PRESETS};
@@ -34,7 +35,7 @@ fn expected(channels: usize) -> Vec<(&'static str, f64, usize, [[usize; 2]; 3])>
 
 #[test]
 fn outputs_and_anchors_have_the_expected_shapes() {
-    let device = Device::flex();
+    let device = test_device();
     for channels in [9, 6] {
         for (name, width, features, anchors) in expected(channels) {
             let model = ModelConfig::preset(name, Some(width)).unwrap().build(channels, 5, &device);
@@ -55,9 +56,9 @@ fn outputs_and_anchors_have_the_expected_shapes() {
 
 #[test]
 fn every_preset_is_covered_and_accepts_its_shortest_window() {
-    let device = Device::flex();
+    let device = test_device();
     let covered: Vec<&str> = expected(9).iter().map(|e| e.0).collect();
-    for &name in PRESETS {
+    for name in PRESETS.iter().map(|p| p.name) {
         assert!(covered.contains(&name), "{name} has no shape test");
         let config = ModelConfig::preset(name, Some(0.25)).unwrap();
         let shortest = config.min_length();
@@ -118,7 +119,7 @@ fn invalid_configs_name_the_field() {
 
 #[test]
 fn configs_round_trip_through_json_and_reject_unknown_fields() {
-    for &name in PRESETS {
+    for name in PRESETS.iter().map(|p| p.name) {
         let config = ModelConfig::preset(name, Some(0.5)).unwrap();
         let json = serde_json::to_string(&config).unwrap();
         assert!(json.starts_with(&format!(r#"{{"kind":"{}""#, config.kind())), "{json}");
@@ -141,7 +142,7 @@ fn macs_of_a_tiny_cnn3_by_hand() {
     //   conv 3→4 on 2 steps: 4·3·3·2 = 72, pool → 1
     //   linear 4→3: 12                                  total 252
     let config = ModelConfig::Cnn3(Cnn3Config { filters: vec![2, 3, 4], kernel: 3, pool: 2, width: 1.0, classifier: Default::default() });
-    assert_eq!(config.build(2, 3, &Device::flex()).macs(2, 8), 252);
+    assert_eq!(config.build(2, 3, &test_device()).macs(2, 8), 252);
 }
 
 #[test]
@@ -161,7 +162,7 @@ fn macs_of_a_tiny_deepconvlstm_by_hand() {
         width: 1.0,
         classifier: Default::default(),
     });
-    assert_eq!(config.build(2, 2, &Device::flex()).macs(2, 6), 270);
+    assert_eq!(config.build(2, 2, &test_device()).macs(2, 6), 270);
 }
 
 #[test]
@@ -185,7 +186,7 @@ fn macs_of_a_tiny_tinyhar_by_hand() {
         width: 1.0,
         classifier: Default::default(),
     });
-    assert_eq!(config.build(2, 2, &Device::flex()).macs(2, 7), 580);
+    assert_eq!(config.build(2, 2, &test_device()).macs(2, 7), 580);
 }
 
 #[test]
@@ -197,7 +198,7 @@ fn macs_of_a_tiny_resnet1d_by_hand() {
     //   linear 3→2: 6                                   total 250
     let config =
         ModelConfig::ResNet1d(ResNet1dConfig { filters: vec![2, 2, 3], kernels: vec![3, 1], width: 1.0, classifier: Default::default() });
-    assert_eq!(config.build(1, 2, &Device::flex()).macs(1, 4), 250);
+    assert_eq!(config.build(1, 2, &test_device()).macs(1, 4), 250);
 }
 
 #[test]
@@ -219,5 +220,5 @@ fn macs_of_a_tiny_mobilenet_by_hand() {
         classifier: Default::default(),
     });
     config.validate("tiny").unwrap();
-    assert_eq!(config.build(1, 2, &Device::flex()).macs(1, 4), 2928);
+    assert_eq!(config.build(1, 2, &test_device()).macs(1, 4), 2928);
 }

@@ -2,7 +2,7 @@
 //! same architectures (tests/reference/rival_models.py, which counts MACs with forward hooks).
 
 use burn::module::Module;
-use burn::tensor::Device;
+use harbench_models::device::test_device;
 use harbench_models::ModelConfig;
 
 /// burn's `num_params` adds the batch-norm running statistics; `trainable_params` is what
@@ -33,7 +33,7 @@ const PYTORCH: &[(&str, f64, usize, usize, usize, u64)] = &[
 
 #[test]
 fn parameters_and_macs_match_pytorch() {
-    let device = Device::flex();
+    let device = test_device();
     let mut failures = Vec::new();
     for &(name, width, channels, classes, params, macs) in PYTORCH {
         let model = ModelConfig::preset(name, Some(width)).unwrap().build(channels, classes, &device);
@@ -49,10 +49,10 @@ fn parameters_and_macs_match_pytorch() {
 #[test]
 fn burn_num_params_adds_two_buffers_per_batch_norm_channel() {
     // cnn3 at width 1 normalises 64 + 128 + 128 = 320 channels: 640 running statistics.
-    let model = ModelConfig::preset("cnn3", None).unwrap().build(9, 6, &Device::flex());
+    let model = ModelConfig::preset("cnn3", None).unwrap().build(9, 6, &test_device());
     assert_eq!(model.num_params() - model.trainable_params(), 640);
     // DeepConvLSTM has no batch norm.
-    let model = ModelConfig::preset("deepconvlstm", Some(0.25)).unwrap().build(9, 6, &Device::flex());
+    let model = ModelConfig::preset("deepconvlstm", Some(0.25)).unwrap().build(9, 6, &test_device());
     assert_eq!(model.num_params(), model.trainable_params());
 }
 
@@ -62,7 +62,7 @@ fn gradients_reach_every_lstm_weight() {
     // TinyHAR's LSTM gets a non-zero gradient from a loss on the logits.
     use burn::tensor::{Distribution, Tensor};
     use harbench_models::Model;
-    let device = Device::flex().autodiff();
+    let device = test_device().autodiff();
     for name in ["deepconvlstm", "tinyhar"] {
         let model = ModelConfig::preset(name, Some(0.25)).unwrap().build(3, 4, &device);
         let x = Tensor::<3>::random([2, 3, 40], Distribution::Normal(0.0, 1.0), &device);

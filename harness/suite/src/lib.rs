@@ -1,10 +1,11 @@
 //! harbench suites: the YAML schema of a suite ([`spec`]), its expansion into runs ([`plan`]),
-//! the runner ([`runner`], training through an [`runner::Executor`] the CLI provides), the
+//! the runner ([`runner`], training through an [`runner::Executor`], [`executor::LocalExecutor`] in this process), the
 //! results store ([`store`], [`record`]) with the code and machine behind each result
 //! ([`gitinfo`], [`machine`]), tables ([`report`]) and comparisons between commits ([`diff`],
 //! [`stats`]).
 
 pub mod diff;
+pub mod executor;
 pub mod gitinfo;
 pub mod machine;
 pub mod plan;

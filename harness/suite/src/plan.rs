@@ -11,7 +11,7 @@ use crate::spec::{Budget, MethodEntry, ModelEntry, Suite, TableKind, NO_DISTILLA
 use harbench_data::split::{Protocol, SplitConfig};
 use harbench_models::{HeadKind, ModelConfig};
 use harbench_train::search::SearchConfig;
-use harbench_train::TrainConfig;
+use harbench_train::{DeviceChoice, TrainConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -105,6 +105,14 @@ pub struct RunSpec {
     pub train: TrainConfig,
     pub teacher: Option<TeacherRef>,
     pub budget: Budget,
+    /// Where it trains and is profiled. Left out of the JSON (and so of the config hash) when
+    /// it is the CPU, so that results recorded before devices were part of a run still count.
+    #[serde(default, skip_serializing_if = "is_cpu")]
+    pub device: DeviceChoice,
+}
+
+fn is_cpu(device: &DeviceChoice) -> bool {
+    *device == DeviceChoice::Flex
 }
 
 impl RunSpec {
@@ -213,6 +221,7 @@ pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
                                             train: train.clone(),
                                             teacher: None,
                                             budget: suite.budget.clone(),
+                                            device: suite.device,
                                         });
                                     }
                                     Some(TeacherRef { run_key: key, model, train })
@@ -235,6 +244,7 @@ pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
                                 train: TrainConfig { seed, search: search.clone(), ..base.clone() },
                                 teacher,
                                 budget: suite.budget.clone(),
+                                device: suite.device,
                             };
                             match index.get(&run.key) {
                                 Some(&i) if runs[i].config_hash() == run.config_hash() => {
@@ -288,7 +298,7 @@ mod tests {
     use std::path::Path;
 
     fn suite(text: &str) -> Suite {
-        let known = Known::new(&["synthetic", "uci-har"], harbench_models::PRESETS, &["none", "kd", "dkd"]);
+        let known = Known::new(&["synthetic", "uci-har"], &harbench_models::preset_names(), &["none", "kd", "dkd"]);
         parse(text, Path::new("t.yaml"), "t", &known).unwrap()
     }
 

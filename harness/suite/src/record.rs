@@ -3,57 +3,24 @@
 use crate::gitinfo::GitInfo;
 use crate::plan::RunSpec;
 use harbench_train::trainer::Scores;
-use harbench_train::TrainOutcome;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
-/// Version of the record layout; bumped when a field changes meaning.
-pub const RECORD_SCHEMA: u32 = 1;
+/// Version of the record layout; bumped when a field changes meaning. 2: the run's output is
+/// typed (`distillation`, `cost`, `environment` instead of an untyped `extra`).
+pub const RECORD_SCHEMA: u32 = 2;
 
-/// The data a run saw, identified down to the bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DatasetInfo {
-    pub id: String,
-    /// Hash of the prepared cache (resolved windowing config + source checksums).
-    pub cache_hash: String,
-    pub source_checksums: BTreeMap<String, String>,
-    /// The resolved windowing config, as the cache stores it.
-    pub prepare: serde_json::Value,
-    pub windows: usize,
-    pub classes: Vec<String>,
-}
+pub use harbench_run::record::{Cost, DatasetInfo, DistillationInfo, RunOutput, SplitInfo, TeacherInfo};
+pub use harbench_run::Environment;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SplitInfo {
-    pub protocol: String,
-    pub fold: String,
-    pub test_subjects: Vec<u32>,
-    pub val_subjects: Vec<u32>,
-    pub leaky: bool,
-    /// Windows in train / val / test.
-    pub sizes: [usize; 3],
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TeacherInfo {
-    /// Teacher-store key (sha256 of what defines the teacher).
-    pub store_key: String,
-    /// True when the store already held it.
-    pub reused: bool,
-    pub test_accuracy: f64,
-    pub test_macro_f1: f64,
-}
-
-/// What an [`Executor`](crate::runner::Executor) returns for a run that trained.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunOutput {
-    pub dataset: DatasetInfo,
-    pub split: SplitInfo,
-    pub outcome: TrainOutcome,
-    pub teacher: Option<TeacherInfo>,
-    /// Method-specific facts worth keeping (e.g. a searched head and its candidate scores).
-    #[serde(default)]
-    pub extra: serde_json::Value,
+/// Why a record file cannot be read as a [`RunRecord`].
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("not JSON: {0}")]
+    Json(String),
+    #[error("record schema {found} is newer than this harbench reads ({RECORD_SCHEMA}); use a newer harbench")]
+    NewerSchema { found: u64 },
+    #[error("record schema {schema}: {message}")]
+    Fields { schema: u64, message: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,4 +96,46 @@ impl RunRecord {
     pub fn finished(&self) -> bool {
         self.status == Status::Finished
     }
+
+    /// The cost profile of the run's model, when it has one.
+    pub fn profile(&self) -> Option<&harbench_cost::Profile> {
+        self.output.as_ref().and_then(|o| o.cost.profile())
+    }
+
+    /// A record from its JSON text. Records of schema 1 (an untyped `extra` beside the output)
+    /// are read by moving `extra.distillation` and `extra.cost` into their typed fields; a
+    /// schema newer than this build is refused.
+    pub fn parse(text: &str) -> Result<RunRecord, RecordError> {
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| RecordError::Json(e.to_string()))?;
+        let schema = value.get("schema").and_then(|s| s.as_u64()).unwrap_or(1);
+        if schema > RECORD_SCHEMA as u64 {
+            return Err(RecordError::NewerSchema { found: schema });
+        }
+        if schema == 1 {
+            if let Some(output) = value.get_mut("output").and_then(|o| o.as_object_mut()) {
+                upgrade_output_v1(output);
+            }
+        }
+        serde_json::from_value(value).map_err(|e| RecordError::Fields { schema, message: e.to_string() })
+    }
+}
+
+/// Schema 1 kept the distillation facts and the cost profile as untyped JSON in `extra`.
+fn upgrade_output_v1(output: &mut serde_json::Map<String, serde_json::Value>) {
+    use serde_json::{json, Value};
+    let extra = output.remove("extra").unwrap_or(Value::Null);
+    output.insert("distillation".into(), extra.get("distillation").cloned().unwrap_or(Value::Null));
+    let cost = match extra.get("cost") {
+        None | Some(Value::Null) => json!({ "status": "skipped" }),
+        Some(c) if c.get("error").is_some() => json!({ "status": "failed", "error": c["error"] }),
+        Some(c) => {
+            let mut profiled = c.clone();
+            profiled["status"] = json!("profiled");
+            match serde_json::from_value::<Cost>(profiled.clone()) {
+                Ok(_) => profiled,
+                Err(e) => json!({ "status": "failed", "error": format!("a schema-1 profile this harbench cannot read: {e}") }),
+            }
+        }
+    };
+    output.insert("cost".into(), cost);
 }

@@ -283,23 +283,40 @@ fn cost_table(plan: &Plan, records: &[&RunRecord]) -> Table {
             continue;
         }
         let p = stats::mean(&params);
-        let profiled: Vec<&serde_json::Value> = records
+        let profiles: Vec<&harbench_cost::Profile> = records
             .iter()
             .filter(|x| x.finished() && x.config.dataset == row.0 && x.config.model.label == row.1 && x.config.method.label == row.2)
-            .filter_map(|x| x.output.as_ref().and_then(|o| o.extra.get("cost")).filter(|c| c.get("macs").is_some()))
+            .filter_map(|x| x.profile())
             .collect();
-        let (macs, latency, memory, energy) = cost_cells(&profiled);
-        t.rows.push(vec![row.0.clone(), row.1.clone(), row.2.clone(), format!("{p:.0}"), macs, latency, memory, energy]);
-        t.csv.push([
-            "cost".into(),
+        let cells = CostCells::of(&profiles);
+        t.rows.push(vec![
             row.0.clone(),
             row.1.clone(),
             row.2.clone(),
-            "params".into(),
-            format!("{p}"),
-            "0".into(),
-            params.len().to_string(),
+            format!("{p:.0}"),
+            cells.macs.map(|m| format!("{:.2} M", m / 1e6)).unwrap_or_else(|| "—".into()),
+            cells.latency_s.map(|s| format!("{:.2} ms", s * 1e3)).unwrap_or_else(|| "—".into()),
+            cells.memory_bytes.map(|b| format!("{:.2} MiB", b / 1048576.0)).unwrap_or_else(|| "—".into()),
+            match (cells.energy_j, profiles.is_empty()) {
+                (Some(j), _) => format!("{:.3} mJ", j * 1e3),
+                (None, false) => "absent (no meter)".into(),
+                (None, true) => "—".into(),
+            },
         ]);
+        let csv_row = |metric: &str, value: f64, n: usize| {
+            ["cost".into(), row.0.clone(), row.1.clone(), row.2.clone(), metric.into(), format!("{value}"), "0".into(), n.to_string()]
+        };
+        t.csv.push(csv_row("params", p, params.len()));
+        for (metric, value) in [
+            ("macs", cells.macs),
+            ("latency_ms", cells.latency_s.map(|s| s * 1e3)),
+            ("memory_mib", cells.memory_bytes.map(|b| b / 1048576.0)),
+            ("energy_mj", cells.energy_j.map(|j| j * 1e3)),
+        ] {
+            if let Some(v) = value {
+                t.csv.push(csv_row(metric, v, profiles.len()));
+            }
+        }
         seen.push(row);
     }
     if t.rows.is_empty() {
@@ -307,32 +324,36 @@ fn cost_table(plan: &Plan, records: &[&RunRecord]) -> Table {
     }
     t.notes.push(
         "Learned parameters of the trained model; MACs per window, single-window latency (median over runs of the runs' medians), \
-peak resident memory and energy per window come from the profile each run takes on the machine that trained it (`harbench profile`)."
+heap memory of one-window inference (weights + activations, counted by the allocator) and energy per window come from the profile each run takes on the machine that trained it (`harbench profile`)."
             .into(),
     );
     t
 }
 
-/// Cells of the cost table from the runs' profiles (`extra.cost`, a `harbench_cost::Profile`).
-fn cost_cells(profiles: &[&serde_json::Value]) -> (String, String, String, String) {
-    if profiles.is_empty() {
-        return ("—".into(), "—".into(), "—".into(), "—".into());
+/// The cost table's figures for one row: medians over the runs' profiles.
+struct CostCells {
+    macs: Option<f64>,
+    /// Single-window latency, seconds (each run's median, then the median over runs).
+    latency_s: Option<f64>,
+    /// Heap of one-window inference: weights + activations.
+    memory_bytes: Option<f64>,
+    /// Energy per single-window inference, joules.
+    energy_j: Option<f64>,
+}
+
+impl CostCells {
+    fn of(profiles: &[&harbench_cost::Profile]) -> Self {
+        let median = |f: &dyn Fn(&harbench_cost::Profile) -> Option<f64>| {
+            let values: Vec<f64> = profiles.iter().filter_map(|p| f(p)).collect();
+            harbench_common::stats::median(&values)
+        };
+        CostCells {
+            macs: median(&|p| Some(p.macs as f64)),
+            latency_s: median(&|p| Some(p.single.latency.median)),
+            memory_bytes: median(&|p| p.memory.as_ref().ok().map(|m| m.single_peak_bytes as f64)),
+            energy_j: median(&|p| p.energy.joules_per_window()),
+        }
     }
-    let num = |v: &serde_json::Value, path: &[&str]| path.iter().try_fold(v, |v, k| v.get(*k)).and_then(|v| v.as_f64());
-    let median = |path: &[&str]| {
-        let mut xs: Vec<f64> = profiles.iter().filter_map(|p| num(p, path)).collect();
-        xs.sort_by(f64::total_cmp);
-        (!xs.is_empty()).then(|| xs[xs.len() / 2])
-    };
-    let macs = median(&["macs"]).map(|m| format!("{:.2} M", m / 1e6)).unwrap_or_else(|| "—".into());
-    let latency = median(&["single", "latency", "median"]).map(|s| format!("{:.2} ms", s * 1e3)).unwrap_or_else(|| "—".into());
-    let memory =
-        median(&["memory", "Ok", "peak_above_baseline_bytes"]).map(|b| format!("{:.1} MiB", b / 1048576.0)).unwrap_or_else(|| "—".into());
-    let energy = match median(&["energy", "Measured", "single", "joules_per_window"]) {
-        Some(j) => format!("{:.3} mJ", j * 1e3),
-        None => "absent (no meter)".into(),
-    };
-    (macs, latency, memory, energy)
 }
 
 impl Table {

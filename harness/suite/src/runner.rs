@@ -1,5 +1,5 @@
 //! The runner: goes through a plan, skips what is finished, claims each run with a lock, hands
-//! it to an [`Executor`] (the CLI's, which trains; this crate has no training code) and records
+//! it to an [`Executor`] ([`crate::executor::LocalExecutor`] trains through `harbench-run`) and records
 //! the outcome, failed or not. Resumable by construction: a run is done exactly when its record
 //! says `finished` with the plan's config hash, and records are written atomically.
 
@@ -22,13 +22,9 @@ pub type ExecError = Box<dyn std::error::Error + Send + Sync>;
 #[error("{0}")]
 pub struct Unavailable(pub String);
 
-/// What the executor gets besides the run.
-pub struct RunContext<'a> {
-    /// Progress of the run's own work (epochs, batches).
-    pub progress: &'a dyn Progress,
-    /// Raised by Ctrl-C or by the run's time budget: stop after the current batch.
-    pub stop: &'a AtomicBool,
-}
+/// What the executor gets besides the run: progress of the run's own work, and the flag that
+/// Ctrl-C or the run's time budget raises.
+pub use harbench_run::RunContext;
 
 /// Trains (or otherwise carries out) one run.
 pub trait Executor {

@@ -8,9 +8,10 @@
 //! suite (a method without a teacher, a bad training value) run afterwards and are located by
 //! looking their key path up in the text ([`locate`]).
 
+use harbench_common::names::{did_you_mean, nearest};
 use harbench_data::split::Protocol;
 use harbench_models::{HeadKind, ModelConfig};
-use harbench_train::TrainConfig;
+use harbench_train::{DeviceChoice, TrainConfig};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -68,6 +69,10 @@ pub struct Suite {
     pub budget: Budget,
     #[serde(default)]
     pub tables: Vec<TableKind>,
+    /// Where every run trains and is profiled: `flex` (CPU, the default) or `gpu` (a build with
+    /// `--features gpu`). `harbench run --device` overrides it.
+    #[serde(default)]
+    pub device: DeviceChoice,
 }
 
 /// Fields left out take [`SplitSpec::default`]'s values.
@@ -90,45 +95,8 @@ impl Default for SplitSpec {
 }
 
 /// Training settings that differ from [`TrainConfig::default`]; the seed comes from `seeds`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainOverrides {
-    pub epochs: Option<usize>,
-    pub batch_size: Option<usize>,
-    pub lr: Option<f64>,
-    pub weight_decay: Option<f64>,
-    pub warmup_epochs: Option<usize>,
-    pub label_smoothing: Option<f64>,
-    /// Early-stopping patience in epochs; 0 never stops early.
-    pub patience: Option<usize>,
-    pub augment_scale: Option<f64>,
-    pub augment_jitter: Option<f64>,
-    /// Exponential moving average of the weights (0: off).
-    pub ema_decay: Option<f64>,
-}
-
-impl TrainOverrides {
-    pub fn apply(&self, base: &TrainConfig) -> TrainConfig {
-        TrainConfig {
-            epochs: self.epochs.unwrap_or(base.epochs),
-            batch_size: self.batch_size.unwrap_or(base.batch_size),
-            lr: self.lr.unwrap_or(base.lr),
-            weight_decay: self.weight_decay.unwrap_or(base.weight_decay),
-            warmup_epochs: self.warmup_epochs.unwrap_or(base.warmup_epochs),
-            label_smoothing: self.label_smoothing.unwrap_or(base.label_smoothing),
-            patience: match self.patience {
-                Some(0) => None,
-                Some(p) => Some(p),
-                None => base.patience,
-            },
-            seed: base.seed,
-            augment_scale: self.augment_scale.unwrap_or(base.augment_scale),
-            augment_jitter: self.augment_jitter.unwrap_or(base.augment_jitter),
-            ema_decay: self.ema_decay.unwrap_or(base.ema_decay),
-            search: base.search.clone(),
-        }
-    }
-}
+/// The same type as `harbench train`'s flags: one definition of what a user may set.
+pub type TrainOverrides = harbench_train::TrainSettings;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -333,8 +301,7 @@ fn protocol<'de, D: Deserializer<'de>>(d: D) -> Result<Protocol, D::Error> {
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Protocol, E> {
             v.parse::<Protocol>().map_err(|message| {
-                let hint =
-                    nearest(v, &["holdout-subjects", "loso", "random"]).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
+                let hint = did_you_mean(v, ["holdout-subjects", "loso", "random"]);
                 E::custom(format!("{message}{hint}"))
             })
         }
@@ -356,23 +323,9 @@ fn check_name(what: &str, name: &str, list: impl Fn(&Known) -> &Vec<String>) -> 
             return Ok(());
         }
         let names: Vec<&str> = list.iter().map(String::as_str).collect();
-        let hint = nearest(name, &names).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
+        let hint = did_you_mean(name, names.iter().copied());
         Err(format!("unknown {what} '{name}'{hint}; known: {}", names.join(", ")))
     })
-}
-
-/// The closest candidate by edit distance, when close enough to be a typo (an abbreviation, a
-/// prefix of two or more letters, counts as close).
-pub fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| {
-            let prefix = if name.len() >= 2 && c.starts_with(name) { 0.75 } else { 0.0 };
-            (strsim::normalized_damerau_levenshtein(name, c).max(prefix), *c)
-        })
-        .filter(|(score, _)| *score >= 0.4)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 /// Reads and validates a suite file.
@@ -423,7 +376,7 @@ fn with_suggestion(message: String) -> String {
     let Some(len) = message[start..].find('`') else { return message };
     let name = &message[start..start + len];
     let expected: Vec<&str> = message[start + len..].split('`').skip(2).step_by(2).collect();
-    match nearest(name, &expected) {
+    match nearest(name, expected) {
         Some(n) => format!("{message} (did you mean '{n}'?)"),
         None => message,
     }

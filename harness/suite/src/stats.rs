@@ -2,9 +2,10 @@
 //! unequal-variance t-test, with the Student-t distribution computed from the regularised
 //! incomplete beta function (continued fraction, Numerical Recipes §6.4; log-gamma by Lanczos).
 
-/// Mean of `x` (NaN when empty).
+/// Mean of `x` (NaN when empty): [`harbench_common::stats::mean`], with NaN standing for "no
+/// values" so that it flows through the t-test arithmetic and the tables show it as such.
 pub fn mean(x: &[f64]) -> f64 {
-    x.iter().sum::<f64>() / x.len() as f64
+    harbench_common::stats::mean(x).unwrap_or(f64::NAN)
 }
 
 /// Sample standard deviation (n − 1 in the denominator); 0 for fewer than two values.

@@ -7,6 +7,7 @@
 //! process is gone (on this host) is stale and is taken over.
 
 use crate::record::RunRecord;
+use harbench_common::fs::FileError;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,20 +24,16 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io { path: path.to_path_buf(), source }
 }
 
-/// Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut tmp = tempfile::Builder::new().prefix(".writing-").suffix(".tmp").tempfile_in(dir).map_err(io(dir))?;
-    tmp.write_all(bytes).map_err(io(path))?;
-    tmp.as_file().sync_all().map_err(io(path))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644)).map_err(io(path))?;
+impl From<FileError> for StoreError {
+    fn from(e: FileError) -> Self {
+        StoreError::Io { path: e.path, source: e.source }
     }
-    tmp.persist(path).map_err(|e| StoreError::Io { path: path.to_path_buf(), source: e.error })?;
-    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically ([`harbench_common::fs::write_atomic`]: temp file in the
+/// same folder, fsync, rename, fsync the folder).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    Ok(harbench_common::fs::write_atomic(path, bytes)?)
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
@@ -73,17 +70,10 @@ impl ResultsStore {
         self.root.join(TEACHER_STORE_FOLDER)
     }
 
-    /// Sub-folders of `dir` (suites, commits or machines), sorted; none when it does not exist.
+    /// Sub-folders of `dir` (suites, commits or machines), sorted; none when it does not exist
+    /// ([`harbench_common::fs::subfolders`]).
     pub fn folders(dir: &Path) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
-        let mut names: Vec<String> = entries
-            .flatten()
-            .filter(|e| e.path().is_dir())
-            .filter_map(|e| e.file_name().to_str().map(str::to_string))
-            .filter(|n| !n.starts_with('.'))
-            .collect();
-        names.sort();
-        names
+        harbench_common::fs::subfolders(dir)
     }
 
     pub fn record_path(dir: &Path, key: &str) -> PathBuf {
@@ -127,7 +117,7 @@ impl ResultsStore {
 }
 
 fn read_record(path: &Path, text: &str) -> Result<RunRecord, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt { path: path.into(), message: e.to_string() })
+    RunRecord::parse(text).map_err(|e| StoreError::Corrupt { path: path.into(), message: e.to_string() })
 }
 
 /// Who holds a lock.

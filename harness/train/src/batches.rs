@@ -81,6 +81,7 @@ impl SplitData {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use harbench_models::device::test_device;
 
     #[test]
     fn standard_normal_has_unit_moments() {
@@ -94,7 +95,7 @@ mod tests {
     #[test]
     fn augmentation_off_is_the_plain_batch_and_on_changes_values() {
         let data = SplitData { x: (0..2 * 3 * 4).map(|v| v as f32).collect(), y: vec![0, 1], channels: 3, length: 4 };
-        let device = Device::flex();
+        let device = test_device();
         let plain: Vec<f32> = data.batch(&[1, 0], &device).0.to_data().try_to_vec::<f32>().unwrap();
         assert_eq!(&plain[..12], &data.x[12..]);
         let mut rng = ChaCha8Rng::seed_from_u64(1);

@@ -103,15 +103,16 @@ pub fn train_throughput(model: &ModelConfig, settings: &BenchSettings, device: &
 #[cfg(test)]
 mod tests {
     use super::*;
+    use harbench_models::device::test_device;
 
     #[test]
     fn measures_every_repeat_and_rejects_empty_settings() {
         let model = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
         let settings = BenchSettings { batch_size: 4, warmup_steps: 1, steps: 2, repeats: 3, ..Default::default() };
-        let result = train_throughput(&model, &settings, &Device::flex()).unwrap();
+        let result = train_throughput(&model, &settings, &test_device()).unwrap();
         assert_eq!(result.samples_per_second.len(), 3);
         assert!(result.min <= result.median && result.median <= result.max && result.min > 0.0);
         let bad = BenchSettings { repeats: 0, ..settings };
-        assert!(train_throughput(&model, &bad, &Device::flex()).is_err());
+        assert!(train_throughput(&model, &bad, &test_device()).is_err());
     }
 }

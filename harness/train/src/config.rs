@@ -88,6 +88,71 @@ impl TrainConfig {
     }
 }
 
+/// The training settings a user sets: each one optional, a left-out one keeps the base's value
+/// ([`TrainConfig::default`], or the suite's `train:` under a teacher's). This one definition is
+/// both `harbench train`'s flags (clap) and a suite's `train:` mapping (serde), so the two
+/// cannot drift apart; [`TrainSettings::apply`] turns it into a [`TrainConfig`], which
+/// [`TrainConfig::validate`] then checks once, before any data work.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSettings {
+    /// Epochs of training [default: 30].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Windows per batch [default: 64].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate of AdamW, reached after the warm-up [default: 0.002].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// AdamW's decoupled weight decay [default: 0.01].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Epochs of linear warm-up before the cosine decay [default: 2].
+    #[arg(long)]
+    pub warmup_epochs: Option<usize>,
+    /// Label smoothing of the cross-entropy, in [0, 1) [default: 0].
+    #[arg(long)]
+    pub label_smoothing: Option<f64>,
+    /// Early-stopping patience in epochs on validation macro-F1; 0 never stops early [default: 10].
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Augmentation: per-channel scale factors ~ N(1, s²); 0 is off [default: 0].
+    #[arg(long)]
+    pub augment_scale: Option<f64>,
+    /// Augmentation: additive Gaussian noise of this std, in normalised units; 0 is off [default: 0].
+    #[arg(long)]
+    pub augment_jitter: Option<f64>,
+    /// Evaluate and keep an exponential moving average of the weights with this decay per step;
+    /// 0 is off, 0.99 averages over about the last 100 steps [default: 0].
+    #[arg(long)]
+    pub ema_decay: Option<f64>,
+}
+
+impl TrainSettings {
+    /// `base` with these settings over it (the seed and the head search stay the base's).
+    pub fn apply(&self, base: &TrainConfig) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs.unwrap_or(base.epochs),
+            batch_size: self.batch_size.unwrap_or(base.batch_size),
+            lr: self.lr.unwrap_or(base.lr),
+            weight_decay: self.weight_decay.unwrap_or(base.weight_decay),
+            warmup_epochs: self.warmup_epochs.unwrap_or(base.warmup_epochs),
+            label_smoothing: self.label_smoothing.unwrap_or(base.label_smoothing),
+            patience: match self.patience {
+                Some(0) => None,
+                Some(p) => Some(p),
+                None => base.patience,
+            },
+            seed: base.seed,
+            augment_scale: self.augment_scale.unwrap_or(base.augment_scale),
+            augment_jitter: self.augment_jitter.unwrap_or(base.augment_jitter),
+            ema_decay: self.ema_decay.unwrap_or(base.ema_decay),
+            search: base.search.clone(),
+        }
+    }
+}
+
 // Off by default and then not serialised, so the keys of teachers stored before it existed hold.
 fn is_zero(value: &f64) -> bool {
     *value == 0.0
@@ -116,6 +181,47 @@ mod tests {
         assert!((learning_rate(1.0, 6, 2, 10) - 0.5).abs() < 1e-12);
         assert!(learning_rate(1.0, 10, 2, 10).abs() < 1e-12);
         assert_eq!(learning_rate(1.0, 0, 0, 4), 1.0);
+    }
+
+    /// The defaults `--help` states are the defaults `TrainConfig` has.
+    #[test]
+    fn help_states_the_real_defaults() {
+        use clap::CommandFactory;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            settings: TrainSettings,
+        }
+        let d = TrainConfig::default();
+        let expected = [
+            ("epochs", d.epochs.to_string()),
+            ("batch-size", d.batch_size.to_string()),
+            ("lr", d.lr.to_string()),
+            ("weight-decay", d.weight_decay.to_string()),
+            ("warmup-epochs", d.warmup_epochs.to_string()),
+            ("label-smoothing", d.label_smoothing.to_string()),
+            ("patience", d.patience.unwrap_or(0).to_string()),
+            ("augment-scale", d.augment_scale.to_string()),
+            ("augment-jitter", d.augment_jitter.to_string()),
+            ("ema-decay", d.ema_decay.to_string()),
+        ];
+        let command = Cli::command();
+        for (flag, value) in expected {
+            let arg = command.get_arguments().find(|a| a.get_long() == Some(flag)).unwrap_or_else(|| panic!("no --{flag}"));
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            // clap drops the doc comment's final period.
+            assert!(help.ends_with(&format!("[default: {value}]")), "--{flag}: '{help}' should end in [default: {value}]");
+        }
+        assert_eq!(command.get_arguments().count(), 10, "a new setting needs its default checked here");
+    }
+
+    #[test]
+    fn settings_apply_over_a_base_and_patience_zero_is_never() {
+        let base = TrainConfig { seed: 7, ..Default::default() };
+        let settings: TrainSettings = serde_json::from_str(r#"{"epochs": 3, "patience": 0, "lr": 0.01}"#).unwrap();
+        let c = settings.apply(&base);
+        assert_eq!((c.epochs, c.patience, c.lr, c.seed, c.batch_size), (3, None, 0.01, 7, base.batch_size));
+        assert!(serde_json::from_str::<TrainSettings>(r#"{"seed": 1}"#).unwrap_err().to_string().contains("unknown field"));
     }
 
     #[test]

@@ -86,7 +86,7 @@ impl ModuleMapper for Blend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::Device;
+    use harbench_models::device::test_device;
     use harbench_models::ModelConfig;
 
     fn floats(model: &Model) -> Vec<f32> {
@@ -97,7 +97,7 @@ mod tests {
 
     #[test]
     fn decay_warms_up_then_holds() {
-        let device = Device::flex();
+        let device = test_device();
         let model = ModelConfig::preset("cnn3", Some(0.25)).unwrap().build(3, 2, &device);
         let mut ema = WeightAverage::new(model.clone(), 0.99);
         // By hand: (1 + t) / (10 + t) = 0.1, 0.1818…, … until it passes 0.99 at t = 891.
@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn every_tensor_moves_toward_the_live_model_by_one_minus_decay() {
-        let device = Device::flex();
+        let device = test_device();
         let config = ModelConfig::preset("cnn3", Some(0.25)).unwrap();
         device.seed(1);
         let start = config.build(3, 2, &device);
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn an_update_leaves_earlier_snapshots_alone() {
-        let device = Device::flex();
+        let device = test_device();
         let config = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
         device.seed(4);
         let start = config.build(3, 2, &device);

@@ -3,15 +3,17 @@
 pub mod batches;
 pub mod bench;
 pub mod config;
-pub mod device;
 pub mod ema;
 pub mod metrics;
 pub mod search;
 pub mod store;
 pub mod trainer;
 
-pub use config::TrainConfig;
-pub use device::DeviceChoice;
+pub use config::{TrainConfig, TrainSettings};
+/// The device module moved to `harbench-models` (tests of every crate use its `test_device`);
+/// re-exported so `harbench_train::device::…` and `harbench_train::DeviceChoice` keep working.
+pub use harbench_models::device;
+pub use harbench_models::device::DeviceChoice;
 pub use trainer::{fit, train, Batch, CrossEntropy, Objective, Splits, Stage, TrainOutcome, Trained};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,4 +26,10 @@ pub enum TrainError {
     NonFinite { epoch: usize, step: usize, value: f64 },
     #[error("checkpoint {path}: {message}")]
     Checkpoint { path: String, message: String },
+}
+
+impl From<device::DeviceError> for TrainError {
+    fn from(e: device::DeviceError) -> Self {
+        TrainError::Config { field: "device".into(), message: e.to_string() }
+    }
 }

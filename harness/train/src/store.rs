@@ -14,13 +14,13 @@ use crate::trainer::{train, TrainOutcome, Trained};
 use crate::TrainError;
 use burn::module::Module;
 use burn::tensor::Device;
+use harbench_common::fs::{write_atomic, write_atomic_with, FileError};
 use harbench_data::cache::Prepared;
 use harbench_data::progress::Progress;
 use harbench_data::split::{Fold, Normalizer, SplitConfig};
 use harbench_models::{Model, ModelConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -135,25 +135,19 @@ impl TeacherStore {
 
     /// Stores `trained` under `key`.
     pub fn put(&self, key: &TeacherKey, trained: &Trained) -> Result<String, TrainError> {
-        std::fs::create_dir_all(&self.root).map_err(|e| store_error(&self.root, e))?;
+        let file_error = |e: FileError| store_error(&e.path, e.source);
         let digest = key.digest();
-        let weights = self.weights_path(&digest);
-        // burn picks the file name; save under a unique temporary name in the same folder.
-        let tmp = self.root.join(format!(".writing-{digest}-{}.bpk", std::process::id()));
-        trained.model.clone().save_file(&tmp).map_err(|e| store_error(&tmp, format!("{e:?}")))?;
-        std::fs::rename(&tmp, &weights).map_err(|e| store_error(&weights, e))?;
+        // burn writes to a path it is given: a temporary one in the same folder, renamed into place.
+        write_atomic_with(&self.weights_path(&digest), |tmp| trained.model.clone().save_file(tmp).map_err(|e| format!("{e:?}")))
+            .map_err(file_error)?;
         let entry = TeacherEntry {
             key: digest.clone(),
             identity: key.clone(),
             normalizer: trained.normalizer.clone(),
             outcome: trained.outcome.clone(),
         };
-        let json = self.entry_path(&digest);
-        let mut file =
-            tempfile::Builder::new().prefix(".writing-").suffix(".json").tempfile_in(&self.root).map_err(|e| store_error(&self.root, e))?;
         let text = serde_json::to_string_pretty(&entry).expect("plain data serialises");
-        file.write_all(text.as_bytes()).and_then(|()| file.as_file().sync_all()).map_err(|e| store_error(&json, e))?;
-        file.persist(&json).map_err(|e| store_error(&json, e.error))?;
+        write_atomic(&self.entry_path(&digest), text.as_bytes()).map_err(file_error)?;
         Ok(digest)
     }
 

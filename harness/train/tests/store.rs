@@ -1,11 +1,11 @@
 //! The teacher store: a teacher is trained once, then loaded with the same weights and scores;
 //! anything that decides its weights changes its key.
 
-use burn::tensor::Device;
 use harbench_data::prepare::{self, DataDir, Overrides};
 use harbench_data::progress::Silent;
 use harbench_data::registry;
 use harbench_data::split::{self, SplitConfig};
+use harbench_models::device::test_device;
 use harbench_models::ModelConfig;
 use harbench_train::batches::SplitData;
 use harbench_train::store::{code_version, TeacherKey, TeacherStore};
@@ -24,7 +24,7 @@ fn a_teacher_is_trained_once_and_reused_with_identical_weights() {
     let train = TrainConfig { epochs: 1, batch_size: 32, warmup_epochs: 0, seed: 3, ..Default::default() };
     let key = TeacherKey::new(&data, &split_config, &fold, &model, &train, &code_version(Some("abc123")));
     let store = TeacherStore::new(tmp.path().join("teachers"));
-    let device = Device::flex();
+    let device = test_device();
     let never = AtomicBool::new(false);
 
     let first = store.get_or_train(&key, &data, &fold, &device, &Silent, &never).unwrap();

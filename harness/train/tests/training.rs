@@ -1,11 +1,11 @@
 //! The training loop end to end on the synthetic dataset (no download): it learns, it is
 //! deterministic for a seed, and the stop flag ends a run with a usable model.
 
-use burn::tensor::Device;
 use harbench_data::prepare::{self, DataDir, Overrides};
 use harbench_data::progress::Silent;
 use harbench_data::registry;
 use harbench_data::split::{self, SplitConfig};
+use harbench_models::device::test_device;
 use harbench_models::ModelConfig;
 use harbench_train::{train, TrainConfig, TrainOutcome};
 use std::sync::atomic::AtomicBool;
@@ -20,7 +20,7 @@ fn run(config: &TrainConfig, stop: &AtomicBool) -> TrainOutcome {
     let data = prepare::load(&DataDir::new(tmp.path()), ds, &Overrides::default(), &Silent).unwrap();
     let fold = split::folds(&data.windows, &data.meta, &ds.spec().holdout, &SplitConfig::default()).unwrap().remove(0);
     let model = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
-    train(&model, &data, &fold, config, &Device::flex(), &Silent, stop).unwrap().outcome
+    train(&model, &data, &fold, config, &test_device(), &Silent, stop).unwrap().outcome
 }
 
 /// Everything but wall-clock timings.

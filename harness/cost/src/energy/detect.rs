@@ -25,6 +25,21 @@ impl Default for Probe {
     }
 }
 
+impl Probe {
+    /// The default probe, with each path overridable from the environment: `HARBENCH_SYSFS_ROOT`
+    /// (a folder standing for `/`, e.g. a copy of a Jetson's sysfs), `HARBENCH_NVML_LIBRARY`,
+    /// `HARBENCH_TEGRASTATS`.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let default = Probe::default();
+        Probe {
+            root: var("HARBENCH_SYSFS_ROOT").unwrap_or(default.root),
+            nvml_library: var("HARBENCH_NVML_LIBRARY"),
+            tegrastats: var("HARBENCH_TEGRASTATS"),
+        }
+    }
+}
+
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -14,7 +14,7 @@ pub mod rapl;
 pub mod sampler;
 pub mod tegrastats;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +28,7 @@ pub enum EnergyError {
 }
 
 /// Energy over one window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnergyWindow {
     /// Joules over the window (see `rule` for which parts make the total).
     pub joules: f64,

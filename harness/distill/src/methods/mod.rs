@@ -1,23 +1,43 @@
 //! One file per distillation method. Each defines its `Config` (serde, every hyper-parameter
 //! with the standard value of RepDistiller / mdistiller / the paper's code as default), the
-//! method, and `build`, which the registry calls.
+//! method, and `build`, which the registry calls; the `methods!` line below registers it.
 
-pub mod at;
-pub mod cc;
-pub mod crd;
-pub mod dist;
-pub mod dkd;
-pub mod fitnets;
-pub mod fsp;
-pub mod ft;
-pub mod kd;
-pub mod logit_std;
-pub mod nst;
-pub mod pkt;
-pub mod rkd;
-pub mod smldist;
-pub mod sp;
-pub mod vid;
+use crate::method::Mix;
+
+/// Declares each method's module and writes the registry's table from one line per method:
+/// `module => "name", default mix, "summary";`. A new method is its file plus one line here.
+macro_rules! methods {
+    ($($module:ident => $name:literal, $mix:expr, $summary:literal;)*) => {
+        $(pub mod $module;)*
+
+        pub(crate) const TABLE: &[crate::registry::Entry] =
+            &[$(crate::registry::Entry { name: $name, summary: $summary, mix: $mix, build: $module::build }),*];
+    };
+}
+
+/// RepDistiller's KD weighting: 0.1 · CE beside the method's 0.9-weighted soft targets.
+const KD_MIX: Mix = Mix { ce: 0.1, kd: 0.0, kd_temperature: 4.0 };
+/// SMLDist weighs its own cross-entropy by (1 − α).
+const OWN_CE: Mix = Mix { ce: 0.0, kd: 0.0, kd_temperature: 4.0 };
+
+methods! {
+    kd => "kd", KD_MIX, "Hinton et al. 2015: soft targets at temperature 4";
+    fitnets => "fitnets", Mix::CE, "Romero et al. 2015: hint MSE through a conv regressor";
+    at => "at", Mix::CE, "Zagoruyko & Komodakis 2017: attention maps over time";
+    sp => "sp", Mix::CE, "Tung & Mori 2019: batch similarity matrices";
+    rkd => "rkd", Mix::CE, "Park et al. 2019: distance and angle relations";
+    pkt => "pkt", Mix::CE, "Passalis & Tefas 2018: probabilistic cosine-similarity transfer";
+    nst => "nst", Mix::CE, "Huang & Wang 2017: MMD of neuron selectivity profiles";
+    crd => "crd", Mix::CE, "Tian et al. 2020: contrastive, memory bank of negatives";
+    dkd => "dkd", Mix::CE, "Zhao et al. 2022: decoupled target / non-target KD";
+    dist => "dist", Mix::CE, "Huang et al. 2022: Pearson inter- and intra-class relations";
+    logit_std => "logit-std", KD_MIX, "Sun et al. 2024: KD on z-scored logits";
+    cc => "cc", Mix::CE, "Peng et al. 2019: correlation congruence of embeddings";
+    vid => "vid", Mix::CE, "Ahn et al. 2019: variational information (Gaussian NLL)";
+    ft => "ft", Mix::CE, "Kim et al. 2018: factor transfer via paraphraser / translator";
+    fsp => "fsp", Mix::CE, "Yim et al. 2017: flow matrices, pre-training stage";
+    smldist => "smldist", OWN_CE, "Chen et al. 2021: frequency-aware stage, Hopfield memory, conditional logits, searched heads";
+}
 
 use crate::method::Shapes;
 use crate::DistillError;

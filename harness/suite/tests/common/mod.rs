@@ -12,7 +12,7 @@ use harbench_train::TrainOutcome;
 use std::path::Path;
 
 pub fn known() -> Known {
-    Known::new(&["synthetic", "uci-har"], harbench_models::PRESETS, &["none", "kd", "dkd"])
+    Known::new(&["synthetic", "uci-har"], &harbench_models::preset_names(), &["none", "kd", "dkd"])
 }
 
 pub fn plan(text: &str) -> Plan {
@@ -79,7 +79,9 @@ pub fn output(correct: usize) -> RunOutput {
         },
         outcome: outcome(correct),
         teacher: None,
-        extra: serde_json::Value::Null,
+        distillation: None,
+        cost: harbench_suite::record::Cost::Skipped,
+        environment: None,
     }
 }
 

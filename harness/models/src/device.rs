@@ -1,13 +1,16 @@
 //! Which burn device a run uses. The CPU backend (flex) is always built; the GPU backend is Vulkan
-//! through wgpu, behind the `gpu` cargo feature (`cuda` is an alias: burn-cuda 0.22.1's build script
-//! downloads an LLVM bundle, which an offline build cannot do, while wgpu/Vulkan builds offline and
-//! runs on NVIDIA drivers).
+//! through wgpu, behind the `gpu` cargo feature (`cuda` is an alias in the binary: burn-cuda
+//! 0.22.1's build script downloads an LLVM bundle, which an offline build cannot do, while
+//! wgpu/Vulkan builds offline and runs on NVIDIA drivers).
+//!
+//! Tests take their device from [`test_device`], so one variable moves a whole test run onto the
+//! GPU: `HARBENCH_TEST_DEVICE=gpu cargo test -p harbench-models --features gpu`.
 
-use crate::TrainError;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -19,6 +22,15 @@ pub enum DeviceChoice {
     Gpu,
 }
 
+/// Why a device cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    #[error("this build has no GPU backend; rebuild with `cargo build --release --features gpu` (Vulkan through wgpu)")]
+    NoGpuBackend,
+    #[error("no usable Vulkan GPU was found (is the NVIDIA driver with its Vulkan ICD installed?); use --device flex")]
+    NoGpu,
+}
+
 impl DeviceChoice {
     /// True when this build can run on the device.
     pub fn available(self) -> bool {
@@ -28,16 +40,13 @@ impl DeviceChoice {
         }
     }
 
-    pub fn device(self) -> Result<Device, TrainError> {
+    pub fn device(self) -> Result<Device, DeviceError> {
         match self {
             DeviceChoice::Flex => Ok(Device::flex()),
             #[cfg(feature = "gpu")]
             DeviceChoice::Gpu => probe_gpu(),
             #[cfg(not(feature = "gpu"))]
-            DeviceChoice::Gpu => Err(TrainError::Config {
-                field: "device".into(),
-                message: "this build has no GPU backend; rebuild with `cargo build --release --features gpu` (Vulkan through wgpu)".into(),
-            }),
+            DeviceChoice::Gpu => Err(DeviceError::NoGpuBackend),
         }
     }
 }
@@ -45,7 +54,7 @@ impl DeviceChoice {
 /// wgpu panics on a worker thread when no Vulkan adapter exists; one small read-back here turns
 /// that into an error before a run starts.
 #[cfg(feature = "gpu")]
-fn probe_gpu() -> Result<Device, TrainError> {
+fn probe_gpu() -> Result<Device, DeviceError> {
     use burn::tensor::Tensor;
     let probe = std::panic::catch_unwind(|| {
         let device = Device::vulkan(burn::tensor::DeviceKind::DiscreteGpu(0));
@@ -54,11 +63,32 @@ fn probe_gpu() -> Result<Device, TrainError> {
     });
     match probe {
         Ok(Some(device)) => Ok(device),
-        _ => Err(TrainError::Config {
-            field: "device".into(),
-            message: "no usable Vulkan GPU was found (is the NVIDIA driver with its Vulkan ICD installed?); use --device flex".into(),
-        }),
+        _ => Err(DeviceError::NoGpu),
     }
+}
+
+/// The environment variable that picks the device of [`test_device`].
+pub const TEST_DEVICE_VAR: &str = "HARBENCH_TEST_DEVICE";
+
+/// The device tests run on: `HARBENCH_TEST_DEVICE` parsed as a [`DeviceChoice`] (`flex`, the
+/// default when unset or empty, or `gpu` in a build with the `gpu` feature). For tests only: an
+/// unknown value or an unusable device panics, naming the variable.
+pub fn test_device() -> Device {
+    static DEVICE: OnceLock<Device> = OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            let value = match std::env::var(TEST_DEVICE_VAR) {
+                Ok(value) => value,
+                Err(std::env::VarError::NotPresent) => String::new(),
+                Err(e) => panic!("{TEST_DEVICE_VAR}: {e}"),
+            };
+            let choice = match value.trim() {
+                "" => DeviceChoice::Flex,
+                name => name.parse::<DeviceChoice>().unwrap_or_else(|e| panic!("{TEST_DEVICE_VAR}={value}: {e}")),
+            };
+            choice.device().unwrap_or_else(|e| panic!("{TEST_DEVICE_VAR}={value}: {e}"))
+        })
+        .clone()
 }
 
 impl fmt::Display for DeviceChoice {
@@ -95,5 +125,13 @@ mod tests {
             let err = DeviceChoice::Gpu.device().unwrap_err().to_string();
             assert!(err.contains("--features gpu"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_test_device_is_usable() {
+        let device = test_device();
+        assert_eq!(device, test_device());
+        let sum: f32 = burn::tensor::Tensor::<1>::ones([3], &device).sum().into_scalar::<f32>();
+        assert_eq!(sum, 3.0);
     }
 }
