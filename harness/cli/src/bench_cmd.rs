@@ -1,9 +1,9 @@
 //! `harbench bench-train`: training throughput (samples/s) of models on random input of a fixed
 //! shape, the number `bench/reference/compare.sh` sets beside PyTorch's.
 
-use harbench_common::proc::peak_rss_bytes;
 use anyhow::Result;
 use clap::Args;
+use harbench_common::proc::peak_rss_bytes;
 use harbench_models::ModelConfig;
 use harbench_train::bench::{train_throughput, BenchSettings};
 use harbench_train::DeviceChoice;

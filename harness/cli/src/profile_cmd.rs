@@ -185,7 +185,10 @@ fn table(model: &str, p: &Profile) -> String {
     match &p.memory {
         Ok(m) => {
             row("heap: weights", mib(m.weights_bytes));
-            row("heap: inference, 1 window", format!("{} (weights + {} activations)", mib(m.single_peak_bytes), mib(m.single_activation_bytes)));
+            row(
+                "heap: inference, 1 window",
+                format!("{} (weights + {} activations)", mib(m.single_peak_bytes), mib(m.single_activation_bytes)),
+            );
             row(&format!("heap: activations, batch {}", m.batch), mib(m.batch_activation_bytes));
         }
         Err(e) => row("memory", format!("unavailable: {e}")),

@@ -328,9 +328,7 @@ pub fn diff(args: DiffArgs) -> Result<()> {
         args.suite.clone()
     };
     let options = DiffOptions { alpha: args.alpha, threshold: args.threshold };
-    if !(0.0..1.0).contains(&options.alpha) || options.alpha == 0.0 || !(options.threshold >= 0.0) {
-        bail!("--alpha must be in (0, 1) and --threshold ≥ 0");
-    }
+    options.check().map_err(anyhow::Error::msg)?;
     let mut total = Diff::default();
     let mut compared = Vec::new();
     for suite in &suites {

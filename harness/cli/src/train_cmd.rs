@@ -94,8 +94,8 @@ fn request(args: &TrainArgs) -> Result<RunRequest> {
         seed: args.seed,
         search: SearchConfig { max_params: args.max_params, max_latency_ms: args.max_latency_ms, ..SearchConfig::default() },
         ..args.settings.apply(&TrainConfig::default())
-    };
-    train.validate()?;
+    }
+    .check()?;
     let method = match &args.method {
         Some(name) => {
             let params = methods::parse_params(&args.params).map_err(anyhow::Error::msg)?;
@@ -105,8 +105,7 @@ fn request(args: &TrainArgs) -> Result<RunRequest> {
                 (Some(path), _) => TeacherSource::Checkpoint(path.clone()),
                 (None, Some(name)) => {
                     let model = model_config(name, args.teacher_width, None, &args.teacher_heads)?;
-                    let train = TrainConfig { epochs: args.teacher_epochs.unwrap_or(train.epochs), ..train.clone() };
-                    train.validate()?;
+                    let train = TrainConfig { epochs: args.teacher_epochs.unwrap_or(train.epochs), ..(*train).clone() }.check()?;
                     TeacherSource::Store { name: name.clone(), model, train }
                 }
                 (None, None) => {
@@ -162,8 +161,12 @@ pub fn run(args: TrainArgs, data_dir: &Path) -> Result<()> {
     // model, settings, seed and code version; later runs reuse it.
     let git = harbench_suite::gitinfo::GitInfo::discover(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")));
     let commit = git.commit.as_ref().map(|c| format!("{c}{}", if git.dirty { "-dirty" } else { "" }));
-    let workspace =
-        Workspace::new(DataDir::new(data_dir), TeacherStore::new(&args.teacher_store), code_version(commit.as_deref()), args.mirror.clone());
+    let workspace = Workspace::new(
+        DataDir::new(data_dir),
+        TeacherStore::new(&args.teacher_store),
+        code_version(commit.as_deref()),
+        args.mirror.clone(),
+    );
     let bar = Bar::new();
     let executed = workspace.execute(&request, &RunContext { progress: &bar, stop: &stop })?;
     save_all(&args, &request, &executed, &out)?;
@@ -286,7 +289,9 @@ fn print_search(outcome: &harbench_train::TrainOutcome) {
             },
         ]
     });
-    print_table(std::iter::once(["heads", "val accuracy", "val macro-F1", "parameters", "latency ms", ""].map(String::from).to_vec()).chain(rows));
+    print_table(
+        std::iter::once(["heads", "val accuracy", "val macro-F1", "parameters", "latency ms", ""].map(String::from).to_vec()).chain(rows),
+    );
     if !search.fits_budget {
         println!("warning: no candidate fits the budget; the smallest was kept");
     }

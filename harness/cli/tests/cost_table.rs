@@ -67,8 +67,11 @@ fn energy_from_a_jetson_and_inference_memory_reach_the_cost_table() {
         let record: serde_json::Value = serde_json::from_slice(&std::fs::read(entry.path()).unwrap()).unwrap();
         let single = &record["output"]["cost"]["energy"]["single"];
         assert_eq!(single["meter"], "jetson-ina3221", "{}: {}", entry.path().display(), record["output"]["cost"]);
-        let (joules, seconds, calls) =
-            (single["active"]["joules"].as_f64().unwrap(), single["active"]["seconds"].as_f64().unwrap(), single["calls"].as_f64().unwrap());
+        let (joules, seconds, calls) = (
+            single["active"]["joules"].as_f64().unwrap(),
+            single["active"]["seconds"].as_f64().unwrap(),
+            single["calls"].as_f64().unwrap(),
+        );
         assert!((joules - 2.5 * seconds).abs() < 1e-6, "{joules} J over {seconds} s is not 2.5 W");
         let per_window = single["joules_per_window"].as_f64().unwrap();
         assert!((per_window - joules / calls).abs() < 1e-12);

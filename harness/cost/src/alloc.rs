@@ -112,8 +112,7 @@ impl Window {
 }
 
 /// Why a profile has no memory figure when the binary did not install [`Counting`].
-pub const NOT_INSTALLED: &str =
-    "heap not counted: this binary does not install harbench_cost::alloc::Counting as its global allocator";
+pub const NOT_INSTALLED: &str = "heap not counted: this binary does not install harbench_cost::alloc::Counting as its global allocator";
 
 /// Heap memory of a model and of running it, counted by [`Counting`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

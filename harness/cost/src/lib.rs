@@ -14,7 +14,7 @@ pub mod memory;
 pub mod params;
 pub mod profile;
 
+pub use alloc::HeapMemory;
 pub use energy::detect::{detect, Choice, Detection, Probe, Target};
 pub use energy::{EnergyError, EnergyMeter, EnergyWindow};
-pub use alloc::HeapMemory;
 pub use profile::{detached_copy, profile, CostError, Energy, Profile, ProfileConfig};

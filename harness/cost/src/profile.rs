@@ -1,9 +1,9 @@
 //! The cost profile of one model: parameters, MACs, single-window latency, batch throughput,
 //! peak memory, and energy per inference with idle power beside it.
 
+use crate::alloc::{self, HeapMemory};
 use crate::energy::{EnergyError, EnergyMeter, EnergyWindow};
 use crate::latency::{self, LatencyConfig, Summary};
-use crate::alloc::{self, HeapMemory};
 use crate::params::{self, ParamCount};
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Distribution, Tensor};
@@ -97,6 +97,8 @@ pub struct EnergyReport {
 }
 
 /// Energy per inference, or why it is absent (never zero for "unknown").
+// One per profile: boxing the measured reports would save nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Energy {

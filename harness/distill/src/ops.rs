@@ -124,6 +124,9 @@ pub(crate) mod testing {
 }
 
 #[cfg(test)]
+// The reference values are pasted as the reference script prints them (f64 digits), so that
+// they can be checked against its output by eye.
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::testing::*;
     use super::*;

@@ -13,7 +13,7 @@ use harbench_data::split::Fold;
 use harbench_models::{Model, ModelConfig, ModelOutput};
 use harbench_train::metrics::Metrics;
 use harbench_train::trainer::evaluate;
-use harbench_train::{fit, Batch, CrossEntropy, Objective, Splits, Stage, TrainConfig, TrainError, TrainOutcome, Trained};
+use harbench_train::{fit, Batch, CrossEntropy, Objective, Splits, Stage, TrainError, TrainOutcome, Trained, ValidTrainConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -154,7 +154,7 @@ pub fn distill(
     mix: Mix,
     data: &Prepared,
     fold: &Fold,
-    config: &TrainConfig,
+    config: &ValidTrainConfig,
     device: &Device,
     progress: &dyn Progress,
     stop: &AtomicBool,

@@ -39,7 +39,8 @@ fn setup() -> Setup {
     let teacher_config =
         ModelConfig::preset("mobilenetv3-large-1d", Some(0.25)).unwrap().with_heads("teacher", vec![HeadKind::Hopfield]).unwrap();
     let config = TrainConfig { epochs: 2, batch_size: 32, warmup_epochs: 0, seed: 5, ..Default::default() };
-    let teacher = train(&teacher_config, &data, &fold, &config, &test_device(), &Silent, &AtomicBool::new(false)).unwrap();
+    let teacher =
+        train(&teacher_config, &data, &fold, &config.clone().check().unwrap(), &test_device(), &Silent, &AtomicBool::new(false)).unwrap();
     Setup { _tmp: tmp, data, fold, teacher, config }
 }
 
@@ -52,7 +53,8 @@ fn run_with(s: &Setup, method: &str, params: Value, config: TrainConfig) -> Dist
     let params: Map<String, Value> = serde_json::from_value(params).unwrap();
     let (m, mix) = registry::build(method, &params).unwrap();
     let never = AtomicBool::new(false);
-    let (_, outcome) = distill(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config, &test_device(), &Silent, &never).unwrap();
+    let (_, outcome) =
+        distill(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config.check().unwrap(), &test_device(), &Silent, &never).unwrap();
     // The teacher's scores are the ones it had after its own training.
     assert_eq!(outcome.teacher.test, s.teacher.outcome.best.test);
     outcome

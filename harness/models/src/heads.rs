@@ -221,6 +221,9 @@ impl CosineHead {
     }
 }
 
+// A classifier holds a handful of heads, built once; boxing the large ones would only add an
+// indirection to every module visit.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Head {
     Linear(Linear),
@@ -325,6 +328,8 @@ impl Classifier {
                 let weights = softmax(arch.val(), 0);
                 let mut mixed: Option<Tensor<2>> = None;
                 for (i, z) in outputs.into_iter().enumerate() {
+                    // burn's `slice` takes one range per dimension: a one-element array is right.
+                    #[allow(clippy::single_range_in_vec_init)]
                     let term = log_softmax(z, 1) * weights.clone().slice([i..i + 1]).unsqueeze_dim(0);
                     mixed = Some(match mixed {
                         None => term,

@@ -59,11 +59,31 @@ pub enum ModelError {
 
 macro_rules! architectures {
     ($($variant:ident => $kind:literal, $config:ident, $module:ident;)+) => {
-        /// The exact architecture of a run, serialised with its results.
+        /// The exact architecture of a run, serialised with its results. One read from JSON
+        /// (a checkpoint's report, the teacher store, a record) is validated on the way in, as
+        /// the presets are when made: a `ModelConfig` is always fit to `build`.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+        #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields, try_from = "UncheckedConfig")]
         pub enum ModelConfig {
             $(#[serde(rename = $kind)] $variant($config),)+
+        }
+
+        /// What the JSON says, before validation.
+        #[derive(Deserialize)]
+        #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+        enum UncheckedConfig {
+            $(#[serde(rename = $kind)] $variant($config),)+
+        }
+
+        impl TryFrom<UncheckedConfig> for ModelConfig {
+            type Error = ModelError;
+            fn try_from(unchecked: UncheckedConfig) -> Result<Self, ModelError> {
+                let config = match unchecked {
+                    $(UncheckedConfig::$variant(c) => ModelConfig::$variant(c),)+
+                };
+                config.validate(config.kind())?;
+                Ok(config)
+            }
         }
 
         $(impl From<$config> for ModelConfig {

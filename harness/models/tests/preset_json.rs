@@ -91,3 +91,13 @@ fn kinds_lengths_dropout_and_errors_are_unchanged() {
     // The suggestion and the list of known names belong to `harbench_common::names`.
     assert!(ModelConfig::preset("zzz", None).unwrap_err().to_string().starts_with("unknown model 'zzz'"));
 }
+
+/// A config read from JSON is validated on the way in: an even kernel (which the block table
+/// forbids) is refused when the report is read, not when the model is built.
+#[test]
+fn an_invalid_config_is_refused_when_read() {
+    let mut json = serde_json::to_value(ModelConfig::preset("mobilenetv3-small-1d", Some(0.5)).unwrap()).unwrap();
+    json["blocks"][1]["kernel"] = serde_json::json!(4);
+    let err = serde_json::from_value::<ModelConfig>(json).unwrap_err().to_string();
+    assert!(err.contains("odd"), "{err}");
+}

@@ -10,7 +10,7 @@ use harbench_data::cache::Prepared;
 use harbench_data::split::{Fold, Normalizer};
 use harbench_distill::{Mix, Shapes, Teacher};
 use harbench_models::{Model, ModelConfig};
-use harbench_train::{DeviceChoice, TrainConfig, TrainOutcome};
+use harbench_train::{DeviceChoice, TrainOutcome, ValidTrainConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,7 +53,7 @@ pub struct TrainReport {
     pub model_name: String,
     /// The exported architecture (a head search may have pruned heads).
     pub model: ModelConfig,
-    pub train: Option<TrainConfig>,
+    pub train: Option<ValidTrainConfig>,
     pub normalizer: Normalizer,
     pub checkpoint: PathBuf,
     #[serde(default)]
@@ -76,7 +76,7 @@ impl TrainReport {
         fold: &Fold,
         model_name: &str,
         model: &ModelConfig,
-        train: &TrainConfig,
+        train: &ValidTrainConfig,
         normalizer: &Normalizer,
         device: DeviceChoice,
     ) -> Self {
@@ -145,20 +145,13 @@ pub fn load_teacher(
         return Err(mismatch("dataset preparation", &report.dataset_config_hash, &data.meta.config_hash));
     }
     if report.split.fold != fold.name || report.split.test_subjects != fold.test_subjects {
-        return Err(mismatch(
-            "split",
-            &(&report.split.fold, &report.split.test_subjects),
-            &(&fold.name, &fold.test_subjects),
-        ));
+        return Err(mismatch("split", &(&report.split.fold, &report.split.test_subjects), &(&fold.name, &fold.test_subjects)));
     }
     if &report.normalizer != normalizer {
         return Err(fail("was trained on other training windows (its normalisation statistics differ from this split's)".into()));
     }
     let (channels, classes) = (data.windows.channels, data.meta.classes.len());
-    let model = report
-        .model
-        .build(channels, classes, device)
-        .try_load_file(path)
-        .map_err(|e| fail(format!("loading the weights: {e:?}")))?;
+    let model =
+        report.model.build(channels, classes, device).try_load_file(path).map_err(|e| fail(format!("loading the weights: {e:?}")))?;
     Ok((model.valid(), report))
 }

@@ -3,12 +3,12 @@
 
 use crate::record::Cost;
 use burn::tensor::Device;
-use harbench_cost::{detect, detached_copy, profile, Choice, Probe, ProfileConfig, Target};
-use harbench_data::cache::Prepared;
-use harbench_models::Model;
 use harbench_common::fs::{write_atomic, FileError};
 use harbench_cost::energy::detect::Finding;
 use harbench_cost::Profile;
+use harbench_cost::{detached_copy, detect, profile, Choice, Probe, ProfileConfig, Target};
+use harbench_data::cache::Prepared;
+use harbench_models::Model;
 use harbench_models::ModelConfig;
 use serde::Serialize;
 use std::path::{Path, PathBuf};

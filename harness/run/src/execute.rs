@@ -13,17 +13,19 @@ use harbench_data::split::{self, Fold, Normalizer, SplitConfig};
 use harbench_distill::DistillOutcome;
 use harbench_models::{Model, ModelConfig};
 use harbench_train::store::{TeacherKey, TeacherStore};
-use harbench_train::{train, DeviceChoice, TrainConfig, TrainOutcome, Trained};
+use harbench_train::{train, DeviceChoice, TrainOutcome, Trained, ValidTrainConfig};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Where a distilling run's teacher comes from.
+// One per request: boxing the store variant would save nothing worth the noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum TeacherSource {
     /// From the teacher store, trained on the run's fold first when the store lacks it.
-    Store { name: String, model: ModelConfig, train: TrainConfig },
+    Store { name: String, model: ModelConfig, train: ValidTrainConfig },
     /// A checkpoint written by `harbench train` (its JSON report beside it), checked to be of
     /// the run's dataset, preparation and split.
     Checkpoint(PathBuf),
@@ -46,7 +48,7 @@ pub struct RunRequest {
     /// Index of the fold among the protocol's folds.
     pub fold: usize,
     pub model: ModelConfig,
-    pub train: TrainConfig,
+    pub train: ValidTrainConfig,
     /// `None`: the model trains alone, on cross-entropy.
     pub method: Option<MethodRequest>,
     pub device: DeviceChoice,
@@ -73,7 +75,7 @@ pub struct ExecutedTeacher {
     pub config: ModelConfig,
     pub normalizer: Normalizer,
     /// Its training settings and outcome (absent for a checkpoint of an older harbench).
-    pub train: Option<TrainConfig>,
+    pub train: Option<ValidTrainConfig>,
     pub outcome: Option<TrainOutcome>,
     /// Set when it came from a checkpoint file.
     pub checkpoint: Option<PathBuf>,
@@ -127,7 +129,8 @@ impl Workspace {
                 }
             }
         }
-        let prepared = Arc::new(prepare::load(&self.data, ds, &Overrides::default(), progress).map_err(data_error(format!("preparing {id}")))?);
+        let prepared =
+            Arc::new(prepare::load(&self.data, ds, &Overrides::default(), progress).map_err(data_error(format!("preparing {id}")))?);
         self.loaded.lock().expect("dataset lock").insert(id.to_string(), prepared.clone());
         Ok(prepared)
     }
@@ -152,10 +155,7 @@ impl Workspace {
         let mut folds = split::folds(&data.windows, &data.meta, &ds.spec().holdout, split)
             .map_err(|source| RunError::Data { context: format!("splitting {dataset}"), source })?;
         if index >= folds.len() {
-            return Err(RunError::Invalid {
-                run: dataset.to_string(),
-                message: format!("fold {index} of {} does not exist", folds.len()),
-            });
+            return Err(RunError::Invalid { run: dataset.to_string(), message: format!("fold {index} of {} does not exist", folds.len()) });
         }
         Ok(folds.swap_remove(index))
     }
@@ -170,7 +170,6 @@ impl Workspace {
             Some(m) => Some(harbench_distill::registry::build(&m.name.to_ascii_lowercase(), &m.params)?),
             None => None,
         };
-        request.train.validate()?;
         let device = request.device.device()?;
         let data = self.dataset(&request.dataset, ctx.progress)?;
         let fold = self.fold(&request.dataset, &data, &request.split, request.fold)?;
@@ -237,7 +236,6 @@ impl Workspace {
     ) -> Result<ExecutedTeacher, RunError> {
         match source {
             TeacherSource::Store { name, model, train } => {
-                train.validate()?;
                 let key = TeacherKey::new(data, &request.split, fold, model, train, &self.code_version);
                 let t = self.teachers.get_or_train(&key, data, fold, device, ctx.progress, ctx.stop)?;
                 if ctx.stop.load(Ordering::SeqCst) && t.outcome.interrupted {
@@ -266,7 +264,12 @@ impl Workspace {
                 Ok(ExecutedTeacher {
                     name: report.model_name.clone(),
                     config: report.model.clone(),
-                    info: TeacherInfo { store_key: path.display().to_string(), reused: true, test_accuracy: scores.0, test_macro_f1: scores.1 },
+                    info: TeacherInfo {
+                        store_key: path.display().to_string(),
+                        reused: true,
+                        test_accuracy: scores.0,
+                        test_macro_f1: scores.1,
+                    },
                     model,
                     normalizer,
                     train: report.train.clone(),

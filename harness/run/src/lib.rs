@@ -31,7 +31,8 @@ pub fn known_methods() -> Vec<&'static str> {
 /// Why this build cannot run the method `name`, if so.
 pub fn unavailable_method(name: &str) -> Option<String> {
     let lower = name.to_ascii_lowercase();
-    (lower != "none" && harbench_distill::registry::find(&lower).is_err()).then(|| format!("method '{name}' is not available in this build"))
+    (lower != "none" && harbench_distill::registry::find(&lower).is_err())
+        .then(|| format!("method '{name}' is not available in this build"))
 }
 
 #[derive(Debug, thiserror::Error)]

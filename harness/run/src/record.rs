@@ -62,7 +62,9 @@ pub struct DistillationInfo {
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Cost {
     Profiled(Box<Profile>),
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// The run asked for no profile.
     Skipped,
 }

@@ -24,6 +24,19 @@ impl Default for DiffOptions {
     }
 }
 
+impl DiffOptions {
+    /// Why these options cannot be used, if so: `alpha` in (0, 1), `threshold` ≥ 0.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(format!("--alpha {} must be in (0, 1)", self.alpha));
+        }
+        if !(self.threshold.is_finite() && self.threshold >= 0.0) {
+            return Err(format!("--threshold {} must be ≥ 0", self.threshold));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Improved,

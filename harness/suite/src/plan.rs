@@ -11,7 +11,7 @@ use crate::spec::{Budget, MethodEntry, ModelEntry, Suite, TableKind, NO_DISTILLA
 use harbench_data::split::{Protocol, SplitConfig};
 use harbench_models::{HeadKind, ModelConfig};
 use harbench_train::search::SearchConfig;
-use harbench_train::{DeviceChoice, TrainConfig};
+use harbench_train::{DeviceChoice, TrainConfig, ValidTrainConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -83,7 +83,7 @@ pub struct TeacherRef {
     /// Key of the teacher's own run in this suite.
     pub run_key: String,
     pub model: ModelSpec,
-    pub train: TrainConfig,
+    pub train: ValidTrainConfig,
 }
 
 /// Everything one run needs, fully resolved.
@@ -102,7 +102,7 @@ pub struct RunSpec {
     /// Index of the fold among the protocol's folds.
     pub fold: usize,
     pub fold_label: String,
-    pub train: TrainConfig,
+    pub train: ValidTrainConfig,
     pub teacher: Option<TeacherRef>,
     pub budget: Budget,
     /// Where it trains and is profiled. Left out of the JSON (and so of the config hash) when
@@ -138,6 +138,8 @@ pub enum PlanError {
     Collision { suite: String, key: String },
     #[error("suite '{suite}': dataset {dataset}: {message}")]
     Folds { suite: String, dataset: String, message: String },
+    #[error("suite '{suite}': {what}: {source}")]
+    Train { suite: String, what: &'static str, source: harbench_train::TrainError },
 }
 
 /// Number of folds `protocol` makes on `dataset` (from the registry's subject list).
@@ -167,6 +169,11 @@ fn fold_label(protocol: &Protocol, i: usize) -> String {
 /// dataset × model × method × fold × seed.
 pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
     let base = suite.train.apply(&TrainConfig::default());
+    // Checked once here: every run's settings are then a `ValidTrainConfig` (the seed and the
+    // search budget added below are valid whatever they are, but are checked with the rest).
+    let valid = |what: &'static str, config: TrainConfig| {
+        config.check().map_err(|source| PlanError::Train { suite: suite.name.clone(), what, source })
+    };
     // The suite's budget bounds the head search of the models it compares (not the teacher's).
     let search =
         SearchConfig { max_params: suite.budget.max_params, max_latency_ms: suite.budget.max_latency_ms, ..SearchConfig::default() };
@@ -203,7 +210,7 @@ pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
                                         heads: t.heads.clone(),
                                         dropout: t.dropout,
                                     };
-                                    let train = TrainConfig { seed, ..t.train.apply(&base) };
+                                    let train = valid("teacher.train", TrainConfig { seed, ..t.train.apply(&base) })?;
                                     let key = format!("{dataset}.teacher.none.{fold_label}.s{seed}");
                                     if !teachers.iter().any(|r| r.key == key) {
                                         teachers.push(RunSpec {
@@ -241,7 +248,7 @@ pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
                                 split: split(seed),
                                 fold,
                                 fold_label,
-                                train: TrainConfig { seed, search: search.clone(), ..base.clone() },
+                                train: valid("train", TrainConfig { seed, search: search.clone(), ..base.clone() })?,
                                 teacher,
                                 budget: suite.budget.clone(),
                                 device: suite.device,

@@ -88,6 +88,9 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+// The plan, where results go, who trains, which runs, and four ways of reporting back: each is
+// a separate concern of the caller.
+#[allow(clippy::too_many_arguments)]
 /// Runs the plan's runs that match `filters` (all when empty). `log` gets one line per event;
 /// `runs` shows progress over runs, `inner` the progress of each run.
 pub fn run(
@@ -141,7 +144,7 @@ pub fn run(
             runs.advance(1);
             continue;
         }
-        runs.message(&format!("{label}"));
+        runs.message(&label);
         log(&format!("{label}: running"));
         let (result, timings, budget_hit) = execute(run, executor, inner, stop);
         let record = match result {

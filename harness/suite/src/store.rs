@@ -92,16 +92,9 @@ impl ResultsStore {
 
     /// Every run record in `dir`, sorted by key (machine.json and other files are skipped).
     pub fn records(dir: &Path) -> Result<Vec<RunRecord>, StoreError> {
-        let Ok(entries) = std::fs::read_dir(dir) else { return Ok(vec![]) };
-        let mut paths: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .filter(|p| p.file_name().is_some_and(|n| n != "machine.json" && !n.to_string_lossy().starts_with('.')))
-            .collect();
-        paths.sort();
-        paths
+        harbench_common::fs::files_with_extension(dir, "json")?
             .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n != "machine.json"))
             .map(|p| {
                 let text = std::fs::read_to_string(&p).map_err(io(&p))?;
                 read_record(&p, &text)

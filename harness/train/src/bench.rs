@@ -93,7 +93,7 @@ pub fn train_throughput(model: &ModelConfig, settings: &BenchSettings, device: &
     sorted.sort_by(f64::total_cmp);
     Ok(BenchResult {
         parameters,
-        median: sorted[sorted.len() / 2],
+        median: harbench_common::stats::median(&sorted).expect("at least one repeat"),
         min: sorted[0],
         max: sorted[sorted.len() - 1],
         samples_per_second: rates,

@@ -54,7 +54,53 @@ impl Default for TrainConfig {
     }
 }
 
+/// A [`TrainConfig`] that passed [`TrainConfig::validate`]: the only form [`crate::train`],
+/// [`crate::fit`], distillation and the teacher store accept, so that the code after them can
+/// trust every setting (linfa's `ParamGuard` idea). It reads as the config (`Deref`) and
+/// serialises exactly as it does, so teacher-store keys and config hashes are unchanged; it
+/// deserialises only from a valid config.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ValidTrainConfig(TrainConfig);
+
+impl ValidTrainConfig {
+    pub fn into_inner(self) -> TrainConfig {
+        self.0
+    }
+
+    /// The same settings with another seed (a seed is always valid).
+    pub fn with_seed(&self, seed: u64) -> Self {
+        ValidTrainConfig(TrainConfig { seed, ..self.0.clone() })
+    }
+}
+
+impl std::ops::Deref for ValidTrainConfig {
+    type Target = TrainConfig;
+    fn deref(&self) -> &TrainConfig {
+        &self.0
+    }
+}
+
+impl TryFrom<TrainConfig> for ValidTrainConfig {
+    type Error = TrainError;
+    fn try_from(config: TrainConfig) -> Result<Self, TrainError> {
+        config.check()
+    }
+}
+
+impl<'de> Deserialize<'de> for ValidTrainConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        TrainConfig::deserialize(d)?.check().map_err(serde::de::Error::custom)
+    }
+}
+
 impl TrainConfig {
+    /// Checks every setting once; the result is what training accepts.
+    pub fn check(self) -> Result<ValidTrainConfig, TrainError> {
+        self.validate()?;
+        Ok(ValidTrainConfig(self))
+    }
+
     pub fn validate(&self) -> Result<(), TrainError> {
         let bad = |field: &str, message: String| Err(TrainError::Config { field: field.into(), message });
         if self.epochs == 0 {
@@ -233,5 +279,17 @@ mod tests {
         let err = TrainConfig { ema_decay: 1.0, ..Default::default() }.validate().unwrap_err().to_string();
         assert!(err.contains("ema_decay"), "{err}");
         assert!(TrainConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn a_valid_config_reads_and_writes_as_the_config_and_refuses_bad_json() {
+        let valid = TrainConfig { epochs: 5, ..Default::default() }.check().unwrap();
+        assert_eq!(serde_json::to_string(&valid).unwrap(), serde_json::to_string(&*valid).unwrap());
+        let back: ValidTrainConfig = serde_json::from_str(&serde_json::to_string(&valid).unwrap()).unwrap();
+        assert_eq!(back, valid);
+        let err = serde_json::from_str::<ValidTrainConfig>(r#"{"epochs": 0}"#).unwrap_err().to_string();
+        assert!(err.contains("epochs"), "{err}");
+        assert!(TrainConfig { batch_size: 1, ..Default::default() }.check().is_err());
+        assert_eq!(valid.with_seed(9).seed, 9);
     }
 }

@@ -9,7 +9,7 @@
 //! the same missing teacher at once both write it; training is deterministic, so either copy is
 //! the same teacher.
 
-use crate::config::TrainConfig;
+use crate::config::ValidTrainConfig;
 use crate::trainer::{train, TrainOutcome, Trained};
 use crate::TrainError;
 use burn::module::Module;
@@ -34,13 +34,20 @@ pub struct TeacherKey {
     pub fold: String,
     pub model: ModelConfig,
     /// Includes the seed.
-    pub train: TrainConfig,
+    pub train: ValidTrainConfig,
     /// See [`code_version`].
     pub code_version: String,
 }
 
 impl TeacherKey {
-    pub fn new(data: &Prepared, split: &SplitConfig, fold: &Fold, model: &ModelConfig, train: &TrainConfig, code_version: &str) -> Self {
+    pub fn new(
+        data: &Prepared,
+        split: &SplitConfig,
+        fold: &Fold,
+        model: &ModelConfig,
+        train: &ValidTrainConfig,
+        code_version: &str,
+    ) -> Self {
         TeacherKey {
             dataset: data.meta.config.dataset.clone(),
             cache_hash: data.meta.config_hash.clone(),

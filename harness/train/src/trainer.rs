@@ -3,7 +3,7 @@
 //! flag (Ctrl-C) that ends the run early with a usable checkpoint.
 
 use crate::batches::SplitData;
-use crate::config::{learning_rate, TrainConfig};
+use crate::config::{learning_rate, TrainConfig, ValidTrainConfig};
 use crate::ema::WeightAverage;
 use crate::metrics::{Confusion, Metrics};
 use crate::search::{select, ArchStep, SearchReport};
@@ -182,7 +182,7 @@ pub fn train(
     model_config: &ModelConfig,
     data: &Prepared,
     fold: &Fold,
-    config: &TrainConfig,
+    config: &ValidTrainConfig,
     device: &Device,
     progress: &dyn Progress,
     stop: &AtomicBool,
@@ -205,12 +205,11 @@ pub fn fit<O: Objective>(
     mut module: O::Module,
     objective: &mut O,
     splits: &Splits,
-    config: &TrainConfig,
+    config: &ValidTrainConfig,
     device: &Device,
     progress: &dyn Progress,
     stop: &AtomicBool,
 ) -> Result<(Model, TrainOutcome), TrainError> {
-    config.validate()?;
     let train_device = device.clone().autodiff();
     let (train_set, val_set, test_set, classes) = (&splits.train, &splits.val, &splits.test, splits.classes);
     if train_set.len() < config.batch_size {

@@ -21,7 +21,7 @@ fn a_teacher_is_trained_once_and_reused_with_identical_weights() {
     let split_config = SplitConfig::default();
     let fold = split::folds(&data.windows, &data.meta, &ds.spec().holdout, &split_config).unwrap().remove(0);
     let model = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
-    let train = TrainConfig { epochs: 1, batch_size: 32, warmup_epochs: 0, seed: 3, ..Default::default() };
+    let train = TrainConfig { epochs: 1, batch_size: 32, warmup_epochs: 0, seed: 3, ..Default::default() }.check().unwrap();
     let key = TeacherKey::new(&data, &split_config, &fold, &model, &train, &code_version(Some("abc123")));
     let store = TeacherStore::new(tmp.path().join("teachers"));
     let device = test_device();
@@ -43,7 +43,7 @@ fn a_teacher_is_trained_once_and_reused_with_identical_weights() {
     assert_eq!(evaluate(&first.model, &test, classes, &device), first.outcome.best.test);
 
     // Seed, code version and fold each make another teacher.
-    let other_seed = TeacherKey { train: TrainConfig { seed: 4, ..train.clone() }, ..key.clone() };
+    let other_seed = TeacherKey { train: train.with_seed(4), ..key.clone() };
     let other_code = TeacherKey { code_version: code_version(None), ..key.clone() };
     let other_fold = TeacherKey { fold: "loso-1".into(), ..key.clone() };
     for k in [&other_seed, &other_code, &other_fold] {

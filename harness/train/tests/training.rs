@@ -20,7 +20,7 @@ fn run(config: &TrainConfig, stop: &AtomicBool) -> TrainOutcome {
     let data = prepare::load(&DataDir::new(tmp.path()), ds, &Overrides::default(), &Silent).unwrap();
     let fold = split::folds(&data.windows, &data.meta, &ds.spec().holdout, &SplitConfig::default()).unwrap().remove(0);
     let model = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
-    train(&model, &data, &fold, config, &test_device(), &Silent, stop).unwrap().outcome
+    train(&model, &data, &fold, &config.clone().check().unwrap(), &test_device(), &Silent, stop).unwrap().outcome
 }
 
 /// Everything but wall-clock timings.
