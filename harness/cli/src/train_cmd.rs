@@ -7,7 +7,7 @@ use harbench_data::prepare::DataDir;
 use harbench_data::split::{Protocol, SplitConfig};
 use harbench_distill::registry as methods;
 use harbench_models::{HeadKind, ModelConfig};
-use harbench_run::checkpoint::{self, DistillationReport, TrainReport};
+use harbench_run::checkpoint;
 use harbench_run::{Executed, MethodRequest, RunContext, RunRequest, TeacherSource, Workspace};
 use harbench_train::metrics::Metrics;
 use harbench_train::search::SearchConfig;
@@ -169,62 +169,14 @@ pub fn run(args: TrainArgs, data_dir: &Path) -> Result<()> {
     );
     let bar = Bar::new();
     let executed = workspace.execute(&request, &RunContext { progress: &bar, stop: &stop })?;
-    save_all(&args, &request, &executed, &out)?;
-    print_outcome(&args, &executed);
-    summary(&args, &executed, &out);
-    Ok(())
-}
-
-/// The checkpoint and report of the model, and of an in-process teacher beside them.
-fn save_all(args: &TrainArgs, request: &RunRequest, executed: &Executed, out: &Path) -> Result<()> {
-    let protocol = args.split.to_string();
     if let Some(t) = executed.teacher.as_ref().filter(|t| t.checkpoint.is_none()) {
         eprintln!("teacher: {} {}", if t.info.reused { "reused" } else { "trained and stored" }, t.info.store_key);
-        let path = out.with_extension("teacher.json");
-        let mut report = TrainReport::new(
-            &path,
-            &executed.data,
-            protocol.clone(),
-            &executed.fold,
-            &t.name,
-            &t.config,
-            t.train.as_ref().unwrap_or(&request.train),
-            &t.normalizer,
-            args.device,
-        );
-        report.outcome = t.outcome.clone();
-        checkpoint::save(&t.model, &report, &path)?;
+    }
+    if let Some(path) = checkpoint::save_executed(&executed, &request, &args.model, &out)? {
         eprintln!("teacher: {} (reuse with --teacher-checkpoint {})", path.display(), path.with_extension("bpk").display());
     }
-    let mut report = TrainReport::new(
-        out,
-        &executed.data,
-        protocol,
-        &executed.fold,
-        &args.model,
-        &executed.model_config,
-        &request.train,
-        &executed.normalizer,
-        args.device,
-    );
-    report.outcome = Some(executed.output.outcome.clone());
-    report.environment = executed.output.environment.clone();
-    if let (Some(d), Some(t)) = (&executed.distilled, &executed.teacher) {
-        report.distillation = Some(DistillationReport {
-            method: d.method.clone(),
-            mix: d.mix,
-            params: d.params.clone(),
-            part_parameters: d.part_parameters,
-            terms: d.terms.clone(),
-            teacher_name: t.name.clone(),
-            teacher_checkpoint: t.checkpoint.clone(),
-            teacher_scores: d.teacher.clone(),
-            teacher_outcome: t.outcome.clone(),
-            student_shapes: d.student_shapes.clone(),
-            teacher_shapes: d.teacher_shapes.clone(),
-        });
-    }
-    checkpoint::save(&executed.model, &report, out)?;
+    print_outcome(&args, &executed);
+    summary(&args, &executed, &out);
     Ok(())
 }
 

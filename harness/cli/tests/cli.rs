@@ -194,7 +194,15 @@ fn profile_prints_a_table_and_writes_json_without_a_meter() {
     let o = harbench(tmp.path(), &args);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
-    for row in ["parameters (learned)", "MACs per window", "latency, 1 window", "throughput, batch 4", "peak RSS", "energy per window"] {
+    for row in [
+        "parameters (learned)",
+        "MACs per window",
+        "latency, 1 window",
+        "throughput, batch 4",
+        "heap: weights",
+        "heap: inference, 1 window",
+        "energy per window",
+    ] {
         assert!(stdout.contains(row), "{row} missing from:\n{stdout}");
     }
     assert!(stdout.contains("absent") && stdout.contains("--meter none"), "{stdout}");
@@ -205,6 +213,12 @@ fn profile_prints_a_table_and_writes_json_without_a_meter() {
     assert_eq!(report["profile"]["energy"]["status"], "absent");
     assert_eq!(report["profile"]["single"]["latency"]["samples"], 3);
     assert_eq!(report["energy_meters"].as_array().unwrap().len(), 4);
+    // The weights' heap holds at least their f32 values; one window's inference needs more.
+    let memory = &report["profile"]["memory"]["Ok"];
+    let f32_bytes =
+        4 * (report["profile"]["parameters"]["learned"].as_u64().unwrap() + report["profile"]["parameters"]["buffers"].as_u64().unwrap());
+    assert!(memory["weights_bytes"].as_u64().unwrap() >= f32_bytes, "{memory} vs {f32_bytes} bytes of f32");
+    assert!(memory["single_peak_bytes"].as_u64().unwrap() > memory["weights_bytes"].as_u64().unwrap(), "{memory}");
     // --dataset takes the input shape from the declaration: PAMAP2 is 18 channels.
     let out2 = tmp.path().join("pamap2.json");
     let mut args =

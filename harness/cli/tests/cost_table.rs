@@ -4,15 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn harbench(cwd: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_harbench"));
-    c.current_dir(cwd)
-        .env("HARBENCH_DATA_DIR", cwd.join("data"))
-        .env("HARBENCH_MACHINE", "testbox")
-        .env_remove("HARBENCH_DATA_MIRROR")
-        .env_remove("HARBENCH_RESULTS");
-    c
-}
+mod common;
+use common::harbench;
 
 fn ok(command: &mut Command) -> String {
     let o = command.output().unwrap();

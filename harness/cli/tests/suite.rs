@@ -1,18 +1,11 @@
 //! `harbench run / report / diff` as a user runs them, on tiny synthetic suites (no download).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-fn harbench(cwd: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_harbench"));
-    c.current_dir(cwd)
-        .env("HARBENCH_DATA_DIR", cwd.join("data"))
-        .env("HARBENCH_MACHINE", "testbox")
-        .env_remove("HARBENCH_DATA_MIRROR")
-        .env_remove("HARBENCH_RESULTS");
-    c
-}
+mod common;
+use common::harbench;
 
 fn text(o: &Output) -> (String, String) {
     (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())

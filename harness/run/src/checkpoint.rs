@@ -2,7 +2,7 @@
 //! settings, so that the checkpoint can be reused as a teacher (`--teacher-checkpoint`) and
 //! refused when it was trained on another dataset, preparation or split.
 
-use crate::{Environment, RunError};
+use crate::{Environment, Executed, RunError, RunRequest};
 use burn::module::Module;
 use burn::tensor::Device;
 use harbench_common::fs::{write_atomic, write_atomic_with, FileError};
@@ -113,6 +113,44 @@ pub fn save(model: &Model, report: &TrainReport, path: &Path) -> Result<(), File
     write_atomic_with(&weights, |tmp| model.clone().save_file(tmp).map_err(|e| format!("{e:?}")))?;
     let text = serde_json::to_string_pretty(report).expect("plain data serialises");
     write_atomic(path, text.as_bytes())
+}
+
+/// Saves what `executed` trained as `path` (report) and its .bpk (weights), named `model_name`;
+/// an in-process teacher goes beside them as `<path stem>.teacher.json/.bpk`, reusable as a
+/// `--teacher-checkpoint`. Returns the teacher's report path when one was written.
+pub fn save_executed(executed: &Executed, request: &RunRequest, model_name: &str, path: &Path) -> Result<Option<PathBuf>, FileError> {
+    let protocol = request.split.protocol.to_string();
+    let report = |json: &Path, name: &str, config: &ModelConfig, train: &ValidTrainConfig, normalizer: &Normalizer| {
+        TrainReport::new(json, &executed.data, protocol.clone(), &executed.fold, name, config, train, normalizer, request.device)
+    };
+    let mut teacher_path = None;
+    if let Some(t) = executed.teacher.as_ref().filter(|t| t.checkpoint.is_none()) {
+        let json = path.with_extension("teacher.json");
+        let mut r = report(&json, &t.name, &t.config, t.train.as_ref().unwrap_or(&request.train), &t.normalizer);
+        r.outcome = t.outcome.clone();
+        save(&t.model, &r, &json)?;
+        teacher_path = Some(json);
+    }
+    let mut r = report(path, model_name, &executed.model_config, &request.train, &executed.normalizer);
+    r.outcome = Some(executed.output.outcome.clone());
+    r.environment = executed.output.environment.clone();
+    if let (Some(d), Some(t)) = (&executed.distilled, &executed.teacher) {
+        r.distillation = Some(DistillationReport {
+            method: d.method.clone(),
+            mix: d.mix,
+            params: d.params.clone(),
+            part_parameters: d.part_parameters,
+            terms: d.terms.clone(),
+            teacher_name: t.name.clone(),
+            teacher_checkpoint: t.checkpoint.clone(),
+            teacher_scores: d.teacher.clone(),
+            teacher_outcome: t.outcome.clone(),
+            student_shapes: d.student_shapes.clone(),
+            teacher_shapes: d.teacher_shapes.clone(),
+        });
+    }
+    save(&executed.model, &r, path)?;
+    Ok(teacher_path)
 }
 
 /// The report beside the checkpoint `path` (.bpk → .json).
