@@ -207,7 +207,7 @@ fn profile_prints_a_table_and_writes_json_without_a_meter() {
     }
     assert!(stdout.contains("absent") && stdout.contains("--meter none"), "{stdout}");
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let device = burn::tensor::Device::flex();
+    let device = harbench_models::device::test_device();
     let model = harbench_models::ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap().build(9, 6, &device);
     assert_eq!(report["profile"]["macs"], model.macs(9, 128));
     assert_eq!(report["profile"]["energy"]["status"], "absent");

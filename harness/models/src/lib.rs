@@ -7,15 +7,10 @@
 //! objects) and one line per preset in [`PRESETS`].
 
 pub mod architecture;
-pub mod cnn3;
-pub mod deepconvlstm;
 pub mod device;
 pub mod heads;
 pub mod layers;
 pub mod macs;
-pub mod mobilenet;
-pub mod resnet1d;
-pub mod tinyhar;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
@@ -23,12 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use architecture::{Architecture, ArchitectureConfig};
 
-pub use cnn3::{Cnn3, Cnn3Config};
-pub use deepconvlstm::{DeepConvLstm, DeepConvLstmConfig};
 pub use heads::{Classifier, ClassifierConfig, HeadKind, HeadOutput};
-pub use mobilenet::{MobileNetV3, MobileNetV3Config};
-pub use resnet1d::{ResNet1d, ResNet1dConfig};
-pub use tinyhar::{TinyHar, TinyHarConfig};
 
 /// What every model returns.
 #[derive(Debug, Clone)]
@@ -58,7 +48,10 @@ pub enum ModelError {
 }
 
 macro_rules! architectures {
-    ($($variant:ident => $kind:literal, $config:ident, $module:ident;)+) => {
+    ($($variant:ident => $file:ident, $kind:literal, $config:ident, $module:ident;)+) => {
+        $(pub mod $file;
+        pub use $file::{$config, $module};)+
+
         /// The exact architecture of a run, serialised with its results. One read from JSON
         /// (a checkpoint's report, the teacher store, a record) is validated on the way in, as
         /// the presets are when made: a `ModelConfig` is always fit to `build`.
@@ -183,14 +176,14 @@ macro_rules! architectures {
     };
 }
 
-// Every architecture, once: the `ModelConfig` / `Model` variant, its `kind` in JSON, its
-// settings (`ArchitectureConfig`) and its module (`Architecture`).
+// Every architecture, once: the `ModelConfig` / `Model` variant, its file (module), its `kind`
+// in JSON, its settings (`ArchitectureConfig`) and its module (`Architecture`).
 architectures! {
-    MobileNetV3  => "mobile-net-v3", MobileNetV3Config,  MobileNetV3;
-    DeepConvLstm => "deepconvlstm",  DeepConvLstmConfig, DeepConvLstm;
-    TinyHar      => "tinyhar",       TinyHarConfig,      TinyHar;
-    ResNet1d     => "resnet1d",      ResNet1dConfig,     ResNet1d;
-    Cnn3         => "cnn3",          Cnn3Config,         Cnn3;
+    MobileNetV3  => mobilenet,    "mobile-net-v3", MobileNetV3Config,  MobileNetV3;
+    DeepConvLstm => deepconvlstm, "deepconvlstm",  DeepConvLstmConfig, DeepConvLstm;
+    TinyHar      => tinyhar,      "tinyhar",       TinyHarConfig,      TinyHar;
+    ResNet1d     => resnet1d,     "resnet1d",      ResNet1dConfig,     ResNet1d;
+    Cnn3         => cnn3,         "cnn3",          Cnn3Config,         Cnn3;
 }
 
 /// A named model: what `--model NAME` means.

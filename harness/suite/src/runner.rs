@@ -117,6 +117,7 @@ pub fn run(
         let label = format!("[{}/{}] {}", i + 1, selected.len(), run.key);
         match ResultsStore::read(&dir, &run.key)? {
             Some(r) if r.finished() && r.config_hash == hash => {
+                store::release_if_stale(&dir, &run.key)?;
                 log(&format!("{label}: skipped (finished earlier)"));
                 summary.skipped += 1;
                 runs.advance(1);

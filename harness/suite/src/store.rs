@@ -207,6 +207,18 @@ pub fn claim(dir: &Path, key: &str) -> Result<Claim, StoreError> {
     Ok(Claim::Busy(owner.unwrap_or(LockOwner { host: "?".into(), pid: 0, start: None })))
 }
 
+/// Removes `<key>.lock` in `dir` when its owner is gone. A runner killed after writing a
+/// record and before releasing its lock leaves one behind; a later runner that skips the
+/// finished run clears it this way. A live owner's lock is left alone.
+pub fn release_if_stale(dir: &Path, key: &str) -> Result<(), StoreError> {
+    if dir.join(format!("{key}.lock")).exists() {
+        if let Claim::Acquired(lock) = claim(dir, key)? {
+            drop(lock);
+        }
+    }
+    Ok(())
+}
+
 fn modified_recently(path: &Path) -> bool {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
@@ -261,6 +273,26 @@ mod tests {
         // A lock of another host is never judged from here.
         let foreign = LockOwner { host: "elsewhere.example".into(), pid, start: None };
         assert!(foreign.alive());
+    }
+
+    #[test]
+    fn a_stale_lock_is_released_and_a_live_one_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let dead = LockOwner { host: hostname(), pid, start: Some(1) };
+        std::fs::write(tmp.path().join("k.lock"), serde_json::to_string(&dead).unwrap()).unwrap();
+        release_if_stale(tmp.path(), "k").unwrap();
+        assert!(!tmp.path().join("k.lock").exists());
+        let held = match claim(tmp.path(), "live").unwrap() {
+            Claim::Acquired(l) => l,
+            Claim::Busy(o) => panic!("busy: {o:?}"),
+        };
+        release_if_stale(tmp.path(), "live").unwrap();
+        assert!(tmp.path().join("live.lock").exists(), "a live owner's lock must stay");
+        drop(held);
+        release_if_stale(tmp.path(), "absent").unwrap();
     }
 
     #[test]
