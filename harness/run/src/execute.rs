@@ -12,7 +12,7 @@ use harbench_data::registry;
 use harbench_data::split::{self, Fold, Normalizer, SplitConfig};
 use harbench_distill::DistillOutcome;
 use harbench_models::{Model, ModelConfig};
-use harbench_train::store::{TeacherKey, TeacherStore};
+use harbench_train::store::{StoredTeacher, TeacherKey, TeacherStore};
 use harbench_train::{train, DeviceChoice, TrainOutcome, Trained, ValidTrainConfig};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -193,8 +193,7 @@ impl Workspace {
                 (trained, Some(teacher), Some(outcome), config)
             }
             _ if request.via_teacher_store => {
-                let key = TeacherKey::new(&data, &request.split, &fold, &request.model, &request.train, &self.code_version);
-                let t = self.teachers.get_or_train(&key, &data, &fold, &device, ctx.progress, ctx.stop)?;
+                let t = self.stored(request, &request.model, &request.train, &data, &fold, &device, ctx)?;
                 let config = t.outcome.exported_config(&request.model);
                 (Trained { model: t.model, normalizer: t.normalizer, outcome: t.outcome }, None, None, config)
             }
@@ -223,6 +222,23 @@ impl Workspace {
         Ok(Executed { output, model: trained.model, model_config, normalizer: trained.normalizer, teacher, distilled, data, fold })
     }
 
+    /// `model` trained with `train` on the run's fold, from the teacher store (trained and stored
+    /// first when the store lacks it).
+    #[allow(clippy::too_many_arguments)]
+    fn stored(
+        &self,
+        request: &RunRequest,
+        model: &ModelConfig,
+        train: &ValidTrainConfig,
+        data: &Prepared,
+        fold: &Fold,
+        device: &burn::tensor::Device,
+        ctx: &RunContext,
+    ) -> Result<StoredTeacher, RunError> {
+        let key = TeacherKey::new(data, &request.split, fold, model, train, &self.code_version);
+        Ok(self.teachers.get_or_train(&key, data, fold, device, ctx.progress, ctx.stop)?)
+    }
+
     /// The run's teacher: from the store (trained once per fold, settings and code version) or
     /// from a checkpoint.
     fn teacher(
@@ -236,8 +252,7 @@ impl Workspace {
     ) -> Result<ExecutedTeacher, RunError> {
         match source {
             TeacherSource::Store { name, model, train } => {
-                let key = TeacherKey::new(data, &request.split, fold, model, train, &self.code_version);
-                let t = self.teachers.get_or_train(&key, data, fold, device, ctx.progress, ctx.stop)?;
+                let t = self.stored(request, model, train, data, fold, device, ctx)?;
                 if ctx.stop.load(Ordering::SeqCst) && t.outcome.interrupted {
                     return Err(RunError::InterruptedTeacher);
                 }

@@ -258,15 +258,20 @@ mod tests {
         assert!(matches!(claim(tmp.path(), "k").unwrap(), Claim::Acquired(_)));
     }
 
-    #[test]
-    fn a_stale_lock_of_a_dead_process_is_taken_over() {
-        let tmp = tempfile::tempdir().unwrap();
-        // A child that has exited: its pid is no longer a live process (until reused, which the
-        // start time guards against).
+    /// The owner of a lock whose process has exited: its pid is no longer a live process (until
+    /// reused, which the start time guards against).
+    fn dead_owner() -> LockOwner {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
         child.wait().unwrap();
-        let dead = LockOwner { host: hostname(), pid, start: Some(1) };
+        LockOwner { host: hostname(), pid, start: Some(1) }
+    }
+
+    #[test]
+    fn a_stale_lock_of_a_dead_process_is_taken_over() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dead = dead_owner();
+        let pid = dead.pid;
         std::fs::write(tmp.path().join("k.lock"), serde_json::to_string(&dead).unwrap()).unwrap();
         assert!(!dead.alive());
         assert!(matches!(claim(tmp.path(), "k").unwrap(), Claim::Acquired(_)));
@@ -278,11 +283,7 @@ mod tests {
     #[test]
     fn a_stale_lock_is_released_and_a_live_one_kept() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
-        let dead = LockOwner { host: hostname(), pid, start: Some(1) };
-        std::fs::write(tmp.path().join("k.lock"), serde_json::to_string(&dead).unwrap()).unwrap();
+        std::fs::write(tmp.path().join("k.lock"), serde_json::to_string(&dead_owner()).unwrap()).unwrap();
         release_if_stale(tmp.path(), "k").unwrap();
         assert!(!tmp.path().join("k.lock").exists());
         let held = match claim(tmp.path(), "live").unwrap() {
