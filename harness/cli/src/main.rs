@@ -5,6 +5,7 @@ mod data_cmd;
 mod help;
 mod profile_cmd;
 mod progress;
+mod slurm_cmd;
 mod suite_cmd;
 mod train_cmd;
 
@@ -29,7 +30,7 @@ summarises them. `harbench run SUITE` runs a suite of experiments into the resul
 `harbench report SUITE` prints its tables, `harbench diff REV_A REV_B` compares two commits.",
     after_help = "Examples:\n  harbench data prepare synthetic && harbench data stats synthetic\n  \
 harbench data fetch --all --mirror ../shared/datasets\n  harbench data prepare --all && harbench data stats\n  \
-harbench run quick && harbench report quick\n  harbench diff HEAD~1 HEAD --suite quick\n  harbench profile --model mobilenetv3-small-1d"
+harbench run quick && harbench report quick\n  harbench run paper --jobs 16\n  harbench slurm submit paper --partition cpu\n  harbench diff HEAD~1 HEAD --suite quick\n  harbench profile --model mobilenetv3-small-1d"
 )]
 struct Cli {
     /// Folder for fetched sources (raw/) and prepared caches (cache/).
@@ -59,6 +60,11 @@ enum Command {
     Report(suite_cmd::ReportArgs),
     /// Compare two commits' results run by run, with Welch's t-test over seeds.
     Diff(suite_cmd::DiffArgs),
+    /// Run a suite as a Slurm job array on a cluster (submit, status).
+    Slurm {
+        #[command(subcommand)]
+        command: slurm_cmd::SlurmCommand,
+    },
     /// Measure what a model costs: parameters, MACs, latency, throughput, peak memory, energy.
     Profile(profile_cmd::ProfileArgs),
 }
@@ -73,6 +79,7 @@ fn main() -> ExitCode {
         Command::Report(args) => suite_cmd::report(args),
         Command::Diff(args) => suite_cmd::diff(args),
         Command::Profile(args) => profile_cmd::run(args),
+        Command::Slurm { command } => slurm_cmd::run(command, &cli.data_dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

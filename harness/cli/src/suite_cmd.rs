@@ -2,10 +2,12 @@
 //! comparison of two commits' results.
 
 use crate::progress::Bar;
+use crate::progress::WorkerBars;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use harbench_data::prepare::DataDir;
 use harbench_data::progress::Progress;
+use harbench_data::progress::Silent;
 use harbench_run::Workspace;
 use harbench_suite::diff::{self, Diff, DiffOptions};
 use harbench_suite::executor::LocalExecutor;
@@ -16,8 +18,11 @@ use harbench_suite::report;
 use harbench_suite::runner::{self, Target};
 use harbench_suite::spec::{self, Known};
 use harbench_suite::store::{self, ResultsStore};
+use harbench_suite::worker::{Event, EventProgress};
+use harbench_suite::{pool, schedule};
 use harbench_train::store::{code_version, TeacherStore};
 use harbench_train::DeviceChoice;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tabled::builder::Builder;
@@ -30,7 +35,12 @@ Runs go to results/<suite>/<commit>/<machine>/<run-key>.json (see docs/results.m
 is skipped when the suite runs again, so a killed or interrupted suite resumes where it stopped; a \
 run that fails (NaN loss, an error) is recorded as failed with its reason and the suite goes on. \
 Teachers are trained first and kept in results/teachers/ for every run that distils from them. \
-Ctrl-C stops after the current batch; the interrupted run is not recorded and runs again next time.")]
+Ctrl-C stops after the current batch; the interrupted run is not recorded and runs again next time.\n\n\
+With --jobs N (default: one per core), N worker processes share the runs: a teacher's run comes \
+before the runs that distil from it, the longest chains start first, and each worker has its bar. \
+`--dry-run --jobs N` prints the estimated wall time on N workers. Several commands (or Slurm \
+tasks, `harbench slurm submit`) on one results store share the work through its run locks \
+(docs/scale.md).")]
 pub struct RunArgs {
     /// Suite file, or the name of one in suites/ (e.g. `quick` for suites/quick.yaml).
     suite: String,
@@ -49,16 +59,50 @@ pub struct RunArgs {
     /// that has `--features gpu`]. It is part of each run's settings and recorded with it.
     #[arg(long)]
     device: Option<DeviceChoice>,
+    /// Worker processes running runs at once [default: the cores ÷ --threads-per-job].
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// Threads of each run [default: 1 with several jobs (the best throughput per core,
+    /// docs/scale.md), every core with --jobs 1].
+    #[arg(long, value_name = "T")]
+    threads_per_job: Option<usize>,
+    /// Carry out only the run KEY and report to the parent process as events (what `--jobs`
+    /// starts; not for direct use).
+    #[arg(long, value_name = "KEY", hide = true)]
+    worker: Option<String>,
+}
+
+/// How many workers and threads a run command uses, checked.
+struct Parallelism {
+    jobs: usize,
+    /// `None`: rayon's default (every core).
+    threads: Option<usize>,
+}
+
+impl Parallelism {
+    fn of(args: &RunArgs) -> Result<Parallelism> {
+        if args.jobs == Some(0) {
+            bail!("--jobs must be at least 1 (it is the number of runs carried out at once)");
+        }
+        if args.threads_per_job == Some(0) {
+            bail!("--threads-per-job must be at least 1");
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let jobs = args.jobs.unwrap_or_else(|| (cores / args.threads_per_job.unwrap_or(1)).max(1));
+        let threads = args.threads_per_job.or((jobs > 1).then_some(1));
+        Ok(Parallelism { jobs, threads })
+    }
 }
 
 #[derive(Args)]
 pub struct ResultsArgs {
     /// Root of the results store.
     #[arg(long = "results", env = "HARBENCH_RESULTS", default_value = "results")]
-    root: PathBuf,
-    /// Machine folder [default: HARBENCH_MACHINE or the host name; for report/diff, the only one present].
+    pub root: PathBuf,
+    /// Machine folder: the name of a result set [default: HARBENCH_MACHINE or the host name; for
+    /// report/diff, the only one present].
     #[arg(long)]
-    machine: Option<String>,
+    pub machine: Option<String>,
 }
 
 #[derive(Args)]
@@ -110,7 +154,7 @@ fn known() -> Known {
 }
 
 /// `quick` → suites/quick.yaml; a path is taken as it is.
-fn suite_path(name: &str) -> Result<PathBuf> {
+pub(crate) fn suite_path(name: &str) -> Result<PathBuf> {
     let direct = PathBuf::from(name);
     if direct.is_file() {
         return Ok(direct);
@@ -128,7 +172,7 @@ fn suite_path(name: &str) -> Result<PathBuf> {
     )
 }
 
-fn load_plan(name: &str) -> Result<Plan> {
+pub(crate) fn load_plan(name: &str) -> Result<Plan> {
     let path = suite_path(name)?;
     let suite = spec::load(&path, &known())?;
     Ok(plan::expand(&suite)?)
@@ -182,6 +226,7 @@ impl Progress for RunStatus<'_> {
 }
 
 pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
+    let parallel = Parallelism::of(&args)?;
     let mut plan = load_plan(&args.suite)?;
     if let Some(device) = args.device {
         plan.runs.iter_mut().for_each(|r| r.device = device);
@@ -189,35 +234,41 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     if let Some(r) = plan.runs.iter().find(|r| !r.device.available()) {
         bail!("run {} asks for device {}, which this build lacks: rebuild with `--features gpu`, or pass --device flex", r.key, r.device);
     }
-    let git = GitInfo::discover(&cwd());
-    let target = Target { store: ResultsStore::new(&args.results.root), git: git.clone(), machine: machine(&args.results) };
-    let commit = git.commit.as_ref().map(|c| format!("{c}{}", if git.dirty { "-dirty" } else { "" }));
-    let executor = LocalExecutor {
-        workspace: Workspace::new(
-            DataDir::new(data_dir),
-            TeacherStore::new(target.store.teachers_dir()),
-            code_version(commit.as_deref()),
-            args.mirror.clone(),
-        ),
-    };
+    let target = target(&args.results);
+    let executor = executor(&target, data_dir, args.mirror.clone());
+    if let Some(key) = &args.worker {
+        return worker(&plan, key, &target, &executor);
+    }
     let dir = target.dir(&plan.suite);
     if args.dry_run {
-        return dry_run(&plan, &target, &executor, &args.filter, &dir);
+        return dry_run(&plan, &target, &executor, &args.filter, &dir, parallel.jobs);
+    }
+    let selected = plan::filter(&plan.runs, &args.filter);
+    if selected.is_empty() {
+        bail!("no run of suite {} matches --filter {}", plan.suite, args.filter.join(" --filter "));
     }
     let stop = harbench_common::interrupt::stop_flag("stopping after this batch; the unfinished run is not recorded")
         .context("installing the Ctrl-C handler")?;
-    let bar = RunsBar { bar: Bar::new(), label: Mutex::new(String::new()) };
-    println!("suite {}: {} runs; results in {}", plan.suite, plan::filter(&plan.runs, &args.filter).len(), dir.display());
-    let log = |line: &str| bar.bar.println(line);
-    let s = runner::run(&plan, &target, &executor, &args.filter, &log, &bar, &RunStatus(&bar), &stop)?;
+    let s = if parallel.jobs == 1 {
+        if let Some(t) = parallel.threads {
+            rayon::ThreadPoolBuilder::new().num_threads(t).build_global().context("setting up the thread pool")?;
+        }
+        println!("suite {}: {} runs; results in {}", plan.suite, selected.len(), dir.display());
+        let bar = RunsBar { bar: Bar::new(), label: Mutex::new(String::new()) };
+        let log = |line: &str| bar.bar.println(line);
+        runner::run_these(&plan.suite, &selected, &target, &executor, &log, &bar, &RunStatus(&bar), &stop)?
+    } else {
+        in_workers(&args, &plan, &selected, &target, &executor, &parallel, data_dir, &stop)?
+    };
     println!(
-        "suite {}: {} finished, {} failed ({} of them unavailable in this build), {} skipped (done earlier), {} held by another runner{}",
+        "suite {}: {} finished, {} failed ({} of them unavailable in this build), {} skipped (done earlier), {} held by another runner{}{}",
         plan.suite,
         s.finished,
         s.failed,
         s.unavailable,
         s.skipped,
         s.busy,
+        if s.blocked > 0 { format!(", {} not run (their teacher's run failed)", s.blocked) } else { String::new() },
         if s.interrupted { "; interrupted" } else { "" }
     );
     println!("tables: harbench report {}", args.suite);
@@ -225,13 +276,111 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
         bail!("interrupted; run the same command again to resume");
     }
     // Runs this build cannot do are recorded, but do not fail the suite.
-    if s.failed > s.unavailable {
-        bail!("{} run(s) failed (their reasons are in their records under {})", s.failed - s.unavailable, dir.display());
+    if s.failed > s.unavailable || s.blocked > 0 {
+        bail!("{} run(s) failed (their reasons are in their records under {})", s.failed - s.unavailable + s.blocked, dir.display());
     }
     Ok(())
 }
 
-fn dry_run(plan: &Plan, target: &Target, executor: &LocalExecutor, filters: &[String], dir: &Path) -> Result<()> {
+/// Where this checkout's results go.
+pub(crate) fn target(results: &ResultsArgs) -> Target {
+    Target { store: ResultsStore::new(&results.root), git: GitInfo::discover(&cwd()), machine: machine(results) }
+}
+
+/// The executor of runs in this process, with the teacher store of `target`.
+pub(crate) fn executor(target: &Target, data_dir: &Path, mirror: Option<String>) -> LocalExecutor {
+    let git = &target.git;
+    let commit = git.commit.as_ref().map(|c| format!("{c}{}", if git.dirty { "-dirty" } else { "" }));
+    LocalExecutor {
+        workspace: Workspace::new(
+            DataDir::new(data_dir),
+            TeacherStore::new(target.store.teachers_dir()),
+            code_version(commit.as_deref()),
+            mirror,
+        ),
+    }
+}
+
+/// Fetches and prepares every dataset of `runs` once, so that workers never race to do it.
+pub(crate) fn prepare_datasets(executor: &LocalExecutor, runs: &[&plan::RunSpec]) -> Result<()> {
+    let datasets: std::collections::BTreeSet<&str> = runs.iter().map(|r| r.dataset.as_str()).collect();
+    let bar = Bar::new();
+    for d in datasets {
+        executor.workspace.dataset(d, &bar).with_context(|| format!("preparing dataset {d} for the workers"))?;
+    }
+    Ok(())
+}
+
+/// `--worker KEY`: the one run, reported to the parent as events.
+fn worker(plan: &Plan, key: &str, target: &Target, executor: &LocalExecutor) -> Result<()> {
+    let Some(run) = plan.runs.iter().find(|r| r.key == key) else {
+        bail!("suite {} has no run {key}", plan.suite);
+    };
+    let stop = harbench_common::interrupt::stop_flag("stopping after this batch").context("installing the Ctrl-C handler")?;
+    let log = |line: &str| Event::Log { line: line.into() }.emit();
+    let summary = runner::run_these(&plan.suite, &[run], target, executor, &log, &Silent, &EventProgress, &stop)?;
+    Event::Done { summary }.emit();
+    Ok(())
+}
+
+/// `--jobs N` with N > 1: worker processes of this binary, one per run.
+#[allow(clippy::too_many_arguments)]
+fn in_workers(
+    args: &RunArgs,
+    plan: &Plan,
+    selected: &[&plan::RunSpec],
+    target: &Target,
+    executor: &LocalExecutor,
+    parallel: &Parallelism,
+    data_dir: &Path,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<runner::Summary> {
+    prepare_datasets(executor, selected)?;
+    let estimates = estimates(plan, target, executor, &args.filter)?;
+    let estimate = |r: &plan::RunSpec| estimates.get(&r.key).copied().flatten();
+    let threads = parallel.threads.unwrap_or(1);
+    let exe = std::env::current_exe().context("finding this program to start workers")?;
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let suite_file = absolute(&suite_path(&args.suite)?);
+    let command = |run: &plan::RunSpec| {
+        let mut c = std::process::Command::new(&exe);
+        c.arg("--data-dir").arg(absolute(data_dir)).arg("run").arg(&suite_file).arg("--worker").arg(&run.key);
+        c.arg("--results").arg(absolute(&target.store.root)).arg("--machine").arg(&target.machine.name);
+        if let Some(m) = &args.mirror {
+            c.arg("--mirror").arg(m);
+        }
+        if let Some(d) = args.device {
+            c.arg("--device").arg(d.to_string());
+        }
+        c.env("RAYON_NUM_THREADS", threads.to_string());
+        c
+    };
+    let todo: Vec<&plan::RunSpec> = selected.to_vec();
+    let makespan = schedule::makespan(&pool::tasks(&todo, &estimate), parallel.jobs);
+    println!(
+        "suite {}: {} runs on {} workers × {threads} thread(s); results in {}; estimated wall time at most {}",
+        plan.suite,
+        selected.len(),
+        parallel.jobs,
+        target.dir(&plan.suite).display(),
+        duration(makespan)
+    );
+    let view = WorkerBars::new(parallel.jobs);
+    let workers = pool::Workers { jobs: parallel.jobs, command: &command };
+    Ok(pool::run(selected, target, &workers, &estimate, &view, stop)?)
+}
+
+/// Each planned run's estimated seconds (`None`: done, or unknown).
+pub(crate) fn estimates(
+    plan: &Plan,
+    target: &Target,
+    executor: &LocalExecutor,
+    filters: &[String],
+) -> Result<BTreeMap<String, Option<f64>>> {
+    Ok(runner::dry_run(plan, target, executor, filters)?.into_iter().map(|r| (r.key, r.estimate)).collect())
+}
+
+fn dry_run(plan: &Plan, target: &Target, executor: &LocalExecutor, filters: &[String], dir: &Path, jobs: usize) -> Result<()> {
     let rows = runner::dry_run(plan, target, executor, filters)?;
     let mut b = Builder::new();
     b.push_record(["run", "state", "estimate", "basis"]);
@@ -246,7 +395,7 @@ fn dry_run(plan: &Plan, target: &Target, executor: &LocalExecutor, filters: &[St
     let known: f64 = todo.iter().filter_map(|r| r.estimate).fold(0.0, |a, b| a + b);
     let unknown = todo.iter().filter(|r| r.estimate.is_none()).count();
     println!(
-        "suite {}: {} runs, {} done, {} not in this build, {} to run; estimate {}{} (an upper bound: epochs × training windows ÷ samples/s; early stopping ends runs sooner; default {} samples/s where this machine has no record)",
+        "suite {}: {} runs, {} done, {} not in this build, {} to run; estimate {}{} on one worker (an upper bound: epochs × training windows ÷ samples/s; early stopping ends runs sooner; default {} samples/s where this machine has no record)",
         plan.suite,
         rows.len(),
         rows.len() - todo.len() - unavailable,
@@ -256,11 +405,27 @@ fn dry_run(plan: &Plan, target: &Target, executor: &LocalExecutor, filters: &[St
         if unknown > 0 { format!(" + {unknown} run(s) of unknown length") } else { String::new() },
         runner::DEFAULT_SAMPLES_PER_SECOND
     );
+    // Rows follow the filtered plan's order, one per run.
+    let pending: Vec<&plan::RunSpec> = plan::filter(&plan.runs, filters)
+        .into_iter()
+        .zip(&rows)
+        .filter(|(_, r)| r.state != "done" && r.state != "n/a")
+        .map(|(run, _)| run)
+        .collect();
+    let estimates: BTreeMap<&str, Option<f64>> = rows.iter().map(|r| (r.key.as_str(), r.estimate)).collect();
+    let estimate = |r: &plan::RunSpec| estimates.get(r.key.as_str()).copied().flatten();
+    let tasks = pool::tasks(&pending, &estimate);
+    let critical = schedule::makespan(&tasks, tasks.len().max(1));
+    println!(
+        "makespan on {jobs} worker(s): {} (teachers before their students, longest chains first; the longest chain alone takes {})",
+        duration(schedule::makespan(&tasks, jobs)),
+        duration(critical)
+    );
     println!("results: {}", dir.display());
     Ok(())
 }
 
-fn duration(seconds: f64) -> String {
+pub(crate) fn duration(seconds: f64) -> String {
     if seconds < 90.0 {
         format!("{seconds:.0} s")
     } else if seconds < 5400.0 {

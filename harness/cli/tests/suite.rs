@@ -53,7 +53,8 @@ fn a_suite_killed_with_sigkill_resumes_without_redoing_finished_runs() {
     ok(cwd, &["data", "prepare", "synthetic"]);
     let dir = cwd.join("results/tiny/nogit/testbox");
 
-    let mut child = harbench(cwd).args(["run", "tiny.yaml"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    // One runner in one process: the resume of the store, not the pool (tests/scale.rs).
+    let mut child = harbench(cwd).args(["run", "tiny.yaml", "--jobs", "1"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
     while records(&dir).is_empty() {
         assert!(Instant::now() < deadline, "no run finished in 5 minutes");

@@ -7,12 +7,14 @@
 //! - [`names`]: the nearest known name to a typo;
 //! - [`stats`]: median and mean;
 //! - [`proc`]: resident memory from Linux's `/proc/<pid>/status`;
-//! - [`interrupt`]: the process's one Ctrl-C handler.
+//! - [`interrupt`]: the process's one Ctrl-C handler;
+//! - [`lock`]: lock files that name their owner, taken over when the owner is dead.
 //!
 //! This crate depends on no other harbench crate, so any of them can use it.
 
 pub mod fs;
 pub mod interrupt;
+pub mod lock;
 pub mod names;
 pub mod proc;
 pub mod stats;

@@ -1,5 +1,6 @@
 //! harbench suites: the YAML schema of a suite ([`spec`]), its expansion into runs ([`plan`]),
-//! the runner ([`runner`], training through an [`runner::Executor`], [`executor::LocalExecutor`] in this process), the
+//! the runner ([`runner`], training through an [`runner::Executor`], [`executor::LocalExecutor`] in this process), worker
+//! processes on every core ([`pool`], [`schedule`], [`worker`]) and Slurm job arrays ([`slurm`]), the
 //! results store ([`store`], [`record`]) with the code and machine behind each result
 //! ([`gitinfo`], [`machine`]), tables ([`report`]) and comparisons between commits ([`diff`],
 //! [`stats`]).
@@ -9,9 +10,13 @@ pub mod executor;
 pub mod gitinfo;
 pub mod machine;
 pub mod plan;
+pub mod pool;
 pub mod record;
 pub mod report;
 pub mod runner;
+pub mod schedule;
+pub mod slurm;
 pub mod spec;
 pub mod stats;
 pub mod store;
+pub mod worker;

@@ -54,7 +54,7 @@ impl Target {
     }
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     pub finished: usize,
     pub failed: usize,
@@ -64,8 +64,24 @@ pub struct Summary {
     pub busy: usize,
     /// Failed because this build lacks their method or model (also counted in `failed`).
     pub unavailable: usize,
+    /// Not run because the teacher run they need failed (`--jobs` only; they run next time).
+    #[serde(default)]
+    pub blocked: usize,
     /// Ctrl-C ended the suite; the interrupted run was not recorded.
     pub interrupted: bool,
+}
+
+impl Summary {
+    /// Adds the counts of `other` (a worker's) to these.
+    pub fn add(&mut self, other: &Summary) {
+        self.finished += other.finished;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+        self.busy += other.busy;
+        self.unavailable += other.unavailable;
+        self.blocked += other.blocked;
+        self.interrupted |= other.interrupted;
+    }
 }
 
 fn now() -> f64 {
@@ -103,18 +119,32 @@ pub fn run(
     inner: &dyn Progress,
     stop: &AtomicBool,
 ) -> Result<Summary, StoreError> {
-    let dir = target.dir(&plan.suite);
+    run_these(&plan.suite, &plan::filter(&plan.runs, filters), target, executor, log, runs, inner, stop)
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Runs `selected` runs of suite `suite` in order, in this process ([`run`] after its filters).
+pub fn run_these(
+    suite: &str,
+    selected: &[&RunSpec],
+    target: &Target,
+    executor: &dyn Executor,
+    log: &dyn Fn(&str),
+    runs: &dyn Progress,
+    inner: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<Summary, StoreError> {
+    let dir = target.dir(suite);
     store::write_json(&dir.join("machine.json"), &target.machine)?;
-    let selected = plan::filter(&plan.runs, filters);
     let mut summary = Summary::default();
-    runs.start(&format!("suite {}", plan.suite), Some(selected.len() as u64));
+    runs.start(&format!("suite {suite}"), Some(selected.len() as u64));
     for (i, run) in selected.iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
             summary.interrupted = true;
             break;
         }
         let hash = run.config_hash();
-        let label = format!("[{}/{}] {}", i + 1, selected.len(), run.key);
+        let label = if selected.len() == 1 { run.key.clone() } else { format!("[{}/{}] {}", i + 1, selected.len(), run.key) };
         match ResultsStore::read(&dir, &run.key)? {
             Some(r) if r.finished() && r.config_hash == hash => {
                 store::release_if_stale(&dir, &run.key)?;
@@ -166,6 +196,12 @@ pub fn run(
                 ));
                 summary.finished += 1;
                 record(run, &hash, target, Status::Finished, None, Some(out), timings, budget_hit)
+            }
+            // An error after Ctrl-C (a wait it cut short) is the interruption, not the run's failure.
+            Err(e) if stop.load(Ordering::SeqCst) && !budget_hit => {
+                log(&format!("{label}: interrupted ({}); not recorded (it will run again)", chain(e.as_ref())));
+                summary.interrupted = true;
+                break;
             }
             Err(e) => {
                 let reason = chain(e.as_ref());
@@ -232,7 +268,7 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn record(
+pub(crate) fn record(
     run: &RunSpec,
     hash: &str,
     target: &Target,

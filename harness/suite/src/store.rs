@@ -3,13 +3,12 @@
 //!
 //! Every file is written to a temporary file in its folder, flushed to disk and renamed, so a
 //! reader (or a runner killed with SIGKILL) never sees half a file. A run is claimed with a lock
-//! file created with `O_EXCL` holding the owner's host, pid and process start time; a lock whose
-//! process is gone (on this host) is stale and is taken over.
+//! file ([`harbench_common::lock`]) holding the owner's host, pid and process start time; a lock
+//! whose process is gone (on this host) is stale and is taken over.
 
 use crate::record::RunRecord;
 use harbench_common::fs::FileError;
 use serde::Serialize;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -113,118 +112,25 @@ fn read_record(path: &Path, text: &str) -> Result<RunRecord, StoreError> {
     RunRecord::parse(text).map_err(|e| StoreError::Corrupt { path: path.into(), message: e.to_string() })
 }
 
-/// Who holds a lock.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LockOwner {
-    pub host: String,
-    pub pid: u32,
-    /// Process start time (clock ticks since boot, Linux), so a reused pid is not mistaken for
-    /// the owner.
-    pub start: Option<u64>,
+pub use harbench_common::lock::{Claim, Lock as RunLock, LockOwner};
+
+/// The lock file of run `key` in `dir`.
+pub fn lock_path(dir: &Path, key: &str) -> PathBuf {
+    dir.join(format!("{key}.lock"))
 }
 
-impl LockOwner {
-    pub fn me() -> LockOwner {
-        let pid = std::process::id();
-        LockOwner { host: hostname(), pid, start: process_start(pid) }
-    }
-
-    /// False only when the owner is certainly gone: same host and its process no longer exists
-    /// (or the pid now belongs to a process started at another time).
-    pub fn alive(&self) -> bool {
-        if self.host != hostname() || !cfg!(target_os = "linux") {
-            return true;
-        }
-        match process_start(self.pid) {
-            None => false,
-            Some(now) => self.start.is_none_or(|s| s == now),
-        }
-    }
-}
-
-fn hostname() -> String {
-    sysinfo::System::host_name().unwrap_or_default()
-}
-
-/// Field 22 of /proc/<pid>/stat: the start time of the process.
-fn process_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces; fields after its closing parenthesis are plain.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// A held run lock; removed when dropped.
-#[derive(Debug)]
-pub struct RunLock {
-    path: PathBuf,
-}
-
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-#[derive(Debug)]
-pub enum Claim {
-    Acquired(RunLock),
-    /// Another live runner holds it.
-    Busy(LockOwner),
-}
-
-/// Claims `key` in `dir` (`<key>.lock`), taking over a stale lock.
+/// Claims `key` in `dir` (`<key>.lock`), taking over a stale lock ([`harbench_common::lock`]).
 pub fn claim(dir: &Path, key: &str) -> Result<Claim, StoreError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let path = dir.join(format!("{key}.lock"));
-    let me = LockOwner::me();
-    // Two rounds: the second follows the removal of a stale lock.
-    for _ in 0..2 {
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut f) => {
-                let text = serde_json::to_string(&me).expect("plain data serialises");
-                f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(io(&path))?;
-                return Ok(Claim::Acquired(RunLock { path }));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let owner = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<LockOwner>(&t).ok());
-                match owner {
-                    Some(o) if o.alive() => return Ok(Claim::Busy(o)),
-                    // Unreadable: a holder killed between create and write, or a foreign file.
-                    // Only take it over when it is not being written right now.
-                    None if modified_recently(&path) => return Ok(Claim::Busy(LockOwner { host: "?".into(), pid: 0, start: None })),
-                    _ => match std::fs::remove_file(&path) {
-                        Ok(()) => continue,
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                        Err(e) => return Err(StoreError::Io { path, source: e }),
-                    },
-                }
-            }
-            Err(e) => return Err(StoreError::Io { path, source: e }),
-        }
-    }
-    let owner = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok());
-    Ok(Claim::Busy(owner.unwrap_or(LockOwner { host: "?".into(), pid: 0, start: None })))
+    let path = lock_path(dir, key);
+    harbench_common::lock::claim(&path).map_err(|source| StoreError::Io { path, source })
 }
 
 /// Removes `<key>.lock` in `dir` when its owner is gone. A runner killed after writing a
 /// record and before releasing its lock leaves one behind; a later runner that skips the
 /// finished run clears it this way. A live owner's lock is left alone.
 pub fn release_if_stale(dir: &Path, key: &str) -> Result<(), StoreError> {
-    if dir.join(format!("{key}.lock")).exists() {
-        if let Claim::Acquired(lock) = claim(dir, key)? {
-            drop(lock);
-        }
-    }
-    Ok(())
-}
-
-fn modified_recently(path: &Path) -> bool {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .is_some_and(|age| age < std::time::Duration::from_secs(5))
+    let path = lock_path(dir, key);
+    harbench_common::lock::release_if_stale(&path).map_err(|source| StoreError::Io { path, source })
 }
 
 #[cfg(test)]
@@ -256,44 +162,6 @@ mod tests {
         drop(lock);
         assert!(!tmp.path().join("k.lock").exists());
         assert!(matches!(claim(tmp.path(), "k").unwrap(), Claim::Acquired(_)));
-    }
-
-    /// The owner of a lock whose process has exited: its pid is no longer a live process (until
-    /// reused, which the start time guards against).
-    fn dead_owner() -> LockOwner {
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
-        LockOwner { host: hostname(), pid, start: Some(1) }
-    }
-
-    #[test]
-    fn a_stale_lock_of_a_dead_process_is_taken_over() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dead = dead_owner();
-        let pid = dead.pid;
-        std::fs::write(tmp.path().join("k.lock"), serde_json::to_string(&dead).unwrap()).unwrap();
-        assert!(!dead.alive());
-        assert!(matches!(claim(tmp.path(), "k").unwrap(), Claim::Acquired(_)));
-        // A lock of another host is never judged from here.
-        let foreign = LockOwner { host: "elsewhere.example".into(), pid, start: None };
-        assert!(foreign.alive());
-    }
-
-    #[test]
-    fn a_stale_lock_is_released_and_a_live_one_kept() {
-        let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(tmp.path().join("k.lock"), serde_json::to_string(&dead_owner()).unwrap()).unwrap();
-        release_if_stale(tmp.path(), "k").unwrap();
-        assert!(!tmp.path().join("k.lock").exists());
-        let held = match claim(tmp.path(), "live").unwrap() {
-            Claim::Acquired(l) => l,
-            Claim::Busy(o) => panic!("busy: {o:?}"),
-        };
-        release_if_stale(tmp.path(), "live").unwrap();
-        assert!(tmp.path().join("live.lock").exists(), "a live owner's lock must stay");
-        drop(held);
-        release_if_stale(tmp.path(), "absent").unwrap();
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub enum TrainError {
     NonFinite { epoch: usize, step: usize, value: f64 },
     #[error("checkpoint {path}: {message}")]
     Checkpoint { path: String, message: String },
+    /// Ctrl-C (or a time budget) stopped work that had not begun training, e.g. a wait.
+    #[error("stopped {0}")]
+    Stopped(String),
 }
 
 impl From<device::DeviceError> for TrainError {

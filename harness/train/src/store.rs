@@ -5,9 +5,9 @@
 //! The key is the sha256 of everything that decides the teacher's weights: dataset id and
 //! prepared-cache hash, split config and fold, model config, training config (with its seed), and
 //! the code version. The weights are written first and the JSON last, each to a temporary file
-//! renamed into place, so an entry exists exactly when its JSON does. Two processes that train
-//! the same missing teacher at once both write it; training is deterministic, so either copy is
-//! the same teacher.
+//! renamed into place, so an entry exists exactly when its JSON does. Training a missing teacher
+//! is claimed with `<key>.lock` ([`harbench_common::lock`]): two processes that need it at once
+//! train it once, the second waiting for the first.
 
 use crate::config::ValidTrainConfig;
 use crate::trainer::{train, TrainOutcome, Trained};
@@ -15,6 +15,7 @@ use crate::TrainError;
 use burn::module::Module;
 use burn::tensor::Device;
 use harbench_common::fs::{write_atomic, write_atomic_with, FileError};
+use harbench_common::lock::{claim_waiting, LockOwner, Waited};
 use harbench_data::cache::Prepared;
 use harbench_data::progress::Progress;
 use harbench_data::split::{Fold, Normalizer, SplitConfig};
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 /// Everything that decides a teacher's weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,8 +160,15 @@ impl TeacherStore {
         Ok(digest)
     }
 
-    /// The teacher of `key` from the store, or trained on `fold` of `data` and stored. A teacher
-    /// whose training was interrupted is returned but not stored.
+    /// The lock that a process training the teacher `digest` holds, so that it is trained once.
+    pub fn lock_path(&self, digest: &str) -> PathBuf {
+        self.root.join(format!("{digest}.lock"))
+    }
+
+    /// The teacher of `key` from the store, or trained on `fold` of `data` and stored. Training
+    /// is claimed with a lock: a process that finds another one training the same teacher waits
+    /// for it and then loads its result, so that a teacher is trained once however many runners
+    /// need it. A teacher whose training was interrupted is returned but not stored.
     pub fn get_or_train(
         &self,
         key: &TeacherKey,
@@ -173,8 +182,19 @@ impl TeacherStore {
         if let Some(t) = self.get(key, channels, classes, device)? {
             return Ok(t);
         }
+        let digest = key.digest();
+        let path = self.lock_path(&digest);
+        let waiting = |owner: &LockOwner| progress.message(&format!("waiting for {owner} to finish training this teacher"));
+        let _lock = match claim_waiting(&path, Duration::from_secs(1), stop, &waiting).map_err(|e| store_error(&path, e))? {
+            Waited::Acquired(lock) => lock,
+            Waited::Stopped => return Err(TrainError::Stopped(format!("while waiting for teacher {digest} to be trained"))),
+        };
+        // The holder we waited for has stored it (unless it failed or was interrupted).
+        if let Some(t) = self.get(key, channels, classes, device)? {
+            return Ok(t);
+        }
         let trained = train(&key.model, data, fold, &key.train, device, progress, stop)?;
-        let digest = if trained.outcome.interrupted { key.digest() } else { self.put(key, &trained)? };
+        let digest = if trained.outcome.interrupted { digest } else { self.put(key, &trained)? };
         Ok(StoredTeacher { key: digest, model: trained.model, normalizer: trained.normalizer, outcome: trained.outcome, reused: false })
     }
 }

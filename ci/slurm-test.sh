@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The Slurm backend against a real single-node cluster (ci/slurm.sh):
+#   1. the smoke suite as a job array of 2 tasks: every run recorded with the same metrics as a
+#      local `--jobs 1` run of the suite (REFERENCE), teachers trained once, the report job's tables;
+#   2. a re-submission has nothing to do and changes no record;
+#   3. one array task cancelled (scancel) in mid-run, then a re-submission: the records finished
+#      before stay untouched and the cancelled run is completed.
+#
+#   bash ci/slurm-test.sh REFERENCE   # REFERENCE: results/smoke/<commit>/<machine>/ of a local run
+# Uses target/debug/harbench (HARBENCH overrides it). Starts the cluster and stops it on exit.
+set -Eeuo pipefail
+cd "$(dirname "$0")/.."
+REFERENCE=${1:?usage: ci/slurm-test.sh REFERENCE_RESULT_SET}
+HARBENCH=$(realpath "${HARBENCH:-target/debug/harbench}")
+WORK=$(mktemp -d /tmp/harbench-slurm.XXXXXX)
+TIMEOUT_S=${SLURM_TEST_TIMEOUT_S:-1200}
+
+fail() {
+    echo "slurm-test: FAILED: $*" >&2
+    for f in "$WORK"/*/smoke/*/*/slurm/*.out; do
+        [ -f "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
+    done
+    exit 1
+}
+trap 'bash ci/slurm.sh stop' EXIT
+bash ci/slurm.sh start
+
+# The result set a submission writes, and its array and report job ids.
+result_set() { ls -d "$1"/smoke/*/slurm; }
+jobs_of() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["array_job"], d["report_job"])' "$(result_set "$1")/slurm/submission.json"; }
+
+# Waits until the jobs have left the queue.
+wait_for() {
+    local deadline=$((SECONDS + TIMEOUT_S))
+    while [ -n "$(squeue -h -j "$1" 2>/dev/null)" ]; do
+        [ $SECONDS -lt $deadline ] || fail "jobs $1 still queued after ${TIMEOUT_S}s"
+        sleep 2
+    done
+}
+
+# sha256 of every finished run record of a result set, one line per file.
+finished_records() {
+    local f
+    for f in "$1"/*.json; do
+        grep -q '"status": "finished"' "$f" && sha256sum "$f"
+    done | sort
+}
+
+echo "== 1. the smoke suite as a 2-task array"
+"$HARBENCH" slurm submit smoke --tasks 2 --results "$WORK/a" || fail "submit"
+read -r array report < <(jobs_of "$WORK/a")
+"$HARBENCH" slurm status smoke --results "$WORK/a" || fail "status"
+wait_for "$array,$report"
+set_a=$(result_set "$WORK/a")
+python3 ci/same-metrics.py "$REFERENCE" "$set_a" || fail "the array's records differ from the local run's"
+[ -f "$(dirname "$set_a")/tables.md" ] || fail "the report job wrote no tables"
+teachers=$(ls "$set_a"/*.teacher.*.json | wc -l)
+trained=$(ls "$WORK/a/teachers"/*.json | wc -l)
+[ "$teachers" -eq "$trained" ] || fail "$trained teachers in the store for $teachers teacher runs"
+# A distilling run that had to train its teacher itself says `"reused": false`.
+[ -z "$(grep -l '"reused": false' "$set_a"/*.json)" ] || fail "a teacher was trained again by a distilling run"
+[ -z "$(ls "$set_a"/*.lock 2>/dev/null)" ] || fail "locks left behind: $(ls "$set_a"/*.lock)"
+"$HARBENCH" slurm status smoke --results "$WORK/a" | tee "$WORK/status.txt"
+grep -q "16 finished" "$WORK/status.txt" || fail "status does not count 16 finished runs"
+
+echo "== 2. a re-submission has nothing to do"
+before=$(finished_records "$set_a")
+if "$HARBENCH" slurm submit smoke --tasks 2 --results "$WORK/a" 2>"$WORK/resubmit.err"; then
+    fail "a re-submission of a finished suite was accepted"
+fi
+grep -q "no run to do" "$WORK/resubmit.err" || fail "unclear refusal: $(cat "$WORK/resubmit.err")"
+[ "$before" = "$(finished_records "$set_a")" ] || fail "a re-submission changed records"
+
+echo "== 3. scancel of a task in mid-run, then a re-submission"
+"$HARBENCH" slurm submit smoke --filter synthetic --tasks 2 --results "$WORK/b" || fail "submit"
+read -r array report < <(jobs_of "$WORK/b")
+set_b=$(result_set "$WORK/b")
+# Task 1 holds a run (its lock file names its process) once it runs and has claimed one.
+deadline=$((SECONDS + TIMEOUT_S))
+until squeue -h -r -j "$array" -o '%i %T' | grep -q "^${array}_1 RUNNING" && [ -n "$(ls "$set_b"/*.lock 2>/dev/null)" ]; do
+    [ $SECONDS -lt $deadline ] || fail "task 1 never ran"
+    [ -n "$(squeue -h -j "$array" 2>/dev/null)" ] || fail "the array ended before task 1 could be cancelled"
+    sleep 0.5
+done
+sleep 2
+scancel "${array}_1"
+wait_for "$array,$report"
+kept=$(finished_records "$set_b")
+done_before=$(echo "$kept" | grep -c . || true)
+echo "after scancel: $done_before of 8 runs finished"
+[ "$done_before" -lt 8 ] || fail "the cancelled task's run finished anyway: nothing was cancelled in mid-run"
+"$HARBENCH" slurm submit smoke --filter synthetic --tasks 2 --results "$WORK/b" || fail "re-submit"
+read -r array report < <(jobs_of "$WORK/b")
+wait_for "$array,$report"
+while read -r line; do
+    [ -z "$line" ] || grep -qxF "$line" <(finished_records "$set_b") || fail "a record finished before the re-submission changed: $line"
+done <<<"$kept"
+[ "$(finished_records "$set_b" | wc -l)" -eq 8 ] || fail "not every run finished after the re-submission"
+
+echo "slurm-test: passed ($WORK)"
+rm -rf "$WORK"
