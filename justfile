@@ -13,10 +13,17 @@ smoke:
     cargo run --release -p harbench -- report suites/smoke.yaml
 
 # The full reproduction: every table of the paper, then the tables (resumable; the report runs
-# even when some runs failed, and says which).
-reproduce:
-    -HARBENCH_DATA_MIRROR={{mirror}} cargo run --release -p harbench -- run suites/paper.yaml
+# even when some runs failed, and says which). Prints the plan and its wall-time estimate on
+# JOBS workers first; JOBS defaults to every core (`just reproduce 16` for 16 workers).
+reproduce jobs=num_cpus():
+    HARBENCH_DATA_MIRROR={{mirror}} cargo run --release -p harbench -- run suites/paper.yaml --dry-run --jobs {{jobs}} | tail -n 3
+    -HARBENCH_DATA_MIRROR={{mirror}} cargo run --release -p harbench -- run suites/paper.yaml --jobs {{jobs}}
     cargo run --release -p harbench -- report suites/paper.yaml
+
+# The paper suite as a Slurm job array (run on a login node, from a checkout on the shared
+# filesystem; docs/scale.md). Extra options go to `harbench slurm submit`.
+reproduce-slurm *options:
+    HARBENCH_DATA_MIRROR={{mirror}} cargo run --release -p harbench -- slurm submit suites/paper.yaml {{options}}
 
 # Compare two commits' results (e.g. `just diff HEAD~1 HEAD`).
 diff a b:
@@ -31,6 +38,12 @@ data:
     cargo run --release -p harbench -- data fetch --all --mirror {{mirror}}
     cargo run --release -p harbench -- data prepare --all
     cargo run --release -p harbench -- data stats
+
+# The Slurm backend against a real single-node cluster (root, Debian; what CI runs), given the
+# result set of a local `harbench run suites/smoke.yaml --jobs 1`.
+slurm-test reference:
+    cargo build -p harbench
+    HARBENCH_DATA_MIRROR={{mirror}} bash ci/slurm-test.sh {{reference}}
 
 # What CI runs.
 ci:
