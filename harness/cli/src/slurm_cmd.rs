@@ -1,13 +1,12 @@
 //! `harbench slurm submit` and `harbench slurm status`: a suite as a Slurm job array.
 
-use crate::suite_cmd::{self, ResultsArgs};
+use crate::suite_cmd::{self, ResultsArgs, SuiteRuns};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use harbench_suite::plan::{self, Plan, RunSpec};
 use harbench_suite::runner::{self, Target};
 use harbench_suite::slurm::{self, ArraySettings, Submission};
 use harbench_suite::store;
-use harbench_train::DeviceChoice;
 use std::path::{Path, PathBuf};
 
 /// The result set a cluster's tasks write when no --machine is given: one name for every node.
@@ -55,17 +54,8 @@ pub struct SubmitArgs {
     /// Write the scripts and print them and the sbatch commands; submit nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Only runs whose key contains PATTERN, or matches it as a glob (repeatable).
-    #[arg(long, value_name = "PATTERN")]
-    filter: Vec<String>,
     #[command(flatten)]
-    results: ResultsArgs,
-    /// Fetch missing datasets from this folder or URL before preparing them.
-    #[arg(long, env = "HARBENCH_DATA_MIRROR")]
-    mirror: Option<String>,
-    /// Device of every run, overriding the suite's `device:`.
-    #[arg(long)]
-    device: Option<DeviceChoice>,
+    runs: SuiteRuns,
 }
 
 #[derive(Args)]
@@ -105,18 +95,16 @@ fn check(args: &SubmitArgs) -> Result<()> {
 
 fn submit(mut args: SubmitArgs, data_dir: &Path) -> Result<()> {
     check(&args)?;
-    let mut plan = suite_cmd::load_plan(&args.suite)?;
-    if let Some(device) = args.device {
-        plan.runs.iter_mut().for_each(|r| r.device = device);
-    }
-    let target = result_set(&mut args.results);
-    let executor = suite_cmd::executor(&target, data_dir, args.mirror.clone());
-    let todo = runs_to_do(&plan, &target, &executor, &args.filter)?;
+    let plan = args.runs.plan(&args.suite)?;
+    let target = result_set(&mut args.runs.results);
+    let executor = suite_cmd::executor(&target, data_dir, args.runs.mirror.clone());
+    let filters = &args.runs.filter;
+    let todo = runs_to_do(&plan, &target, &executor, filters)?;
     if todo.is_empty() {
         bail!(
             "suite {} has no run to do{}: every run is finished or not in this build (`harbench run {} --dry-run` shows them; `harbench report {}` prints the tables)",
             plan.suite,
-            if args.filter.is_empty() { String::new() } else { format!(" matching --filter {}", args.filter.join(" --filter ")) },
+            if filters.is_empty() { String::new() } else { format!(" matching --filter {}", filters.join(" --filter ")) },
             args.suite,
             args.suite
         );
@@ -200,14 +188,8 @@ fn command_lines(args: &SubmitArgs, target: &Target, data_dir: &Path) -> Result<
     let path = |p: &Path| p.display().to_string();
     let mut runner = vec![path(&exe), "--data-dir".into(), path(&absolute(data_dir)), "run".into(), path(&suite)];
     runner.extend(["--jobs".into(), "1".into(), "--threads-per-job".into(), args.cpus_per_task.to_string()]);
-    runner.extend(["--results".into(), path(&results), "--machine".into(), target.machine.name.clone()]);
-    if let Some(m) = &args.mirror {
-        runner.extend(["--mirror".into(), m.clone()]);
-    }
-    if let Some(d) = args.device {
-        runner.extend(["--device".into(), d.to_string()]);
-    }
-    for f in &args.filter {
+    runner.extend(args.runs.forwarded(target));
+    for f in &args.runs.filter {
         runner.extend(["--filter".into(), f.clone()]);
     }
     let report = vec![

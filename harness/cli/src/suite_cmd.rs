@@ -29,7 +29,7 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 #[derive(Args)]
-#[command(after_help = "Examples:\n  harbench run suites/quick.yaml\n  harbench run smoke --dry-run\n  \
+#[command(after_help = "Examples:\n  harbench run suites/quick.yaml\n  harbench run smoke --dry-run\n  harbench run paper --dry-run --jobs 64\n  harbench run paper --jobs 8 --threads-per-job 2\n  \
 harbench run paper --filter 'uci-har.*.s0' --filter teacher\n\n\
 Runs go to results/<suite>/<commit>/<machine>/<run-key>.json (see docs/results.md). A finished run \
 is skipped when the suite runs again, so a killed or interrupted suite resumes where it stopped; a \
@@ -44,21 +44,11 @@ tasks, `harbench slurm submit`) on one results store share the work through its 
 pub struct RunArgs {
     /// Suite file, or the name of one in suites/ (e.g. `quick` for suites/quick.yaml).
     suite: String,
-    /// Only runs whose key contains PATTERN, or matches it as a glob with * and ? (repeatable).
-    #[arg(long, value_name = "PATTERN")]
-    filter: Vec<String>,
     /// Print the plan, what is done, and an estimate of the time left; train nothing.
     #[arg(long)]
     dry_run: bool,
     #[command(flatten)]
-    results: ResultsArgs,
-    /// Fetch missing datasets from this folder or URL before preparing them.
-    #[arg(long, env = "HARBENCH_DATA_MIRROR")]
-    mirror: Option<String>,
-    /// Device of every run, overriding the suite's `device:` [flex (CPU), or gpu with a build
-    /// that has `--features gpu`]. It is part of each run's settings and recorded with it.
-    #[arg(long)]
-    device: Option<DeviceChoice>,
+    runs: SuiteRuns,
     /// Worker processes running runs at once [default: the cores ÷ --threads-per-job].
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
@@ -70,6 +60,55 @@ pub struct RunArgs {
     /// starts; not for direct use).
     #[arg(long, value_name = "KEY", hide = true)]
     worker: Option<String>,
+}
+
+/// Which runs of a suite, on which device, with which data and results: what `harbench run` and
+/// `harbench slurm submit` share.
+#[derive(Args)]
+pub struct SuiteRuns {
+    /// Only runs whose key contains PATTERN, or matches it as a glob with * and ? (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Vec<String>,
+    #[command(flatten)]
+    pub results: ResultsArgs,
+    /// Fetch missing datasets from this folder or URL before preparing them.
+    #[arg(long, env = "HARBENCH_DATA_MIRROR")]
+    pub mirror: Option<String>,
+    /// Device of every run, overriding the suite's `device:` [flex (CPU), or gpu with a build
+    /// that has `--features gpu`]. It is part of each run's settings and recorded with it.
+    #[arg(long)]
+    pub device: Option<DeviceChoice>,
+}
+
+impl SuiteRuns {
+    /// The plan of `suite` with the device override applied, checked against this build.
+    pub fn plan(&self, suite: &str) -> Result<Plan> {
+        let mut plan = load_plan(suite)?;
+        if let Some(device) = self.device {
+            plan.runs.iter_mut().for_each(|r| r.device = device);
+        }
+        if let Some(r) = plan.runs.iter().find(|r| !r.device.available()) {
+            bail!(
+                "run {} asks for device {}, which this build lacks: rebuild with `--features gpu`, or pass --device flex",
+                r.key,
+                r.device
+            );
+        }
+        Ok(plan)
+    }
+
+    /// The options that give a runner of another process these same runs, data and results.
+    pub fn forwarded(&self, target: &Target) -> Vec<String> {
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
+        let mut args = vec!["--results".into(), absolute(&target.store.root), "--machine".into(), target.machine.name.clone()];
+        if let Some(m) = &self.mirror {
+            args.extend(["--mirror".into(), m.clone()]);
+        }
+        if let Some(d) = self.device {
+            args.extend(["--device".into(), d.to_string()]);
+        }
+        args
+    }
 }
 
 /// How many workers and threads a run command uses, checked.
@@ -227,25 +266,19 @@ impl Progress for RunStatus<'_> {
 
 pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     let parallel = Parallelism::of(&args)?;
-    let mut plan = load_plan(&args.suite)?;
-    if let Some(device) = args.device {
-        plan.runs.iter_mut().for_each(|r| r.device = device);
-    }
-    if let Some(r) = plan.runs.iter().find(|r| !r.device.available()) {
-        bail!("run {} asks for device {}, which this build lacks: rebuild with `--features gpu`, or pass --device flex", r.key, r.device);
-    }
-    let target = target(&args.results);
-    let executor = executor(&target, data_dir, args.mirror.clone());
+    let plan = args.runs.plan(&args.suite)?;
+    let target = target(&args.runs.results);
+    let executor = executor(&target, data_dir, args.runs.mirror.clone());
     if let Some(key) = &args.worker {
         return worker(&plan, key, &target, &executor);
     }
     let dir = target.dir(&plan.suite);
     if args.dry_run {
-        return dry_run(&plan, &target, &executor, &args.filter, &dir, parallel.jobs);
+        return dry_run(&plan, &target, &executor, &args.runs.filter, &dir, parallel.jobs);
     }
-    let selected = plan::filter(&plan.runs, &args.filter);
+    let selected = plan::filter(&plan.runs, &args.runs.filter);
     if selected.is_empty() {
-        bail!("no run of suite {} matches --filter {}", plan.suite, args.filter.join(" --filter "));
+        bail!("no run of suite {} matches --filter {}", plan.suite, args.runs.filter.join(" --filter "));
     }
     let stop = harbench_common::interrupt::stop_flag("stopping after this batch; the unfinished run is not recorded")
         .context("installing the Ctrl-C handler")?;
@@ -336,23 +369,17 @@ fn in_workers(
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<runner::Summary> {
     prepare_datasets(executor, selected)?;
-    let estimates = estimates(plan, target, executor, &args.filter)?;
+    let estimates = estimates(plan, target, executor, &args.runs.filter)?;
     let estimate = |r: &plan::RunSpec| estimates.get(&r.key).copied().flatten();
     let threads = parallel.threads.unwrap_or(1);
     let exe = std::env::current_exe().context("finding this program to start workers")?;
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let suite_file = absolute(&suite_path(&args.suite)?);
+    let forwarded = args.runs.forwarded(target);
     let command = |run: &plan::RunSpec| {
         let mut c = std::process::Command::new(&exe);
         c.arg("--data-dir").arg(absolute(data_dir)).arg("run").arg(&suite_file).arg("--worker").arg(&run.key);
-        c.arg("--results").arg(absolute(&target.store.root)).arg("--machine").arg(&target.machine.name);
-        if let Some(m) = &args.mirror {
-            c.arg("--mirror").arg(m);
-        }
-        if let Some(d) = args.device {
-            c.arg("--device").arg(d.to_string());
-        }
-        c.env("RAYON_NUM_THREADS", threads.to_string());
+        c.args(&forwarded).env("RAYON_NUM_THREADS", threads.to_string());
         c
     };
     let todo: Vec<&plan::RunSpec> = selected.to_vec();
