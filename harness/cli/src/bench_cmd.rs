@@ -4,6 +4,7 @@
 use anyhow::Result;
 use clap::Args;
 use harbench_common::proc::peak_rss_bytes;
+use harbench_distill::bench::distill_throughput;
 use harbench_models::ModelConfig;
 use harbench_train::bench::{train_throughput, BenchSettings};
 use harbench_train::DeviceChoice;
@@ -14,10 +15,15 @@ use tabled::settings::Style;
 
 #[derive(Args)]
 #[command(after_help = "Examples:\n  harbench bench-train                      # student and teacher, 9×128 and 6×128, batch 64\n  \
-harbench bench-train --model mobilenetv3-small-1d --channels 9 --json out.json\n\n\
+harbench bench-train --model mobilenetv3-small-1d --channels 9 --json out.json\n  \
+harbench bench-train --model mobilenetv3-small-1d --width 0.5 --channels 9 --method kd --method smldist\n\n\
 Each repeat times --steps training steps (forward, cross-entropy, backward, AdamW) after --warmup \
 untimed ones; the table shows the median and the range over repeats. Peak memory is the process's \
-peak resident set (VmHWM), so run one model per process to read it per model.")]
+peak resident set (VmHWM), so run one model per process to read it per model.\n\n\
+With --method, each model is also timed as a student distilled from --teacher (randomly \
+initialised; its speed does not depend on its weights), twice: the teacher run on every step, and \
+its outputs read from the teacher cache (what a run without augmentation does after its first \
+epoch).")]
 pub struct BenchArgs {
     /// Model presets to time (repeatable); default: the student and the teacher.
     #[arg(long = "model")]
@@ -42,6 +48,15 @@ pub struct BenchArgs {
     repeats: usize,
     #[arg(long, default_value = "flex")]
     device: DeviceChoice,
+    /// Also time distillation steps with this method (repeatable; `harbench train --help` lists them).
+    #[arg(long = "method", value_name = "NAME")]
+    methods: Vec<String>,
+    /// Teacher preset of the distillation steps.
+    #[arg(long, default_value = "mobilenetv3-large-1d")]
+    teacher: String,
+    /// Teacher width multiplier of the distillation steps.
+    #[arg(long, default_value_t = 1.0)]
+    teacher_width: f64,
     /// Also write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -76,6 +91,23 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 format!("{:.0}–{:.0}", r.min, r.max),
             ]);
             results.push(json!({ "model": name, "model_config": config, "settings": settings, "device": args.device, "result": r }));
+            for method in &args.methods {
+                let teacher = ModelConfig::preset(&args.teacher, Some(args.teacher_width))?;
+                for cached in [false, true] {
+                    let how = if cached { "teacher cached" } else { "teacher every step" };
+                    eprintln!("timing {method} into {name} on {c}×{} ({how})…", args.length);
+                    let r = distill_throughput(&config, &teacher, method, &settings, cached, &device)?;
+                    rows.push(vec![
+                        format!("{name} ← {method} ({how})"),
+                        format!("{c}×{}", args.length),
+                        r.parameters.to_string(),
+                        format!("{:.0}", r.median),
+                        format!("{:.0}–{:.0}", r.min, r.max),
+                    ]);
+                    results.push(json!({ "model": name, "model_config": config, "method": method, "teacher": teacher,
+                        "teacher_cached": cached, "settings": settings, "device": args.device, "result": r }));
+                }
+            }
         }
     }
     let mut table = Builder::from_iter(rows).build();

@@ -29,7 +29,8 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 #[derive(Args)]
-#[command(after_help = "Examples:\n  harbench run suites/quick.yaml\n  harbench run smoke --dry-run\n  harbench run paper --dry-run --jobs 64\n  harbench run paper --jobs 8 --threads-per-job 2\n  \
+#[command(
+    after_help = "Examples:\n  harbench run suites/quick.yaml\n  harbench run smoke --dry-run\n  harbench run paper --dry-run --jobs 64\n  harbench run paper --jobs 8 --threads-per-job 2\n  \
 harbench run paper --filter 'uci-har.*.s0' --filter teacher\n\n\
 Runs go to results/<suite>/<commit>/<machine>/<run-key>.json (see docs/results.md). A finished run \
 is skipped when the suite runs again, so a killed or interrupted suite resumes where it stopped; a \
@@ -40,7 +41,8 @@ With --jobs N (default: one per core), N worker processes share the runs: a teac
 before the runs that distil from it, the longest chains start first, and each worker has its bar. \
 `--dry-run --jobs N` prints the estimated wall time on N workers. Several commands (or Slurm \
 tasks, `harbench slurm submit`) on one results store share the work through its run locks \
-(docs/scale.md).")]
+(docs/scale.md)."
+)]
 pub struct RunArgs {
     /// Suite file, or the name of one in suites/ (e.g. `quick` for suites/quick.yaml).
     suite: String,

@@ -3,16 +3,18 @@
 //!
 //! Adding a method is one file in `methods/` plus one line in [`registry`].
 
+pub mod bench;
 pub mod method;
 pub mod methods;
 pub mod ops;
 pub mod parts;
 pub mod registry;
 pub mod run;
+pub mod teacher_cache;
 
 pub use method::{Context, Features, Method, Mix, Shapes, Term};
 pub use parts::{Distilled, Part, Parts};
-pub use run::{distill, DistillOutcome, Teacher};
+pub use run::{distill, distill_with_cache, DistillOutcome, Teacher};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DistillError {

@@ -4,6 +4,7 @@
 use crate::method::{Context, Features, Method, Mix, Shapes, Term};
 use crate::ops::soft_kl;
 use crate::parts::Distilled;
+use crate::teacher_cache::{self, CacheStats, TeacherCache};
 use crate::DistillError;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -43,6 +44,9 @@ pub struct DistillOutcome {
     /// Mean of each weighted loss term over the main-stage batches.
     pub terms: BTreeMap<String, f64>,
     pub student: TrainOutcome,
+    /// What the teacher cache held and served (absent: no cache, e.g. with augmentation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher_cache: Option<CacheStats>,
 }
 
 /// Anchor and pooled shapes of `model` for windows of `[channels, length]`.
@@ -70,10 +74,14 @@ pub struct DistillObjective {
     pub mix: Mix,
     ce: CrossEntropy,
     sums: BTreeMap<&'static str, (f64, usize)>,
+    /// The teacher's outputs per training window, when its inputs never change.
+    cache: Option<TeacherCache>,
+    /// The plain device the teacher runs on.
+    device: Device,
 }
 
 impl DistillObjective {
-    /// `teacher` is put in eval mode on the plain device.
+    /// `teacher` is put in eval mode on the plain device; it runs on every batch.
     pub fn new(teacher: &Model, method: Box<dyn Method>, mix: Mix, label_smoothing: f64, device: &Device) -> Self {
         DistillObjective {
             teacher: teacher.valid(),
@@ -81,13 +89,34 @@ impl DistillObjective {
             mix,
             ce: CrossEntropy::new(label_smoothing, &device.clone().autodiff()),
             sums: BTreeMap::new(),
+            cache: None,
+            device: device.clone(),
         }
+    }
+
+    /// Keeps the teacher's outputs in `cache` (only valid when a window's input is the same at
+    /// every epoch: no augmentation).
+    pub fn with_cache(mut self, cache: TeacherCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The teacher's outputs for `batch`, from the cache when it holds them.
+    fn teacher_outputs(&mut self, batch: &Batch) -> ModelOutput {
+        if let Some(out) = self.cache.as_mut().and_then(|c| c.get(batch.rows, &self.device)) {
+            return constant(out);
+        }
+        let out = self.teacher.forward(batch.x.clone().without_autodiff());
+        if let Some(cache) = self.cache.as_mut() {
+            cache.put(batch.rows, &out);
+        }
+        constant(out)
     }
 
     /// Weighted terms of one batch and their sum.
     pub fn terms(&mut self, module: &Distilled, batch: &Batch) -> (Vec<Term>, Tensor<1>) {
         let student = module.student.forward(batch.x.clone());
-        let teacher = constant(self.teacher.forward(batch.x.clone().without_autodiff()));
+        let teacher = self.teacher_outputs(batch);
         let f =
             Features { student: &student, teacher: &teacher, labels: &batch.y, rows: batch.rows, epoch: batch.epoch, stage: batch.stage };
         let mut terms = self.method.loss(&module.parts, &f);
@@ -146,8 +175,27 @@ impl Objective for DistillObjective {
 /// Distils `student_config` from the frozen `teacher` with `method` on `fold` of `data`.
 /// The student starts from the same initial weights as `harbench_train::train` with the
 /// same seed, so that "student alone" and "distilled" runs differ only in the objective.
+/// The teacher's outputs are cached up to [`teacher_cache::limit_bytes`].
 #[allow(clippy::too_many_arguments)]
 pub fn distill(
+    student_config: &ModelConfig,
+    teacher: &Model,
+    method: Box<dyn Method>,
+    mix: Mix,
+    data: &Prepared,
+    fold: &Fold,
+    config: &ValidTrainConfig,
+    device: &Device,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<(Trained, DistillOutcome), DistillError> {
+    let limit = teacher_cache::limit_bytes().map_err(DistillError::Teacher)?;
+    distill_with_cache(student_config, teacher, method, mix, data, fold, config, device, progress, stop, limit)
+}
+
+/// [`distill`] with a teacher cache of at most `cache_limit` bytes (0: none).
+#[allow(clippy::too_many_arguments)]
+pub fn distill_with_cache(
     student_config: &ModelConfig,
     teacher: &Model,
     mut method: Box<dyn Method>,
@@ -158,6 +206,7 @@ pub fn distill(
     device: &Device,
     progress: &dyn Progress,
     stop: &AtomicBool,
+    cache_limit: usize,
 ) -> Result<(Trained, DistillOutcome), DistillError> {
     let splits = Splits::new(data, fold, config)?;
     let (channels, length) = (splits.train.channels, splits.train.length);
@@ -194,6 +243,10 @@ pub fn distill(
     let params = method.config();
     let name = method.name().to_string();
     let mut objective = DistillObjective::new(&teacher, method, mix, config.label_smoothing, device);
+    // Augmentation changes a window's input every epoch, and with it the teacher's outputs.
+    if cache_limit > 0 && config.augment_scale == 0.0 && config.augment_jitter == 0.0 {
+        objective = objective.with_cache(TeacherCache::new(splits.train.len(), &teacher_shapes, teacher_classes, cache_limit));
+    }
     let (model, outcome) = fit(Distilled { student, parts }, &mut objective, &splits, config, device, progress, stop)?;
     let terms = objective.sums.iter().map(|(k, (s, n))| (k.to_string(), s / (*n).max(1) as f64)).collect();
     let result = DistillOutcome {
@@ -207,6 +260,7 @@ pub fn distill(
         teacher: teacher_scores,
         terms,
         student: outcome.clone(),
+        teacher_cache: objective.cache.as_ref().map(|c| c.stats().clone()),
     };
     Ok((Trained { model, normalizer: splits.normalizer, outcome }, result))
 }

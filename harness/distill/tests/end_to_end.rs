@@ -5,7 +5,7 @@ use harbench_data::prepare::{self, DataDir, Overrides};
 use harbench_data::progress::Silent;
 use harbench_data::split::{self, SplitConfig};
 use harbench_data::{cache::Prepared, registry as datasets};
-use harbench_distill::{distill, registry, DistillOutcome};
+use harbench_distill::{distill, distill_with_cache, registry, DistillOutcome};
 use harbench_models::device::test_device;
 use harbench_models::{HeadKind, ModelConfig};
 use harbench_train::{train, TrainConfig};
@@ -160,4 +160,55 @@ fn smldist_ablation_switches_remove_their_terms() {
     // Memory distillation without a Hopfield head among the student's heads is a settings error.
     let err = registry::build("smldist", &serde_json::from_value(json!({"heads": ["linear"]})).unwrap()).err().unwrap().to_string();
     assert!(err.contains("hopfield"), "{err}");
+}
+
+fn run_cached(s: &Setup, method: &str, config: TrainConfig, cache_limit: usize) -> DistillOutcome {
+    let student = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
+    let (m, mix) = registry::build(method, &Map::new()).unwrap();
+    let never = AtomicBool::new(false);
+    let config = config.check().unwrap();
+    let (_, outcome) =
+        distill_with_cache(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config, &test_device(), &Silent, &never, cache_limit)
+            .unwrap();
+    outcome
+}
+
+/// Everything but the cache's own statistics.
+fn without_cache_stats(o: &DistillOutcome) -> String {
+    numbers(&DistillOutcome { teacher_cache: None, ..o.clone() })
+}
+
+#[test]
+fn the_teacher_cache_changes_no_number() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let s = setup();
+    let config = TrainConfig { epochs: 2, ..s.config.clone() };
+    let windows = s.fold.train.len();
+    let batches = windows / config.batch_size;
+    // KD reads the logits; SMLDist every output (anchors, pooled, memory query); FSP anchors, in a
+    // pre-training stage too.
+    for method in ["kd", "smldist", "fsp"] {
+        let plain = run_cached(&s, method, config.clone(), 0);
+        assert_eq!(plain.teacher_cache, None);
+        let cached = run_cached(&s, method, config.clone(), 1 << 30);
+        assert_eq!(without_cache_stats(&cached), without_cache_stats(&plain), "{method}: the cache changed a number");
+        let stats = cached.teacher_cache.clone().unwrap();
+        let epochs = config.epochs + registry::build(method, &Map::new()).unwrap().0.pretrain_epochs();
+        assert_eq!(stats.hits + stats.misses, epochs * batches, "{method}: {stats:?}");
+        assert!(stats.misses < 2 * batches && stats.hits > 0, "{method}: the teacher ran on most batches: {stats:?}");
+        assert!(stats.windows <= windows && stats.windows >= batches * config.batch_size, "{stats:?}");
+
+        if method != "smldist" {
+            continue;
+        }
+        // A bound that holds a third of the windows: the rest are recomputed, nothing changes.
+        let third = stats.bytes / stats.windows * (windows / 3);
+        let bounded = run_cached(&s, method, config.clone(), third);
+        let b = bounded.teacher_cache.clone().unwrap();
+        assert!(b.bytes <= third && b.windows < windows / 2, "{b:?}");
+        assert_eq!(without_cache_stats(&bounded), without_cache_stats(&plain), "{method}: a bounded cache changed a number");
+    }
+    // With augmentation a window's input changes every epoch: no cache.
+    let augmented = run_cached(&s, "kd", TrainConfig { augment_jitter: 0.05, ..config }, 1 << 30);
+    assert_eq!(augmented.teacher_cache, None);
 }

@@ -215,6 +215,7 @@ impl Workspace {
                 params: d.params.clone(),
                 part_parameters: d.part_parameters,
                 terms: d.terms.clone(),
+                teacher_cache: d.teacher_cache.clone(),
             }),
             cost,
             environment: Some(Environment::current(request.device, &device)),

@@ -54,6 +54,10 @@ pub struct DistillationInfo {
     pub part_parameters: usize,
     /// Mean of each weighted loss term over the main-stage batches.
     pub terms: BTreeMap<String, f64>,
+    /// What the teacher-output cache held and served (absent: none, e.g. with augmentation,
+    /// or a record written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher_cache: Option<harbench_distill::teacher_cache::CacheStats>,
 }
 
 /// The cost profile of the trained model, or why there is none. A failed profile never fails

@@ -45,25 +45,15 @@ pub struct BenchResult {
 
 /// Trains `model` on random windows and times it; the loss must stay finite.
 pub fn train_throughput(model: &ModelConfig, settings: &BenchSettings, device: &Device) -> Result<BenchResult, TrainError> {
-    if settings.batch_size < 2 || settings.steps == 0 || settings.repeats == 0 {
-        return Err(TrainError::Config { field: "bench".into(), message: "batch ≥ 2, steps ≥ 1 and repeats ≥ 1".into() });
-    }
+    check(settings)?;
     device.seed(settings.seed);
     let train_device = device.clone().autodiff();
-    let mut net = model.build(settings.channels, settings.classes, &train_device);
+    let net = model.build(settings.channels, settings.classes, &train_device);
     let parameters = net.num_params();
     let mut optimizer = AdamWConfig::new().with_weight_decay(1e-2).init();
     let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
-    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
-    let n = settings.batch_size * settings.channels * settings.length;
     // A few distinct batches so caches see realistic traffic.
-    let batches: Vec<(Vec<f32>, Vec<i64>)> = (0..4)
-        .map(|_| {
-            let x = (0..n).map(|_| rng.random_range(-2.0f32..2.0)).collect();
-            let y = (0..settings.batch_size).map(|_| rng.random_range(0..settings.classes as i64)).collect();
-            (x, y)
-        })
-        .collect();
+    let batches = random_batches(settings, 4);
     let mut step = |net: Model, i: usize| -> Result<Model, TrainError> {
         let (x, y) = &batches[i % batches.len()];
         let x =
@@ -78,14 +68,24 @@ pub fn train_throughput(model: &ModelConfig, settings: &BenchSettings, device: &
         let grads = GradientsParams::from_grads(loss.backward(), &net);
         Ok(optimizer.step(1e-3, net, grads))
     };
+    let mut net = Some(net);
+    measure(settings, parameters, |i| {
+        net = Some(step(net.take().expect("a model between steps"), i)?);
+        Ok(())
+    })
+}
+
+/// Times `step` (called with the step's index): `settings.warmup_steps` untimed, then
+/// `settings.repeats` × `settings.steps` timed; samples/s of each repeat.
+pub fn measure<E>(settings: &BenchSettings, parameters: usize, mut step: impl FnMut(usize) -> Result<(), E>) -> Result<BenchResult, E> {
     for i in 0..settings.warmup_steps {
-        net = step(net, i)?;
+        step(i)?;
     }
     let mut rates = Vec::with_capacity(settings.repeats);
     for r in 0..settings.repeats {
         let started = Instant::now();
         for i in 0..settings.steps {
-            net = step(net, r * settings.steps + i)?;
+            step(settings.warmup_steps + r * settings.steps + i)?;
         }
         rates.push((settings.steps * settings.batch_size) as f64 / started.elapsed().as_secs_f64());
     }
@@ -98,6 +98,27 @@ pub fn train_throughput(model: &ModelConfig, settings: &BenchSettings, device: &
         max: sorted[sorted.len() - 1],
         samples_per_second: rates,
     })
+}
+
+/// Settings that can time something: a batch of two or more, steps and repeats.
+pub fn check(settings: &BenchSettings) -> Result<(), TrainError> {
+    if settings.batch_size < 2 || settings.steps == 0 || settings.repeats == 0 {
+        return Err(TrainError::Config { field: "bench".into(), message: "batch ≥ 2, steps ≥ 1 and repeats ≥ 1".into() });
+    }
+    Ok(())
+}
+
+/// `count` distinct random batches of `settings`' shape (inputs in [-2, 2), labels uniform).
+pub fn random_batches(settings: &BenchSettings, count: usize) -> Vec<(Vec<f32>, Vec<i64>)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
+    let n = settings.batch_size * settings.channels * settings.length;
+    (0..count)
+        .map(|_| {
+            let x = (0..n).map(|_| rng.random_range(-2.0f32..2.0)).collect();
+            let y = (0..settings.batch_size).map(|_| rng.random_range(0..settings.classes as i64)).collect();
+            (x, y)
+        })
+        .collect()
 }
 
 #[cfg(test)]
