@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Args;
 use harbench_common::proc::peak_rss_bytes;
 use harbench_distill::bench::distill_throughput;
-use harbench_models::ModelConfig;
+use harbench_models::{HeadKind, ModelConfig};
 use harbench_train::bench::{train_throughput, BenchSettings};
 use harbench_train::DeviceChoice;
 use serde_json::json;
@@ -57,6 +57,10 @@ pub struct BenchArgs {
     /// Teacher width multiplier of the distillation steps.
     #[arg(long, default_value_t = 1.0)]
     teacher_width: f64,
+    /// Teacher classifier heads, comma-separated [default: hopfield, which SMLDist's memory
+    /// distillation needs].
+    #[arg(long, value_delimiter = ',', value_parser = crate::train_cmd::parse_head, default_value = "hopfield")]
+    teacher_heads: Vec<HeadKind>,
     /// Also write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -92,7 +96,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
             ]);
             results.push(json!({ "model": name, "model_config": config, "settings": settings, "device": args.device, "result": r }));
             for method in &args.methods {
-                let teacher = ModelConfig::preset(&args.teacher, Some(args.teacher_width))?;
+                let teacher =
+                    ModelConfig::preset(&args.teacher, Some(args.teacher_width))?.with_heads(&args.teacher, args.teacher_heads.clone())?;
                 for cached in [false, true] {
                     let how = if cached { "teacher cached" } else { "teacher every step" };
                     eprintln!("timing {method} into {name} on {c}×{} ({how})…", args.length);

@@ -215,7 +215,7 @@ fn print_table(rows: impl IntoIterator<Item = Vec<String>>) {
     println!("{table}");
 }
 
-fn parse_head(s: &str) -> Result<HeadKind, String> {
+pub(crate) fn parse_head(s: &str) -> Result<HeadKind, String> {
     HeadKind::parse(s)
 }
 
