@@ -1,13 +1,13 @@
 //! `harbench slurm submit` and `harbench slurm status`: a suite as a Slurm job array.
 
-use crate::suite_cmd::{self, ResultsArgs, SuiteRuns};
+use crate::suite_cmd::{self, absolute, ResultsArgs, SuiteRuns};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use harbench_suite::plan::{self, Plan, RunSpec};
 use harbench_suite::runner::{self, Target};
 use harbench_suite::slurm::{self, ArraySettings, Submission};
 use harbench_suite::store;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The result set a cluster's tasks write when no --machine is given: one name for every node.
 const DEFAULT_RESULT_SET: &str = "slurm";
@@ -71,10 +71,6 @@ pub fn run(command: SlurmCommand, data_dir: &Path) -> Result<()> {
         SlurmCommand::Submit(args) => submit(args, data_dir),
         SlurmCommand::Status(args) => status(args),
     }
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 fn result_set(results: &mut ResultsArgs) -> Target {

@@ -101,8 +101,8 @@ impl SuiteRuns {
 
     /// The options that give a runner of another process these same runs, data and results.
     pub fn forwarded(&self, target: &Target) -> Vec<String> {
-        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
-        let mut args = vec!["--results".into(), absolute(&target.store.root), "--machine".into(), target.machine.name.clone()];
+        let mut args =
+            vec!["--results".into(), absolute(&target.store.root).display().to_string(), "--machine".into(), target.machine.name.clone()];
         if let Some(m) = &self.mirror {
             args.extend(["--mirror".into(), m.clone()]);
         }
@@ -317,6 +317,12 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `p` as an absolute path (for another process, which may start elsewhere); `p` itself when the
+/// working directory is unknown.
+pub(crate) fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
 /// Where this checkout's results go.
 pub(crate) fn target(results: &ResultsArgs) -> Target {
     Target { store: ResultsStore::new(&results.root), git: GitInfo::discover(&cwd()), machine: machine(results) }
@@ -375,7 +381,6 @@ fn in_workers(
     let estimate = |r: &plan::RunSpec| estimates.get(&r.key).copied().flatten();
     let threads = parallel.threads.unwrap_or(1);
     let exe = std::env::current_exe().context("finding this program to start workers")?;
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let suite_file = absolute(&suite_path(&args.suite)?);
     let forwarded = args.runs.forwarded(target);
     let command = |run: &plan::RunSpec| {
@@ -384,8 +389,7 @@ fn in_workers(
         c.args(&forwarded).env("RAYON_NUM_THREADS", threads.to_string());
         c
     };
-    let todo: Vec<&plan::RunSpec> = selected.to_vec();
-    let makespan = schedule::makespan(&pool::tasks(&todo, &estimate), parallel.jobs);
+    let makespan = schedule::makespan(&pool::tasks(selected, &estimate), parallel.jobs);
     println!(
         "suite {}: {} runs on {} workers × {threads} thread(s); results in {}; estimated wall time at most {}",
         plan.suite,
