@@ -5,6 +5,7 @@ mod data_cmd;
 mod help;
 mod profile_cmd;
 mod progress;
+mod report_cmd;
 mod slurm_cmd;
 mod suite_cmd;
 mod train_cmd;
@@ -57,9 +58,9 @@ enum Command {
     /// Run a suite (datasets × models × methods × seeds), resumably, into the results store.
     Run(suite_cmd::RunArgs),
     /// Tables of a suite's results on one commit: terminal, Markdown and CSV.
-    Report(suite_cmd::ReportArgs),
+    Report(report_cmd::ReportArgs),
     /// Compare two commits' results run by run, with Welch's t-test over seeds.
-    Diff(suite_cmd::DiffArgs),
+    Diff(report_cmd::DiffArgs),
     /// Run a suite as a Slurm job array on a cluster (submit, status).
     Slurm {
         #[command(subcommand)]
@@ -76,8 +77,8 @@ fn main() -> ExitCode {
         Command::Train(args) => train_cmd::run(args, &cli.data_dir),
         Command::BenchTrain(args) => bench_cmd::run(args),
         Command::Run(args) => suite_cmd::run(args, &cli.data_dir),
-        Command::Report(args) => suite_cmd::report(args),
-        Command::Diff(args) => suite_cmd::diff(args),
+        Command::Report(args) => report_cmd::report(args),
+        Command::Diff(args) => report_cmd::diff(args),
         Command::Profile(args) => profile_cmd::run(args),
         Command::Slurm { command } => slurm_cmd::run(command, &cli.data_dir),
     };

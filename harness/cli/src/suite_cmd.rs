@@ -1,5 +1,5 @@
-//! `harbench run`, `harbench report` and `harbench diff`: suites, their tables, and the
-//! comparison of two commits' results.
+//! `harbench run`: a suite's runs, in this process or in worker processes, into the results
+//! store (tables and diffs: `report_cmd`).
 
 use crate::progress::Bar;
 use crate::progress::WorkerBars;
@@ -9,15 +9,13 @@ use harbench_data::prepare::DataDir;
 use harbench_data::progress::Progress;
 use harbench_data::progress::Silent;
 use harbench_run::Workspace;
-use harbench_suite::diff::{self, Diff, DiffOptions};
 use harbench_suite::executor::LocalExecutor;
-use harbench_suite::gitinfo::{self, GitInfo};
+use harbench_suite::gitinfo::GitInfo;
 use harbench_suite::machine::Machine;
 use harbench_suite::plan::{self, Plan};
-use harbench_suite::report;
 use harbench_suite::runner::{self, Target};
 use harbench_suite::spec::{self, Known};
-use harbench_suite::store::{self, ResultsStore};
+use harbench_suite::store::ResultsStore;
 use harbench_suite::worker::{Event, EventProgress};
 use harbench_suite::{pool, schedule};
 use harbench_train::store::{code_version, TeacherStore};
@@ -146,50 +144,6 @@ pub struct ResultsArgs {
     pub machine: Option<String>,
 }
 
-#[derive(Args)]
-#[command(after_help = "Examples:\n  harbench report quick\n  harbench report suites/paper.yaml --commit HEAD~1\n\n\
-Prints the suite's tables and writes them to results/<suite>/<commit>/tables.md and tables.csv. \
-Scores are the best-validation checkpoint on the test split, mean ± std over seeds.")]
-pub struct ReportArgs {
-    /// Suite file, or the name of one in suites/.
-    suite: String,
-    /// Revision (HEAD, a branch, a hash) or results folder name (e.g. 1a2b3c4d5e6f-dirty)
-    /// [default: the current checkout].
-    #[arg(long)]
-    commit: Option<String>,
-    /// Which model of each run to score: `best` (the best-validation checkpoint) or `last` (the
-    /// last epoch's, for fixed-schedule protocols; written to tables-last.md / .csv).
-    #[arg(long, default_value = "best")]
-    checkpoint: report::Checkpoint,
-    #[command(flatten)]
-    results: ResultsArgs,
-}
-
-#[derive(Args)]
-#[command(after_help = "Examples:\n  harbench diff HEAD~1 HEAD\n  harbench diff main my-branch --suite quick --fail-on-regression\n\n\
-For each run (its key without seed) and metric: both means, the delta, and whether it is beyond \
-noise: Welch's t-test over seeds (p < --alpha) when both sides have two or more seeds, otherwise \
-|delta| > --threshold. REV may also be a results folder name such as 1a2b3c4d5e6f-dirty.")]
-pub struct DiffArgs {
-    /// The base revision.
-    rev_a: String,
-    /// The revision compared with it.
-    rev_b: String,
-    /// Suites to compare [default: every suite with results for both].
-    #[arg(long)]
-    suite: Vec<String>,
-    #[arg(long, default_value_t = DiffOptions::default().alpha)]
-    alpha: f64,
-    /// Absolute change (0.01 = one point) that counts with a single seed.
-    #[arg(long, default_value_t = DiffOptions::default().threshold)]
-    threshold: f64,
-    /// Exit with an error when a metric regressed beyond noise.
-    #[arg(long)]
-    fail_on_regression: bool,
-    #[command(flatten)]
-    results: ResultsArgs,
-}
-
 fn known() -> Known {
     Known::new(&harbench_data::registry::ids(), &harbench_models::preset_names(), &harbench_run::known_methods())
 }
@@ -219,7 +173,7 @@ pub(crate) fn load_plan(name: &str) -> Result<Plan> {
     Ok(plan::expand(&suite)?)
 }
 
-fn cwd() -> PathBuf {
+pub(crate) fn cwd() -> PathBuf {
     std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }
 
@@ -466,97 +420,4 @@ pub(crate) fn duration(seconds: f64) -> String {
     } else {
         format!("{:.1} h", seconds / 3600.0)
     }
-}
-
-/// A revision or a literal results folder name → the folder under `suite_dir`.
-fn commit_folder(suite_dir: &Path, rev: &str) -> Result<String> {
-    if suite_dir.join(rev).is_dir() {
-        return Ok(rev.to_string());
-    }
-    gitinfo::resolve(&cwd(), rev).map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// The machine folder to read under `commit_dir`: the one asked for, this machine's, or the only one.
-fn pick_machine(commit_dirs: &[PathBuf], args: &ResultsArgs) -> Result<String> {
-    let common: Vec<String> = {
-        let mut sets = commit_dirs.iter().map(|d| ResultsStore::folders(d));
-        let first = sets.next().unwrap_or_default();
-        let rest: Vec<Vec<String>> = sets.collect();
-        first.into_iter().filter(|m| rest.iter().all(|s| s.contains(m))).collect()
-    };
-    if let Some(m) = &args.machine {
-        return Ok(m.clone());
-    }
-    let here = Machine::detect().name;
-    if common.contains(&here) || common.is_empty() {
-        return Ok(here);
-    }
-    if common.len() == 1 {
-        return Ok(common[0].clone());
-    }
-    bail!("results of several machines: {}; choose one with --machine", common.join(", "))
-}
-
-pub fn report(args: ReportArgs) -> Result<()> {
-    let plan = load_plan(&args.suite)?;
-    let store = ResultsStore::new(&args.results.root);
-    let suite_dir = store.root.join(&plan.suite);
-    let commit = match &args.commit {
-        Some(rev) => commit_folder(&suite_dir, rev)?,
-        None => GitInfo::discover(&cwd()).folder(),
-    };
-    let commit_dir = store.commit_dir(&plan.suite, &commit);
-    let machine = pick_machine(std::slice::from_ref(&commit_dir), &args.results)?;
-    let records = ResultsStore::records(&commit_dir.join(&machine))?;
-    let r = report::build(&plan, &records, &commit, &machine, args.checkpoint);
-    print!("{}", r.terminal());
-    let stem = args.checkpoint.file_stem();
-    let md = commit_dir.join(format!("{stem}.md"));
-    store::write_atomic(&md, r.markdown().as_bytes())?;
-    store::write_atomic(&commit_dir.join(format!("{stem}.csv")), r.csv().as_bytes())?;
-    println!("\nwritten: {} and {stem}.csv", md.display());
-    Ok(())
-}
-
-pub fn diff(args: DiffArgs) -> Result<()> {
-    let store = ResultsStore::new(&args.results.root);
-    let suites = if args.suite.is_empty() {
-        ResultsStore::folders(&store.root).into_iter().filter(|s| s != store::TEACHER_STORE_FOLDER).collect()
-    } else {
-        args.suite.clone()
-    };
-    let options = DiffOptions { alpha: args.alpha, threshold: args.threshold };
-    options.check().map_err(anyhow::Error::msg)?;
-    let mut total = Diff::default();
-    let mut compared = Vec::new();
-    for suite in &suites {
-        let suite_dir = store.root.join(suite);
-        let folders = commit_folder(&suite_dir, &args.rev_a).and_then(|a| Ok((a, commit_folder(&suite_dir, &args.rev_b)?)));
-        let (a, b) = match folders {
-            Ok(ab) => ab,
-            Err(_) if args.suite.is_empty() => continue,
-            Err(e) => return Err(e.context(format!("suite {suite}"))),
-        };
-        let (da, db) = (suite_dir.join(&a), suite_dir.join(&b));
-        if !da.is_dir() || !db.is_dir() {
-            if !args.suite.is_empty() {
-                bail!("suite {suite}: no results for {} in {}", if da.is_dir() { &args.rev_b } else { &args.rev_a }, suite_dir.display());
-            }
-            continue;
-        }
-        let machine = pick_machine(&[da.clone(), db.clone()], &args.results)?;
-        let ra = ResultsStore::records(&da.join(&machine))?;
-        let rb = ResultsStore::records(&db.join(&machine))?;
-        total.extend(diff::diff(suite, &ra, &rb, &options));
-        compared.push(format!("{suite} ({a} → {b}, machine {machine})"));
-    }
-    if compared.is_empty() {
-        bail!("no suite in {} has results for both {} and {}", store.root.display(), args.rev_a, args.rev_b);
-    }
-    println!("compared: {}", compared.join("; "));
-    print!("{}", total.render(&args.rev_a, &args.rev_b, &options));
-    if args.fail_on_regression && total.regressions() > 0 {
-        bail!("{} metric(s) regressed beyond noise", total.regressions());
-    }
-    Ok(())
 }

@@ -139,6 +139,22 @@ fn run_report_and_diff_end_to_end() {
     assert!(md.contains("| teacher ") && md.contains("| student "), "{md}");
     let csv = std::fs::read_to_string(cwd.join("results/pipe/nogit/tables.csv")).unwrap();
     assert_eq!(csv.lines().filter(|l| l.starts_with("kd,synthetic,")).count(), 6, "{csv}");
+    // LaTeX, the page and the figures beside the tables (profiles give latency and MACs axes).
+    let commit_dir = cwd.join("results/pipe/nogit");
+    for file in [
+        "tables.tex",
+        "report.html",
+        "figures/pareto-synthetic-params.png",
+        "figures/pareto-synthetic-latency.svg",
+        "figures/pareto-synthetic-macs.svg",
+        "figures/bars-kd-synthetic.png",
+        "figures/curves-synthetic.svg",
+        "figures/confusion-synthetic-teacher-none.png",
+    ] {
+        assert!(commit_dir.join(file).is_file(), "report wrote no {file}: {report}");
+    }
+    let html = std::fs::read_to_string(commit_dir.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("Distillation methods compared") && html.contains("commit nogit"), "{html}");
 
     // The same results under a second name: nothing changed beyond noise.
     copy_dir(&cwd.join("results/pipe/nogit"), &cwd.join("results/pipe/copy"));
@@ -147,6 +163,28 @@ fn run_report_and_diff_end_to_end() {
 
     let o = harbench(cwd).args(["diff", "nogit", "HEAD"]).output().unwrap();
     assert!(!o.status.success());
+
+    // The regression gate: the results as a reference store, compared with this checkout's.
+    copy_dir(&cwd.join("results/pipe/nogit"), &cwd.join("reference/pipe/reference-commit"));
+    let gate = ok(cwd, &["diff", "--against", "reference", "--suite", "pipe", "--fail-on-regression"]);
+    assert!(gate.contains("reference reference-commit → nogit/testbox") && gate.contains("0 regressed"), "{gate}");
+    // A deliberately worse student with kd (10 points lower on both seeds) fails it, by name.
+    for seed in [0, 1] {
+        let path = cwd.join(format!("results/pipe/nogit/testbox/synthetic.student.kd.holdout.s{seed}.json"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut record: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for metric in ["test_accuracy", "test_macro_f1"] {
+            let v = record["best"][metric].as_f64().unwrap();
+            record["best"][metric] = serde_json::json!(v - 0.10 - 0.01 * seed as f64);
+        }
+        std::fs::write(&path, serde_json::to_string(&record).unwrap()).unwrap();
+    }
+    let o = harbench(cwd).args(["diff", "--against", "reference", "--suite", "pipe", "--fail-on-regression"]).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(!o.status.success(), "the gate passed a worse commit:\n{out}");
+    assert!(out.contains("synthetic.student.kd") && out.contains("REGRESSED") && err.contains("regressed beyond noise"), "{out}\n{err}");
+    let o = harbench(cwd).args(["diff", "--against", "nowhere"]).output().unwrap();
+    assert!(text(&o).1.contains("--against nowhere: no such folder"), "{:?}", text(&o));
     let o = harbench(cwd).args(["report", "nosuch"]).output().unwrap();
     assert!(text(&o).1.contains("no suite file 'nosuch'") && text(&o).1.contains("pipe"), "{:?}", text(&o));
 }

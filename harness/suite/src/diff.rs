@@ -16,11 +16,14 @@ pub struct DiffOptions {
     /// With a single seed on either side: a change larger than this (absolute, 0.01 = one
     /// percentage point) counts as beyond noise.
     pub threshold: f64,
+    /// A change smaller than this (absolute) is within noise whatever the test says: seeds that
+    /// agree closely on both sides make a tiny shift "significant". 0: the test alone decides.
+    pub min_effect: f64,
 }
 
 impl Default for DiffOptions {
     fn default() -> Self {
-        DiffOptions { alpha: 0.05, threshold: 0.01 }
+        DiffOptions { alpha: 0.05, threshold: 0.01, min_effect: 0.0 }
     }
 }
 
@@ -32,6 +35,9 @@ impl DiffOptions {
         }
         if !(self.threshold.is_finite() && self.threshold >= 0.0) {
             return Err(format!("--threshold {} must be ≥ 0", self.threshold));
+        }
+        if !(self.min_effect.is_finite() && self.min_effect >= 0.0) {
+            return Err(format!("--min-effect {} must be ≥ 0", self.min_effect));
         }
         Ok(())
     }
@@ -95,10 +101,11 @@ pub fn diff(suite: &str, a: &[RunRecord], b: &[RunRecord], options: &DiffOptions
             let (mean_a, mean_b) = (stats::mean(&va), stats::mean(&vb));
             let delta = mean_b - mean_a;
             let p = stats::welch(&vb, &va).map(|w| w.p);
-            let beyond = match p {
-                Some(p) => p < options.alpha,
-                None => delta.abs() > options.threshold,
-            };
+            let beyond = delta.abs() >= options.min_effect
+                && match p {
+                    Some(p) => p < options.alpha,
+                    None => delta.abs() > options.threshold,
+                };
             let verdict = match (beyond, delta > 0.0) {
                 (false, _) => Verdict::Same,
                 (true, true) => Verdict::Improved,
@@ -158,9 +165,14 @@ impl Diff {
         table.with(Style::sharp());
         let mut out = if self.rows.is_empty() { "No run finished on both sides.\n".to_string() } else { format!("{table}\n") };
         out.push_str(&format!(
-            "Beyond noise: Welch p < {} with ≥ 2 seeds on both sides, else |delta| > {:.2} points.\n",
+            "Beyond noise: Welch p < {} with ≥ 2 seeds on both sides, else |delta| > {:.2} points{}.\n",
             options.alpha,
-            100.0 * options.threshold
+            100.0 * options.threshold,
+            if options.min_effect > 0.0 {
+                format!("; and always |delta| ≥ {:.2} points", 100.0 * options.min_effect)
+            } else {
+                String::new()
+            }
         ));
         if !self.only_a.is_empty() {
             out.push_str(&format!("Only in {a}: {}\n", self.only_a.join(", ")));

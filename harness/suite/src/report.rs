@@ -56,7 +56,7 @@ impl Checkpoint {
         }
     }
 
-    fn describe(self) -> &'static str {
+    pub fn describe(self) -> &'static str {
         match self {
             Checkpoint::Best => "Best-validation checkpoint",
             Checkpoint::Last => "Last-epoch model",
@@ -68,6 +68,22 @@ impl Checkpoint {
         match self {
             Checkpoint::Best => "tables",
             Checkpoint::Last => "tables-last",
+        }
+    }
+
+    /// Suffix of the other report files (`report.html`, `figures/`): empty for the best checkpoint.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Checkpoint::Best => "",
+            Checkpoint::Last => "-last",
+        }
+    }
+
+    /// The scores of this checkpoint in a run's output (with its confusion matrix).
+    pub fn scores(self, o: &harbench_train::TrainOutcome) -> &harbench_train::trainer::Scores {
+        match self {
+            Checkpoint::Best => &o.best,
+            Checkpoint::Last => &o.last,
         }
     }
 }
@@ -111,12 +127,23 @@ pub fn seed_values(records: &[&RunRecord], metric: Metric, checkpoint: Checkpoin
     by_seed.values().map(|v| stats::mean(v)).collect()
 }
 
+/// Which way a column's numbers are better (for marking the best value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub kind: TableKind,
     pub title: String,
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// The number behind each cell of `rows` (a score's mean, a cost), where there is one.
+    pub values: Vec<Vec<Option<f64>>>,
+    /// Per column: which way is better, for columns of numbers.
+    pub better: Vec<Option<Better>>,
     /// Shown under the table (what is missing, what marks mean).
     pub notes: Vec<String>,
     /// Long-format CSV rows: table, dataset, model, method, metric, mean, std, n.
@@ -128,26 +155,81 @@ pub struct Report {
     pub suite: String,
     pub commit: String,
     pub machine: String,
+    pub checkpoint: Checkpoint,
+    /// The split protocols of the suite's runs, e.g. `holdout-subjects (validation 15 % of the
+    /// training subjects)`.
+    pub protocols: Vec<String>,
     pub tables: Vec<Table>,
+}
+
+impl Table {
+    /// Per column, the row of its best value (ties: the first), for columns that have a direction
+    /// and at least two values.
+    pub fn best_rows(&self) -> Vec<Option<usize>> {
+        (0..self.header.len())
+            .map(|c| {
+                let better = self.better.get(c).copied().flatten()?;
+                let values: Vec<(usize, f64)> =
+                    self.values.iter().enumerate().filter_map(|(r, row)| Some((r, row.get(c).copied().flatten()?))).collect();
+                if values.len() < 2 {
+                    return None;
+                }
+                let pick = |a: f64, b: f64| match better {
+                    Better::Higher => b > a,
+                    Better::Lower => b < a,
+                };
+                values.into_iter().reduce(|best, x| if pick(best.1, x.1) { x } else { best }).map(|(r, _)| r)
+            })
+            .collect()
+    }
+}
+
+/// The split protocols of `plan`'s runs, described.
+fn protocols(plan: &Plan) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in &plan.runs {
+        let s = &r.split;
+        let text = match s.protocol {
+            harbench_data::split::Protocol::Random => {
+                format!("random windows (validation {:.0} %, test {:.0} %)", 100.0 * s.val_fraction, 100.0 * s.test_fraction)
+            }
+            p => format!("{p} (validation: {:.0} % of the training subjects)", 100.0 * s.val_fraction),
+        };
+        if !out.contains(&text) {
+            out.push(text);
+        }
+    }
+    out
 }
 
 fn pct(mean: f64, std: f64) -> String {
     format!("{:.2} ± {:.2}", 100.0 * mean, 100.0 * std)
 }
 
-/// Builds the suite's tables (all four when the suite names none) from `records`. Records whose
-/// settings no longer match the plan are left out and counted in a note.
-pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, checkpoint: Checkpoint) -> Report {
+/// The records that belong to the plan as it is now (same run key, same settings).
+pub fn current<'a>(plan: &Plan, records: &'a [RunRecord]) -> Vec<&'a RunRecord> {
     let planned: BTreeMap<&str, String> = plan.runs.iter().map(|r| (r.key.as_str(), r.config_hash())).collect();
-    let current: Vec<&RunRecord> = records.iter().filter(|r| planned.get(r.key.as_str()) == Some(&r.config_hash)).collect();
-    let stale = records.len() - current.len();
-    let kinds = if plan.tables.is_empty() { TableKind::ALL.to_vec() } else { plan.tables.clone() };
+    records.iter().filter(|r| planned.get(r.key.as_str()) == Some(&r.config_hash)).collect()
+}
+
+/// The plan's datasets, in plan order.
+pub fn datasets(plan: &Plan) -> Vec<String> {
     let mut datasets: Vec<String> = Vec::new();
     for r in &plan.runs {
         if !datasets.contains(&r.dataset) {
             datasets.push(r.dataset.clone());
         }
     }
+    datasets
+}
+
+/// Builds the suite's tables (all four when the suite names none) from `records`. Records whose
+/// settings no longer match the plan are left out and counted in a note.
+pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, checkpoint: Checkpoint) -> Report {
+    let current = current(plan, records);
+    let stale = records.len() - current.len();
+    let kinds = if plan.tables.is_empty() { TableKind::ALL.to_vec() } else { plan.tables.clone() };
+    let datasets = datasets(plan);
     let tables = kinds
         .into_iter()
         .map(|kind| {
@@ -161,10 +243,10 @@ pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, ch
             t
         })
         .collect();
-    Report { suite: plan.suite.clone(), commit: commit.into(), machine: machine.into(), tables }
+    Report { suite: plan.suite.clone(), commit: commit.into(), machine: machine.into(), checkpoint, protocols: protocols(plan), tables }
 }
 
-fn title(kind: TableKind) -> &'static str {
+pub fn title(kind: TableKind) -> &'static str {
     match kind {
         TableKind::Har => "SMLDist and the HAR architectures",
         TableKind::Kd => "Distillation methods compared",
@@ -175,7 +257,7 @@ fn title(kind: TableKind) -> &'static str {
 
 /// Rows (model, method) in plan order for the runs of experiment `kind` (and the teacher in har
 /// and kd).
-fn rows_of(kind: TableKind, plan: &Plan) -> Vec<(String, String)> {
+pub fn rows_of(kind: TableKind, plan: &Plan) -> Vec<(String, String)> {
     let mut rows: Vec<(String, String)> = Vec::new();
     for r in &plan.runs {
         let wanted =
@@ -194,7 +276,9 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
         header.push(format!("{d} acc %"));
         header.push(format!("{d} F1 %"));
     }
-    let mut t = Table { kind, title: title(kind).into(), header, rows: vec![], notes: vec![], csv: vec![] };
+    let mut better = vec![None, None];
+    better.resize(header.len(), Some(Better::Higher));
+    let mut t = Table { kind, title: title(kind).into(), header, rows: vec![], values: vec![], better, notes: vec![], csv: vec![] };
     let rows = rows_of(kind, plan);
     if rows.is_empty() {
         t.notes.push(format!("The suite has no experiment named '{}'.", kind.name()));
@@ -204,6 +288,7 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
     let (mut any, mut short, mut failed, mut unavailable) = (false, false, 0, 0);
     for (model, method) in rows {
         let mut cells = vec![model.clone(), method.clone()];
+        let mut numbers = vec![None, None];
         for d in datasets {
             let group: Vec<&RunRecord> = records
                 .iter()
@@ -226,6 +311,7 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
                         "failed"
                     };
                     cells.push(state.into());
+                    numbers.push(None);
                     continue;
                 }
                 any = true;
@@ -233,6 +319,7 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
                 let mark = if values.len() < planned_seeds { "*" } else { "" };
                 short |= !mark.is_empty();
                 cells.push(format!("{}{mark}", pct(m, s)));
+                numbers.push(Some(100.0 * m));
                 t.csv.push([
                     kind.name().into(),
                     d.clone(),
@@ -246,6 +333,7 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
             }
         }
         t.rows.push(cells);
+        t.values.push(numbers);
     }
     if !any {
         t.notes.insert(0, "No finished runs yet: run `harbench run` on this suite first.".into());
@@ -266,7 +354,18 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
 
 fn cost_table(plan: &Plan, records: &[&RunRecord]) -> Table {
     let header = ["dataset", "model", "method", "params", "FLOPs (MACs)", "latency", "memory", "energy"].map(String::from).to_vec();
-    let mut t = Table { kind: TableKind::Cost, title: title(TableKind::Cost).into(), header, rows: vec![], notes: vec![], csv: vec![] };
+    let better =
+        vec![None, None, None, Some(Better::Lower), Some(Better::Lower), Some(Better::Lower), Some(Better::Lower), Some(Better::Lower)];
+    let mut t = Table {
+        kind: TableKind::Cost,
+        title: title(TableKind::Cost).into(),
+        header,
+        rows: vec![],
+        values: vec![],
+        better,
+        notes: vec![],
+        csv: vec![],
+    };
     let mut seen: Vec<(String, String, String)> = Vec::new();
     for r in &plan.runs {
         let row = (r.dataset.clone(), r.model.label.clone(), r.method.label.clone());
@@ -303,6 +402,16 @@ fn cost_table(plan: &Plan, records: &[&RunRecord]) -> Table {
                 (None, true) => "—".into(),
             },
         ]);
+        t.values.push(vec![
+            None,
+            None,
+            None,
+            Some(p),
+            cells.macs.map(|m| m / 1e6),
+            cells.latency_s.map(|s| s * 1e3),
+            cells.memory_bytes.map(|b| b / 1048576.0),
+            cells.energy_j.map(|j| j * 1e3),
+        ]);
         let csv_row = |metric: &str, value: f64, n: usize| {
             ["cost".into(), row.0.clone(), row.1.clone(), row.2.clone(), metric.into(), format!("{value}"), "0".into(), n.to_string()]
         };
@@ -331,18 +440,18 @@ heap memory of one-window inference (weights + activations, counted by the alloc
 }
 
 /// The cost table's figures for one row: medians over the runs' profiles.
-struct CostCells {
-    macs: Option<f64>,
+pub struct CostCells {
+    pub macs: Option<f64>,
     /// Single-window latency, seconds (each run's median, then the median over runs).
-    latency_s: Option<f64>,
+    pub latency_s: Option<f64>,
     /// Heap of one-window inference: weights + activations.
-    memory_bytes: Option<f64>,
+    pub memory_bytes: Option<f64>,
     /// Energy per single-window inference, joules.
-    energy_j: Option<f64>,
+    pub energy_j: Option<f64>,
 }
 
 impl CostCells {
-    fn of(profiles: &[&harbench_cost::Profile]) -> Self {
+    pub fn of(profiles: &[&harbench_cost::Profile]) -> Self {
         let median = |f: &dyn Fn(&harbench_cost::Profile) -> Option<f64>| {
             let values: Vec<f64> = profiles.iter().filter_map(|p| f(p)).collect();
             harbench_common::stats::median(&values)
@@ -370,12 +479,27 @@ impl Table {
 }
 
 impl Report {
-    fn heading(&self) -> String {
+    pub fn heading(&self) -> String {
         format!("suite {}, commit {}, machine {}", self.suite, self.commit, self.machine)
     }
 
+    /// Where the numbers come from, in the store's terms: checkpoint, split protocol, commit and
+    /// machine.
+    pub fn provenance(&self) -> String {
+        format!(
+            "{} scored on the test split; split: {}; commit {}, machine {} (results/{}/{}/{}).",
+            self.checkpoint.describe(),
+            if self.protocols.is_empty() { "none planned".to_string() } else { self.protocols.join("; ") },
+            self.commit,
+            self.machine,
+            self.suite,
+            self.commit,
+            self.machine
+        )
+    }
+
     pub fn terminal(&self) -> String {
-        let mut out = format!("{}\n", self.heading());
+        let mut out = format!("{}\n{}\n", self.heading(), self.provenance());
         for t in &self.tables {
             out.push_str(&format!("\n{} ({})\n", t.title, t.kind.name()));
             out.push_str(&t.grid(|g| {
@@ -390,7 +514,7 @@ impl Report {
     }
 
     pub fn markdown(&self) -> String {
-        let mut out = format!("# Results: {}\n\nWritten by `harbench report`.\n", self.heading());
+        let mut out = format!("# Results: {}\n\nWritten by `harbench report`. {}\n", self.heading(), self.provenance());
         for t in &self.tables {
             out.push_str(&format!("\n## {} (`{}`)\n\n", t.title, t.kind.name()));
             out.push_str(&t.grid(|g| {

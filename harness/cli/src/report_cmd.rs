@@ -1,0 +1,314 @@
+//! `harbench report` and `harbench diff`: a suite's tables, figures and pages from the results
+//! store, and the comparison of two result sets (two commits, or a committed reference and a
+//! fresh run: the regression gate).
+
+use crate::suite_cmd::{cwd, load_plan, ResultsArgs};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use harbench_report::{Format, Source};
+use harbench_suite::diff::{self, Diff, DiffOptions};
+use harbench_suite::gitinfo::{self, GitInfo};
+use harbench_suite::machine::Machine;
+use harbench_suite::report;
+use harbench_suite::store::{self, ResultsStore};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  harbench report quick\n  harbench report suites/paper.yaml --commit HEAD~1\n  \
+harbench report smoke --results results/reference\n  harbench report quick --format md,tex --no-plots\n\n\
+Prints the suite's tables and writes, into results/<suite>/<commit>/: tables.md, tables.csv, \
+tables.tex (booktabs; best value per column in bold), report.html (one self-contained page: \
+tables and figures inline, readable offline) and figures/ (SVG and PNG): accuracy and macro-F1 \
+against parameters, MACs, latency and energy with the Pareto front, the score tables as bars, \
+training curves and confusion heat maps. Scores are the best-validation checkpoint on the test \
+split (--checkpoint last: the last epoch's model, files named tables-last.*, report-last.html, \
+figures-last/), mean ± std over seeds. Without --commit: the current checkout's results, or, \
+when the store has none for it, the newest commit there (a committed reference, for instance).")]
+pub struct ReportArgs {
+    /// Suite file, or the name of one in suites/.
+    suite: String,
+    /// Revision (HEAD, a branch, a hash) or results folder name (e.g. 1a2b3c4d5e6f-dirty)
+    /// [default: the current checkout, else the newest commit in the store].
+    #[arg(long)]
+    commit: Option<String>,
+    /// Which model of each run to score: `best` (the best-validation checkpoint) or `last` (the
+    /// last epoch's, for fixed-schedule protocols; written to tables-last.md / .csv).
+    #[arg(long, default_value = "best")]
+    checkpoint: report::Checkpoint,
+    /// Files to write, comma-separated: md, csv, tex, html.
+    #[arg(long, value_delimiter = ',', default_value = "md,csv,tex,html")]
+    format: Vec<Format>,
+    /// Write no figures (SVG/PNG); an HTML page then has tables only.
+    #[arg(long)]
+    no_plots: bool,
+    #[command(flatten)]
+    results: ResultsArgs,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  harbench diff HEAD~1 HEAD\n  harbench diff main my-branch --suite quick --fail-on-regression\n  \
+harbench diff --against results/reference --suite smoke --fail-on-regression\n\n\
+For each run (its key without seed) and metric: both means, the delta, and whether it is beyond \
+noise: Welch's t-test over seeds (p < --alpha) when both sides have two or more seeds, otherwise \
+|delta| > --threshold; with --min-effect, a change must also be at least that large. REV may \
+also be a results folder name such as 1a2b3c4d5e6f-dirty.\n\n\
+--against DIR compares a reference store (such as the committed results/reference) with this \
+checkout's results (or REV_A's) in --results: the regression gate of CI. The reference side is \
+the newest commit in DIR with results for the suite.")]
+pub struct DiffArgs {
+    /// The base revision (with --against: the revision compared with the reference, default the
+    /// current checkout).
+    rev_a: Option<String>,
+    /// The revision compared with the base.
+    rev_b: Option<String>,
+    /// A reference results store, e.g. results/reference: its results are the base.
+    #[arg(long, value_name = "DIR")]
+    against: Option<PathBuf>,
+    /// Suites to compare [default: every suite with results on both sides].
+    #[arg(long)]
+    suite: Vec<String>,
+    #[arg(long, default_value_t = DiffOptions::default().alpha)]
+    alpha: f64,
+    /// Absolute change (0.01 = one point) that counts with a single seed.
+    #[arg(long, default_value_t = DiffOptions::default().threshold)]
+    threshold: f64,
+    /// Smallest absolute change (0.01 = one point) that counts at all, also where Welch's test
+    /// finds a difference (seeds that agree closely make tiny shifts "significant").
+    #[arg(long, default_value_t = DiffOptions::default().min_effect)]
+    min_effect: f64,
+    /// Exit with an error when a metric regressed beyond noise.
+    #[arg(long)]
+    fail_on_regression: bool,
+    #[command(flatten)]
+    results: ResultsArgs,
+}
+
+/// A revision or a literal results folder name → the folder under `suite_dir`.
+fn commit_folder(suite_dir: &Path, rev: &str) -> Result<String> {
+    if suite_dir.join(rev).is_dir() {
+        return Ok(rev.to_string());
+    }
+    gitinfo::resolve(&cwd(), rev).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The commit folder under `suite_dir` whose runs finished last (`None`: no folder has a record).
+fn newest_commit(suite_dir: &Path) -> Result<Option<String>> {
+    let mut newest: Option<(f64, String)> = None;
+    for commit in ResultsStore::folders(suite_dir) {
+        for machine in ResultsStore::folders(&suite_dir.join(&commit)) {
+            for r in ResultsStore::records(&suite_dir.join(&commit).join(&machine))? {
+                if newest.as_ref().is_none_or(|(t, _)| r.timings.finished > *t) {
+                    newest = Some((r.timings.finished, commit.clone()));
+                }
+            }
+        }
+    }
+    Ok(newest.map(|(_, c)| c))
+}
+
+/// The current checkout's folder when the store has it, else the newest one there (said so).
+fn current_or_newest(suite_dir: &Path) -> Result<String> {
+    let here = GitInfo::discover(&cwd()).folder();
+    if suite_dir.join(&here).is_dir() {
+        return Ok(here);
+    }
+    match newest_commit(suite_dir)? {
+        Some(newest) => {
+            println!(
+                "No results for the current checkout ({here}) in {}; reporting {newest}, the newest there (choose with --commit).",
+                suite_dir.display()
+            );
+            Ok(newest)
+        }
+        None => Ok(here),
+    }
+}
+
+/// The machine folder to read under `commit_dir`: the one asked for, this machine's, or the only one.
+fn pick_machine(commit_dirs: &[PathBuf], args: &ResultsArgs) -> Result<String> {
+    let common: Vec<String> = {
+        let mut sets = commit_dirs.iter().map(|d| ResultsStore::folders(d));
+        let first = sets.next().unwrap_or_default();
+        let rest: Vec<Vec<String>> = sets.collect();
+        first.into_iter().filter(|m| rest.iter().all(|s| s.contains(m))).collect()
+    };
+    if let Some(m) = &args.machine {
+        return Ok(m.clone());
+    }
+    let here = Machine::detect().name;
+    if common.contains(&here) || common.is_empty() {
+        return Ok(here);
+    }
+    if common.len() == 1 {
+        return Ok(common[0].clone());
+    }
+    bail!("results of several machines: {}; choose one with --machine", common.join(", "))
+}
+
+/// The machine's `machine.json` beside its records, when it reads.
+fn machine_file(dir: &Path) -> Option<Machine> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("machine.json")).ok()?).ok()
+}
+
+pub fn report(args: ReportArgs) -> Result<()> {
+    let plan = load_plan(&args.suite)?;
+    let store = ResultsStore::new(&args.results.root);
+    let suite_dir = store.root.join(&plan.suite);
+    let commit = match &args.commit {
+        Some(rev) => commit_folder(&suite_dir, rev)?,
+        None => current_or_newest(&suite_dir)?,
+    };
+    let commit_dir = store.commit_dir(&plan.suite, &commit);
+    let machine = pick_machine(std::slice::from_ref(&commit_dir), &args.results)?;
+    let machine_dir = commit_dir.join(&machine);
+    let records = ResultsStore::records(&machine_dir)?;
+    let r = report::build(&plan, &records, &commit, &machine, args.checkpoint);
+    print!("{}", r.terminal());
+    let machine_details = machine_file(&machine_dir);
+    let source = Source { plan: &plan, records: &records, report: &r, machine: machine_details.as_ref() };
+    let written = harbench_report::write(&source, &commit_dir, &args.format, !args.no_plots)
+        .with_context(|| format!("writing the report of suite {} into {}", plan.suite, commit_dir.display()))?;
+    let (figures, files): (Vec<&PathBuf>, Vec<&PathBuf>) = written.iter().partition(|p| p.parent() != Some(commit_dir.as_path()));
+    println!(
+        "\nwritten in {}: {}",
+        commit_dir.display(),
+        files.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy()).collect::<Vec<_>>().join(", ")
+    );
+    if !figures.is_empty() {
+        println!(
+            "figures: {} files (SVG and PNG) in {}",
+            figures.len(),
+            harbench_report::figures_dir(&commit_dir, args.checkpoint).display()
+        );
+    }
+    Ok(())
+}
+
+/// One suite's two sides: (label, records folder) each.
+struct Sides {
+    a: (String, PathBuf),
+    b: (String, PathBuf),
+}
+
+/// Both sides from two revisions in the results store (`None`: the suite lacks one of them and
+/// was not asked for by name).
+fn revision_sides(store: &ResultsStore, suite: &str, rev_a: &str, rev_b: &str, args: &DiffArgs) -> Result<Option<Sides>> {
+    let suite_dir = store.root.join(suite);
+    let folders = commit_folder(&suite_dir, rev_a).and_then(|a| Ok((a, commit_folder(&suite_dir, rev_b)?)));
+    let (a, b) = match folders {
+        Ok(ab) => ab,
+        Err(_) if args.suite.is_empty() => return Ok(None),
+        Err(e) => return Err(e.context(format!("suite {suite}"))),
+    };
+    let (da, db) = (suite_dir.join(&a), suite_dir.join(&b));
+    if !da.is_dir() || !db.is_dir() {
+        if !args.suite.is_empty() {
+            bail!("suite {suite}: no results for {} in {}", if da.is_dir() { rev_b } else { rev_a }, suite_dir.display());
+        }
+        return Ok(None);
+    }
+    let machine = pick_machine(&[da.clone(), db.clone()], &args.results)?;
+    Ok(Some(Sides { a: (format!("{a}/{machine}"), da.join(&machine)), b: (format!("{b}/{machine}"), db.join(&machine)) }))
+}
+
+/// The reference store's newest result set of `suite` against `rev` (default: this checkout) in
+/// the results store.
+fn reference_sides(reference: &Path, store: &ResultsStore, suite: &str, rev: Option<&str>, args: &DiffArgs) -> Result<Option<Sides>> {
+    let ref_suite = reference.join(suite);
+    let Some(ref_commit) = newest_commit(&ref_suite)? else {
+        if args.suite.is_empty() {
+            return Ok(None);
+        }
+        bail!("suite {suite}: the reference store {} has no results for it", reference.display());
+    };
+    let ref_dir = ref_suite.join(&ref_commit);
+    let ref_machines = ResultsStore::folders(&ref_dir);
+    let here = Machine::detect().name;
+    let ref_machine = match ref_machines.as_slice() {
+        [only] => only.clone(),
+        several if several.contains(&here) => here.clone(),
+        several => {
+            bail!("suite {suite}: the reference {} holds several machines ({}); keep one per suite", ref_dir.display(), several.join(", "))
+        }
+    };
+    let suite_dir = store.root.join(suite);
+    let commit = match rev {
+        Some(r) => commit_folder(&suite_dir, r)?,
+        None => GitInfo::discover(&cwd()).folder(),
+    };
+    let dir = suite_dir.join(&commit);
+    if !dir.is_dir() {
+        bail!(
+            "suite {suite}: no results for {} in {}: run `harbench run {suite}` first",
+            rev.unwrap_or("the current checkout"),
+            suite_dir.display()
+        );
+    }
+    let machine = pick_machine(std::slice::from_ref(&dir), &args.results)?;
+    if machine != ref_machine {
+        println!("note: suite {suite}: the reference ran on machine {ref_machine}, these results on {machine}; differences may come from the hardware");
+    }
+    Ok(Some(Sides {
+        a: (format!("reference {ref_commit}"), ref_dir.join(&ref_machine)),
+        b: (format!("{commit}/{machine}"), dir.join(&machine)),
+    }))
+}
+
+pub fn diff(args: DiffArgs) -> Result<()> {
+    let store = ResultsStore::new(&args.results.root);
+    let options = DiffOptions { alpha: args.alpha, threshold: args.threshold, min_effect: args.min_effect };
+    options.check().map_err(anyhow::Error::msg)?;
+    let base = match &args.against {
+        Some(dir) => {
+            if args.rev_b.is_some() {
+                bail!("with --against, give at most one revision (the one compared with the reference)");
+            }
+            if !dir.is_dir() {
+                bail!("--against {}: no such folder (a reference results store, e.g. results/reference)", dir.display());
+            }
+            dir.clone()
+        }
+        None => {
+            if args.rev_a.is_none() || args.rev_b.is_none() {
+                bail!("give two revisions (harbench diff REV_A REV_B), or a reference store with --against DIR");
+            }
+            store.root.clone()
+        }
+    };
+    let suites = if args.suite.is_empty() {
+        ResultsStore::folders(&base).into_iter().filter(|s| s != store::TEACHER_STORE_FOLDER).collect()
+    } else {
+        args.suite.clone()
+    };
+    let mut total = Diff::default();
+    let mut compared = Vec::new();
+    let (mut label_a, mut label_b) = (String::new(), String::new());
+    for suite in &suites {
+        let sides = match (&args.against, &args.rev_a, &args.rev_b) {
+            (Some(reference), rev, _) => reference_sides(reference, &store, suite, rev.as_deref(), &args)?,
+            (None, Some(a), Some(b)) => revision_sides(&store, suite, a, b, &args)?,
+            (None, _, _) => unreachable!("checked above"),
+        };
+        let Some(sides) = sides else { continue };
+        let ra = ResultsStore::records(&sides.a.1)?;
+        let rb = ResultsStore::records(&sides.b.1)?;
+        total.extend(diff::diff(suite, &ra, &rb, &options));
+        compared.push(format!("{suite} ({} → {})", sides.a.0, sides.b.0));
+        (label_a, label_b) = (sides.a.0, sides.b.0);
+    }
+    if compared.is_empty() {
+        bail!("no suite in {} has results on both sides", base.display());
+    }
+    println!("compared: {}", compared.join("; "));
+    if compared.len() > 1 {
+        (label_a, label_b) = match (&args.against, &args.rev_a, &args.rev_b) {
+            (Some(_), rev, _) => ("reference".into(), rev.clone().unwrap_or_else(|| "this checkout".into())),
+            (None, a, b) => (a.clone().unwrap_or_default(), b.clone().unwrap_or_default()),
+        };
+    }
+    print!("{}", total.render(&label_a, &label_b, &options));
+    if args.fail_on_regression && total.regressions() > 0 {
+        bail!("{} metric(s) regressed beyond noise (the REGRESSED rows above)", total.regressions());
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The report's tables as LaTeX: one `table` float per table, booktabs rules, mean ± std, the best
+//! value of each column in bold. Needs `\usepackage{booktabs}` (the file's first lines say so).
+
+use harbench_suite::report::{Report, Table};
+
+/// Escapes LaTeX's special characters in plain text, and sets ± in math mode.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str(r"\textbackslash{}"),
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '~' => out.push_str(r"\textasciitilde{}"),
+            '^' => out.push_str(r"\textasciicircum{}"),
+            '±' => out.push_str(r"$\pm$"),
+            '—' => out.push_str("---"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A cell: escaped, with a fewer-seeds mark `*` as a superscript, in bold when it is its column's best.
+fn cell(text: &str, best: bool) -> String {
+    let (body, mark) = match text.strip_suffix('*') {
+        Some(body) => (body, r"\textsuperscript{*}"),
+        None => (text, ""),
+    };
+    let body = escape(body);
+    if best {
+        format!(r"\textbf{{{body}}}{mark}")
+    } else {
+        format!("{body}{mark}")
+    }
+}
+
+fn table(report: &Report, t: &Table) -> String {
+    let best = t.best_rows();
+    // Text columns left, number columns right.
+    let spec: String = (0..t.header.len()).map(|c| if t.better.get(c).copied().flatten().is_some() { 'r' } else { 'l' }).collect();
+    let mut out = String::new();
+    out.push_str("\\begin{table}[t]\n\\centering\n");
+    out.push_str(&format!(
+        "\\caption{{{} ({}). {}}}\n",
+        escape(&t.title),
+        escape(t.kind.name()),
+        escape(&format!("Suite {}, commit {}, machine {}. {}", report.suite, report.commit, report.machine, report.provenance()))
+    ));
+    out.push_str(&format!("\\label{{tab:harbench-{}-{}}}\n", report.suite, t.kind.name()));
+    out.push_str(&format!("\\begin{{tabular}}{{{spec}}}\n\\toprule\n"));
+    out.push_str(&format!("{} \\\\\n\\midrule\n", t.header.iter().map(|h| escape(h)).collect::<Vec<_>>().join(" & ")));
+    for (r, row) in t.rows.iter().enumerate() {
+        let cells: Vec<String> = row.iter().enumerate().map(|(c, text)| cell(text, best.get(c) == Some(&Some(r)))).collect();
+        out.push_str(&format!("{} \\\\\n", cells.join(" & ")));
+    }
+    out.push_str("\\bottomrule\n\\end{tabular}\n");
+    if !t.notes.is_empty() {
+        out.push_str(&format!(
+            "\n\\smallskip\n{{\\footnotesize {}\\par}}\n",
+            t.notes.iter().map(|n| escape(n)).collect::<Vec<_>>().join(" ")
+        ));
+    }
+    out.push_str("\\end{table}\n");
+    out
+}
+
+/// Every table of `report`, ready to `\input` into a paper.
+pub fn document(report: &Report) -> String {
+    let mut out = format!(
+        "% Written by `harbench report` ({}).\n% {}\n% Needs \\usepackage{{booktabs}}. Bold: the best value of each column.\n",
+        report.heading(),
+        report.provenance()
+    );
+    for t in &report.tables {
+        out.push('\n');
+        out.push_str(&table(report, t));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_characters_are_escaped_and_plus_minus_is_math() {
+        assert_eq!(escape("acc % of a_b & c"), r"acc \% of a\_b \& c");
+        assert_eq!(escape("91.20 ± 0.35"), r"91.20 $\pm$ 0.35");
+        assert_eq!(cell("91.20 ± 0.35*", true), r"\textbf{91.20 $\pm$ 0.35}\textsuperscript{*}");
+        assert_eq!(cell("—", false), "---");
+    }
+}
