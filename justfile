@@ -29,6 +29,18 @@ reproduce-slurm *options:
 diff a b:
     cargo run --release -p harbench -- diff {{a}} {{b}}
 
+# Move a committed reference result set forward (docs/reports.md), from a clean, committed tree:
+# re-runs SUITE as CI does (debug build, one worker, one thread) into results/reference and stages it.
+update-reference suite='smoke':
+    git diff --quiet HEAD || (echo "commit your changes first: the reference is keyed by a clean commit" && exit 1)
+    rm -rf results/reference/{{suite}}
+    HARBENCH_DATA_MIRROR={{mirror}} cargo run -p harbench -- run suites/{{suite}}.yaml --jobs 1 --threads-per-job 1 --results results/reference
+    git add results/reference/{{suite}}
+
+# The report as a person sees it: headless Chromium renders a suite's report.html (what CI checks).
+report-check dir:
+    bash ci/report-check.sh {{dir}}
+
 # All tests (real-data checks use the mirror).
 test:
     HARBENCH_DATA_MIRROR={{mirror}} cargo test --workspace

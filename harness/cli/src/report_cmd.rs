@@ -23,7 +23,9 @@ against parameters, MACs, latency and energy with the Pareto front, the score ta
 training curves and confusion heat maps. Scores are the best-validation checkpoint on the test \
 split (--checkpoint last: the last epoch's model, files named tables-last.*, report-last.html, \
 figures-last/), mean ± std over seeds. Without --commit: the current checkout's results, or, \
-when the store has none for it, the newest commit there (a committed reference, for instance).")]
+when the store has none for it, the newest commit there. A suite with no results at all in the \
+store is reported from the committed reference (results/reference), so a fresh clone shows the \
+project's own numbers without training.")]
 pub struct ReportArgs {
     /// Suite file, or the name of one in suites/.
     suite: String,
@@ -152,7 +154,17 @@ fn machine_file(dir: &Path) -> Option<Machine> {
 
 pub fn report(args: ReportArgs) -> Result<()> {
     let plan = load_plan(&args.suite)?;
-    let store = ResultsStore::new(&args.results.root);
+    let mut store = ResultsStore::new(&args.results.root);
+    let reference = store.root.join(store::REFERENCE_FOLDER);
+    if !store.root.join(&plan.suite).is_dir() && reference.join(&plan.suite).is_dir() {
+        println!(
+            "No results of suite {} in {}; reporting the committed reference in {}.",
+            plan.suite,
+            store.root.display(),
+            reference.display()
+        );
+        store = ResultsStore::new(reference);
+    }
     let suite_dir = store.root.join(&plan.suite);
     let commit = match &args.commit {
         Some(rev) => commit_folder(&suite_dir, rev)?,
@@ -276,7 +288,7 @@ pub fn diff(args: DiffArgs) -> Result<()> {
         }
     };
     let suites = if args.suite.is_empty() {
-        ResultsStore::folders(&base).into_iter().filter(|s| s != store::TEACHER_STORE_FOLDER).collect()
+        ResultsStore::folders(&base).into_iter().filter(|s| s != store::TEACHER_STORE_FOLDER && s != store::REFERENCE_FOLDER).collect()
     } else {
         args.suite.clone()
     };

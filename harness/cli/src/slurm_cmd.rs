@@ -73,7 +73,7 @@ pub fn run(command: SlurmCommand, data_dir: &Path) -> Result<()> {
     }
 }
 
-fn result_set(results: &mut ResultsArgs) -> Target {
+fn result_set(results: &mut ResultsArgs) -> Result<Target> {
     results.machine.get_or_insert_with(|| DEFAULT_RESULT_SET.into());
     suite_cmd::target(results)
 }
@@ -92,7 +92,7 @@ fn check(args: &SubmitArgs) -> Result<()> {
 fn submit(mut args: SubmitArgs, data_dir: &Path) -> Result<()> {
     check(&args)?;
     let plan = args.runs.plan(&args.suite)?;
-    let target = result_set(&mut args.runs.results);
+    let target = result_set(&mut args.runs.results)?;
     let executor = suite_cmd::executor(&target, data_dir, args.runs.mirror.clone());
     let filters = &args.runs.filter;
     let todo = runs_to_do(&plan, &target, &executor, filters)?;
@@ -196,13 +196,15 @@ fn command_lines(args: &SubmitArgs, target: &Target, data_dir: &Path) -> Result<
         path(&results),
         "--machine".into(),
         target.machine.name.clone(),
+        "--commit".into(),
+        target.git.folder(),
     ];
     Ok((runner, report))
 }
 
 fn status(mut args: StatusArgs) -> Result<()> {
     let plan = suite_cmd::load_plan(&args.suite)?;
-    let target = result_set(&mut args.results);
+    let target = result_set(&mut args.results)?;
     let dir = target.dir(&plan.suite);
     let folder = dir.join("slurm");
     let Some(sub) = Submission::read(&folder)? else {

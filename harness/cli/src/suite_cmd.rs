@@ -99,8 +99,15 @@ impl SuiteRuns {
 
     /// The options that give a runner of another process these same runs, data and results.
     pub fn forwarded(&self, target: &Target) -> Vec<String> {
-        let mut args =
-            vec!["--results".into(), absolute(&target.store.root).display().to_string(), "--machine".into(), target.machine.name.clone()];
+        let git = serde_json::to_string(&target.git).expect("plain data serialises");
+        let mut args = vec![
+            "--results".into(),
+            absolute(&target.store.root).display().to_string(),
+            "--machine".into(),
+            target.machine.name.clone(),
+            "--pinned-git".into(),
+            git,
+        ];
         if let Some(m) = &self.mirror {
             args.extend(["--mirror".into(), m.clone()]);
         }
@@ -142,6 +149,11 @@ pub struct ResultsArgs {
     /// report/diff, the only one present].
     #[arg(long)]
     pub machine: Option<String>,
+    /// The checkout's git state as the parent process saw it (JSON), given to worker processes
+    /// and Slurm tasks: one suite run keeps one commit key even if the checkout changes while
+    /// it runs.
+    #[arg(long, hide = true)]
+    pub pinned_git: Option<String>,
 }
 
 fn known() -> Known {
@@ -223,7 +235,7 @@ impl Progress for RunStatus<'_> {
 pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     let parallel = Parallelism::of(&args)?;
     let plan = args.runs.plan(&args.suite)?;
-    let target = target(&args.runs.results);
+    let target = target(&args.runs.results)?;
     let executor = executor(&target, data_dir, args.runs.mirror.clone());
     if let Some(key) = &args.worker {
         return worker(&plan, key, &target, &executor);
@@ -278,8 +290,12 @@ pub(crate) fn absolute(p: &Path) -> PathBuf {
 }
 
 /// Where this checkout's results go.
-pub(crate) fn target(results: &ResultsArgs) -> Target {
-    Target { store: ResultsStore::new(&results.root), git: GitInfo::discover(&cwd()), machine: machine(results) }
+pub(crate) fn target(results: &ResultsArgs) -> Result<Target> {
+    let git = match &results.pinned_git {
+        Some(json) => serde_json::from_str(json).with_context(|| format!("--pinned-git {json}: not a git state"))?,
+        None => GitInfo::discover(&cwd()),
+    };
+    Ok(Target { store: ResultsStore::new(&results.root), git, machine: machine(results) })
 }
 
 /// The executor of runs in this process, with the teacher store of `target`.

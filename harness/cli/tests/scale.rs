@@ -88,6 +88,15 @@ fn two_workers_record_what_one_records_and_train_each_teacher_once() {
     // A second run has nothing to do, and says so.
     let again = ok(cwd, &["run", "s.yaml", "--jobs", "2", "--results", "two"]);
     assert!(again.contains("0 finished, 0 failed (0 of them unavailable in this build), 8 skipped"), "{again}");
+
+    // Workers record under the commit their parent saw, not the one they would find themselves
+    // (the checkout may change while a suite runs): here the parent's state is pinned.
+    let pinned = r#"{"commit":"0123456789abcdef0123","dirty":true,"branch":null}"#;
+    ok(cwd, &["run", "s.yaml", "--jobs", "2", "--results", "three", "--filter", "synthetic.student.none", "--pinned-git", pinned]);
+    let three = records(&cwd.join("three/s/0123456789ab-dirty/testbox"));
+    assert_eq!(three.len(), 2, "the workers' records are not under the parent's commit");
+    assert!(three.values().all(|r| r["git"]["commit"] == "0123456789abcdef0123"));
+    assert!(!cwd.join("three/s/nogit").exists());
 }
 
 #[test]

@@ -45,6 +45,11 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError
 /// may take this name).
 pub const TEACHER_STORE_FOLDER: &str = "teachers";
 
+/// Folder of the results root that holds the committed reference result sets, a results store
+/// of its own (`results/reference/<suite>/<commit>/<machine>/`): what `harbench report` shows on
+/// a fresh clone and what CI's regression gate compares with.
+pub const REFERENCE_FOLDER: &str = "reference";
+
 /// The store rooted at `results/`.
 #[derive(Debug, Clone)]
 pub struct ResultsStore {
