@@ -375,3 +375,61 @@ def ft_loss(f_s, f_t):
 
 
 show("ft", ft_loss(gen([B, 3, 8], 0.5), gen([B, 5, 4], 2.0)))
+
+
+# AB (Heo et al. 2019), RepDistiller distiller_zoo/AB.py ABLoss (margin 1.0), two stages
+def ab_criterion(source, target, margin=1.0):
+    loss = (source + margin) ** 2 * ((source > -margin) & (target <= 0)).float() + (source - margin) ** 2 * (
+        (source <= margin) & (target > 0)
+    ).float()
+    return torch.abs(loss).sum()
+
+
+def ab_loss(g_s, g_t, margin=1.0):
+    feat_num = len(g_s)
+    w = [2 ** (i - feat_num + 1) for i in range(feat_num)]
+    bsz = g_s[0].shape[0]
+    losses = [ab_criterion(s, t, margin) for s, t in zip(g_s, g_t)]
+    losses = [wi * l for wi, l in zip(w, losses)]
+    losses = [l / bsz for l in losses]
+    losses = [l / 1000 * 3 for l in losses]
+    return sum(losses)
+
+
+show("ab", ab_loss([gen([B, 5, 6], 0.5, 1.5), gen([B, 5, 3], 1.1, 1.5)], [gen([B, 5, 6], 2.0), gen([B, 5, 3], 2.7)]))
+show("ab_margin_half", ab_loss([gen([B, 5, 6], 0.5, 1.5)], [gen([B, 5, 6], 2.0)], margin=0.5))
+
+
+# ReviewKD (Chen et al. 2021), mdistiller distillers/ReviewKD.py hcl_loss, 2-D pools → 1-D
+def hcl_loss(fstudent, fteacher):
+    loss_all = 0.0
+    for fs, ft in zip(fstudent, fteacher):
+        h = fs.shape[2]
+        loss = F.mse_loss(fs, ft, reduction="mean")
+        cnt = 1.0
+        tot = 1.0
+        for l in [4, 2, 1]:
+            if l >= h:
+                continue
+            tmpfs = F.adaptive_avg_pool1d(fs, l)
+            tmpft = F.adaptive_avg_pool1d(ft, l)
+            cnt /= 2.0
+            loss += F.mse_loss(tmpfs, tmpft, reduction="mean") * cnt
+            tot += cnt
+        loss = loss / tot
+        loss_all = loss_all + loss
+    return loss_all
+
+
+show(
+    "hcl",
+    hcl_loss(
+        [gen([B, 5, 6], 0.5), gen([B, 5, 3], 1.1), gen([B, 10, 1], 0.3)],
+        [gen([B, 5, 6], 2.0), gen([B, 5, 3], 2.7), gen([B, 10, 1], 1.9)],
+    ),
+)
+# ABF's nearest resizing (F.interpolate mode="nearest") and its attention fusion
+show("nearest_3_to_7", F.interpolate(gen([1, 2, 3], 0.4), size=7, mode="nearest"))
+show("nearest_6_to_4", F.interpolate(gen([1, 2, 6], 0.4), size=4, mode="nearest"))
+abf_x, abf_y, abf_z = gen([2, 3, 4], 0.2), gen([2, 3, 4], 1.0), torch.sigmoid(gen([2, 2, 4], 0.6))
+show("abf_fuse", abf_x * abf_z[:, 0].view(2, 1, 4) + abf_y * abf_z[:, 1].view(2, 1, 4))

@@ -77,7 +77,7 @@ fn probe(model: &Model, device: &Device) -> Vec<f32> {
 }
 
 fn stage(method: &str) -> Stage {
-    if method == "fsp" {
+    if method == "fsp" || method == "ab" {
         Stage::Pretrain
     } else {
         Stage::Main

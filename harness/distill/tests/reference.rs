@@ -4,7 +4,7 @@
 //! the repository root); each constant below is pasted from its output under the same name.
 
 use burn::tensor::{Int, Tensor, TensorData};
-use harbench_distill::methods::{at, cc, crd, dist, dkd, fsp, ft, logit_std, nst, pkt, rkd, sp, vid};
+use harbench_distill::methods::{ab, at, cc, crd, dist, dkd, fsp, ft, logit_std, nst, pkt, reviewkd, rkd, sp, vid};
 use harbench_distill::ops::{mse, soft_kl};
 use harbench_models::device::test_device;
 
@@ -192,4 +192,85 @@ fn flow_of_solution_procedure() {
 #[test]
 fn factor_transfer() {
     close(scalar(ft::ft_loss(gen([4, 3, 8], 0.5, 1.0), gen([4, 5, 4], 2.0, 1.0))), 0.24434715509414673, "ft");
+}
+
+#[test]
+fn activation_boundaries() {
+    let s = [gen([4, 5, 6], 0.5, 1.5), gen([4, 5, 3], 1.1, 1.5)];
+    let t = [gen([4, 5, 6], 2.0, 1.0), gen([4, 5, 3], 2.7, 1.0)];
+    close(scalar(ab::ab_loss(&s, &t, 1.0)), 0.18197889626026154, "ab");
+    close(scalar(ab::ab_loss(&s[..1], &t[..1], 0.5)), 0.09576745331287384, "ab_margin_half");
+}
+
+#[test]
+fn review_hierarchical_context_loss_nearest_resizing_and_fusion() {
+    let s = [gen([4, 5, 6], 0.5, 1.0), gen([4, 5, 3], 1.1, 1.0), gen([4, 10, 1], 0.3, 1.0)];
+    let t = [gen([4, 5, 6], 2.0, 1.0), gen([4, 5, 3], 2.7, 1.0), gen([4, 10, 1], 1.9, 1.0)];
+    close(scalar(reviewkd::hcl_loss(&s, &t)), 2.8735437393188477, "hcl");
+    let up = [
+        0.4894183278083801,
+        0.4894183278083801,
+        0.4894183278083801,
+        0.6832507848739624,
+        0.6832507848739624,
+        0.8119536638259888,
+        0.8119536638259888,
+        1.0359503030776978,
+        1.0359503030776978,
+        1.0359503030776978,
+        1.0395159721374512,
+        1.0395159721374512,
+        0.7178720235824585,
+        0.7178720235824585,
+    ];
+    for (mine, theirs) in values(reviewkd::resize_nearest(gen([1, 2, 3], 0.4, 1.0), 7)).iter().zip(up) {
+        close(*mine as f64, theirs, "nearest_3_to_7");
+    }
+    let down = [
+        0.4894183278083801,
+        0.6832507848739624,
+        1.0359503030776978,
+        1.0395159721374512,
+        0.4268350899219513,
+        0.22961974143981934,
+        -0.6468300223350525,
+        -0.8457934260368347,
+    ];
+    let mine = values(reviewkd::resize_nearest(gen([1, 2, 6], 0.4, 1.0), 4));
+    assert_eq!(mine.len(), down.len());
+    for (mine, theirs) in mine.iter().zip(down) {
+        close(*mine as f64, theirs, "nearest_6_to_4");
+    }
+    let z = burn::tensor::activation::sigmoid(gen([2, 2, 4], 0.6, 1.0));
+    let fused = values(reviewkd::fuse(gen([2, 3, 4], 0.2, 1.0), gen([2, 3, 4], 1.0, 1.0), z));
+    let want = [
+        0.8780239820480347,
+        0.984176516532898,
+        1.0006197690963745,
+        1.1942112445831299,
+        1.2209213972091675,
+        0.7184110283851624,
+        0.3320465087890625,
+        0.13141889870166779,
+        -0.46929433941841125,
+        -0.978884220123291,
+        -1.081352949142456,
+        -1.0180675983428955,
+        -0.6186965107917786,
+        -0.49137669801712036,
+        -0.24416224658489227,
+        0.05505233258008957,
+        0.06653904914855957,
+        0.26477178931236267,
+        0.5785649418830872,
+        0.766506016254425,
+        0.5794219970703125,
+        0.4628959000110626,
+        0.42031019926071167,
+        0.16088351607322693,
+    ];
+    assert_eq!(fused.len(), want.len());
+    for (mine, theirs) in fused.iter().zip(want) {
+        close(*mine as f64, theirs, "abf_fuse");
+    }
 }

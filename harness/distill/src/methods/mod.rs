@@ -36,6 +36,8 @@ methods! {
     vid => "vid", Mix::CE, "Ahn et al. 2019: variational information (Gaussian NLL)";
     ft => "ft", Mix::CE, "Kim et al. 2018: factor transfer via paraphraser / translator";
     fsp => "fsp", Mix::CE, "Yim et al. 2017: flow matrices, pre-training stage";
+    ab => "ab", Mix::CE, "Heo et al. 2019: activation boundaries with a margin, pre-training stage";
+    reviewkd => "reviewkd", Mix::CE, "Chen et al. 2021: knowledge review, attention-fused levels, hierarchical context loss";
     smldist => "smldist", OWN_CE, "Chen et al. 2021: frequency-aware stage, Hopfield memory, conditional logits, searched heads";
 }
 
