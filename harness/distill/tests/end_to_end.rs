@@ -74,7 +74,7 @@ fn every_method_trains_one_epoch() {
     let s = setup();
     for method in registry::names() {
         let params = match method {
-            "fsp" | "ft" => json!({"pretrain_epochs": 1}),
+            "fsp" | "ft" | "ab" => json!({"pretrain_epochs": 1}),
             "crd" => json!({"nce_k": 256}),
             _ => json!({}),
         };
@@ -84,7 +84,7 @@ fn every_method_trains_one_epoch() {
         assert!(!o.terms.is_empty() && o.terms.values().all(|v| v.is_finite()), "{method}: {:?}", o.terms);
         assert_eq!(o.student.best.test.confusion.iter().flatten().sum::<usize>(), 240, "{method}");
         let pretrain = match method {
-            "fsp" | "ft" => 1,
+            "fsp" | "ft" | "ab" => 1,
             "smldist" => 3, // one progressive epoch per anchor
             _ => 0,
         };

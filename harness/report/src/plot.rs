@@ -113,76 +113,15 @@ where
     Ok(())
 }
 
-/// A category axis: rows at 0, 1, …, n − 1, each tick labelled with its name; row 0 at the top
-/// (or left) end, as in a table.
-struct Categories {
-    labels: Vec<String>,
-    inner: RangedCoordf64,
-    /// Row 0 at the high end of the axis (the top of a vertical axis).
-    top_down: bool,
-}
-
-impl Categories {
-    fn new(labels: Vec<String>, top_down: bool) -> Self {
-        let n = labels.len().max(1) as f64;
-        Categories { labels, inner: (-0.5..n - 0.5).into(), top_down }
-    }
-}
-
-impl Ranged for Categories {
-    type ValueType = f64;
-    type FormatOption = NoDefaultFormatting;
-    fn range(&self) -> Range<f64> {
-        self.inner.range()
-    }
-    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        self.inner.map(value, limit)
-    }
-    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
-        if hint.weight().allow_light_points() {
-            Vec::new()
-        } else {
-            (0..self.labels.len()).map(|i| i as f64).collect()
-        }
-    }
-}
-
-impl ValueFormatter<f64> for Categories {
-    fn format(_: &f64) -> String {
-        String::new()
-    }
-    fn format_ext(&self, value: &f64) -> String {
-        let n = self.labels.len();
-        let i = value.round().clamp(0.0, n.saturating_sub(1) as f64) as usize;
-        let row = if self.top_down { n.saturating_sub(1) - i } else { i };
-        self.labels.get(row).cloned().unwrap_or_default()
-    }
-}
-
-/// A log axis with ticks at 1, 2 and 5 × 10^k (only 10^k when those would crowd), labelled
-/// compactly (4.5k, 1.2M).
-struct LogAxis {
-    inner: LogCoord<f64>,
+/// An axis with ticks where we put them and labels we write: plotters' key-point combinator has
+/// no formatter for `f64`, so this one carries both.
+struct Ticked<R: Ranged<ValueType = f64>> {
+    inner: R,
     ticks: Vec<f64>,
+    label: Box<dyn Fn(f64) -> String>,
 }
 
-impl LogAxis {
-    fn new(lo: f64, hi: f64) -> Self {
-        let inner = LogCoord::from((lo..hi).log_scale());
-        let mut ticks: Vec<f64> = Vec::new();
-        let mut decade = 10f64.powf(lo.log10().floor());
-        while decade <= hi {
-            ticks.extend([1.0, 2.0, 5.0].map(|m| m * decade).into_iter().filter(|t| (lo..=hi).contains(t)));
-            decade *= 10.0;
-        }
-        if ticks.len() > 9 {
-            ticks.retain(|t| (t.log10() - t.log10().round()).abs() < 1e-9);
-        }
-        LogAxis { inner, ticks }
-    }
-}
-
-impl Ranged for LogAxis {
+impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
     type ValueType = f64;
     type FormatOption = NoDefaultFormatting;
     fn range(&self) -> Range<f64> {
@@ -200,13 +139,40 @@ impl Ranged for LogAxis {
     }
 }
 
-impl ValueFormatter<f64> for LogAxis {
+impl<R: Ranged<ValueType = f64>> ValueFormatter<f64> for Ticked<R> {
     fn format(_: &f64) -> String {
         String::new()
     }
     fn format_ext(&self, value: &f64) -> String {
-        compact(*value)
+        (self.label)(*value)
     }
+}
+
+/// A category axis: rows at 0, 1, …, n − 1, each tick labelled with its name; with `top_down`,
+/// row 0 at the high end (the top of a vertical axis), as in a table.
+fn categories(labels: Vec<String>, top_down: bool) -> Ticked<RangedCoordf64> {
+    let n = labels.len().max(1);
+    let label = move |value: f64| {
+        let i = value.round().clamp(0.0, (n - 1) as f64) as usize;
+        let row = if top_down { n - 1 - i } else { i };
+        labels.get(row).cloned().unwrap_or_default()
+    };
+    Ticked { inner: (-0.5..n as f64 - 0.5).into(), ticks: (0..n).map(|i| i as f64).collect(), label: Box::new(label) }
+}
+
+/// A log axis with ticks at 1, 2 and 5 × 10^k (only 10^k when those would crowd), labelled
+/// compactly (4.5k, 1.2M).
+fn log_axis(lo: f64, hi: f64) -> Ticked<LogCoord<f64>> {
+    let mut ticks: Vec<f64> = Vec::new();
+    let mut decade = 10f64.powf(lo.log10().floor());
+    while decade <= hi {
+        ticks.extend([1.0, 2.0, 5.0].map(|m| m * decade).into_iter().filter(|t| (lo..=hi).contains(t)));
+        decade *= 10.0;
+    }
+    if ticks.len() > 9 {
+        ticks.retain(|t| (t.log10() - t.log10().round()).abs() < 1e-9);
+    }
+    Ticked { inner: LogCoord::from((lo..hi).log_scale()), ticks, label: Box::new(compact) }
 }
 
 /// `lo..hi` widened by a share of its width on both sides (and made non-empty).
@@ -231,7 +197,7 @@ where
         .margin(12)
         .x_label_area_size(46)
         .y_label_area_size(60)
-        .build_cartesian_2d(LogAxis::new(x_lo, x_hi), y_lo..y_hi)?;
+        .build_cartesian_2d(log_axis(x_lo, x_hi), y_lo..y_hi)?;
     chart
         .configure_mesh()
         .x_desc(s.axis.label())
@@ -304,7 +270,7 @@ where
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size((8 * longest).clamp(80, 320))
-        .build_cartesian_2d(x_lo..x_hi, Categories::new(labels, true))?;
+        .build_cartesian_2d(x_lo..x_hi, categories(labels, true))?;
     chart
         .configure_mesh()
         .x_desc(format!("test {} %, mean ± std over seeds", metric_name(b.metric)))
@@ -313,7 +279,7 @@ where
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
     let blue = RGBColor(40, 100, 170);
-    let y = |i: usize| (n - 1 - i) as f64; // as Categories with top_down
+    let y = |i: usize| (n - 1 - i) as f64; // as `categories` with top_down
     chart.draw_series(
         b.bars.iter().enumerate().map(|(i, bar)| Rectangle::new([(x_lo, y(i) - 0.32), (bar.mean, y(i) + 0.32)], blue.mix(0.75).filled())),
     )?;
@@ -392,7 +358,7 @@ where
         .margin(12)
         .x_label_area_size((7 * longest).clamp(50, 200))
         .y_label_area_size((8 * longest).clamp(60, 220))
-        .build_cartesian_2d(Categories::new(c.classes.clone(), false), Categories::new(c.classes.clone(), true))?;
+        .build_cartesian_2d(categories(c.classes.clone(), false), categories(c.classes.clone(), true))?;
     // True class 0 on the top row.
     let row = |t: usize| (n - 1 - t) as f64;
     chart

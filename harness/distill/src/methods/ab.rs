@@ -12,11 +12,9 @@
 //! as the paper's boundaries need.
 
 use crate::method::{Context, Features, Method, Term};
-use crate::ops::resize_time;
-use crate::parts::{ConvHead, Part, Parts};
+use crate::parts::Parts;
 use crate::DistillError;
 use burn::tensor::{Device, Tensor};
-use harbench_train::Stage;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,30 +84,16 @@ impl Method for Ab {
         self.c.pretrain_epochs
     }
     fn build(&mut self, ctx: &Context, device: &Device) -> Result<Parts, DistillError> {
-        let n = ctx.student.anchors.len();
-        if n == 0 || n != ctx.teacher.anchors.len() {
-            return Err(DistillError::Shapes {
-                method: "ab".into(),
-                message: format!("needs the same number (≥ 1) of anchors; student {n}, teacher {}", ctx.teacher.anchors.len()),
-            });
-        }
-        let mut parts = Parts::default();
-        for (s, t) in ctx.student.anchors.iter().zip(&ctx.teacher.anchors) {
-            parts.push(Part::Conv(ConvHead::new(&[s.0, t.0], 1, false, true, false, device)));
-        }
-        self.lengths = ctx.teacher.anchors.iter().map(|a| a.1).collect();
+        let (parts, lengths) = super::anchor_connectors("ab", 1, &ctx.student, &ctx.teacher, device)?;
+        self.lengths = lengths;
         Ok(parts)
     }
     fn loss(&mut self, parts: &Parts, f: &Features) -> Vec<Term> {
-        let weight = match f.stage {
-            Stage::Pretrain => self.c.pretrain_weight,
-            Stage::Main => self.c.beta,
-        };
+        let weight = super::stage_weight(f.stage, self.c.pretrain_weight, self.c.beta);
         if weight == 0.0 {
             return Vec::new();
         }
-        let student: Vec<Tensor<3>> =
-            f.student.anchors.iter().enumerate().map(|(i, a)| resize_time(parts.conv(i).forward(a.clone()), self.lengths[i])).collect();
+        let student = super::connect(parts, &f.student.anchors, &self.lengths);
         vec![Term::new("ab", ab_loss(&student, &f.teacher.anchors, self.c.margin) * weight)]
     }
 }

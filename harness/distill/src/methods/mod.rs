@@ -85,3 +85,41 @@ pub(crate) fn anchors_exist(method: &str, anchors: &[usize], student: &Shapes, t
         None => Ok(()),
     }
 }
+
+/// One 1×1 conv + batch-norm connector per anchor, from the student's channels to the teacher's
+/// (FSP's adapters, AB's connectors), after checking both models have the same number of anchors,
+/// at least `min`. Returns the parts and the teacher's anchor lengths.
+pub(crate) fn anchor_connectors(
+    method: &str,
+    min: usize,
+    student: &Shapes,
+    teacher: &Shapes,
+    device: &burn::tensor::Device,
+) -> Result<(crate::parts::Parts, Vec<usize>), DistillError> {
+    let n = student.anchors.len();
+    if n < min || n != teacher.anchors.len() {
+        return Err(DistillError::Shapes {
+            method: method.into(),
+            message: format!("needs the same number (≥ {min}) of anchors; student {n}, teacher {}", teacher.anchors.len()),
+        });
+    }
+    let mut parts = crate::parts::Parts::default();
+    for (s, t) in student.anchors.iter().zip(&teacher.anchors) {
+        parts.push(crate::parts::Part::Conv(crate::parts::ConvHead::new(&[s.0, t.0], 1, false, true, false, device)));
+    }
+    Ok((parts, teacher.anchors.iter().map(|a| a.1).collect()))
+}
+
+/// The student's anchors through their connectors (part `i` for anchor `i`), resized to the
+/// teacher's lengths.
+pub(crate) fn connect(parts: &crate::parts::Parts, anchors: &[burn::tensor::Tensor<3>], lengths: &[usize]) -> Vec<burn::tensor::Tensor<3>> {
+    anchors.iter().enumerate().map(|(i, a)| crate::ops::resize_time(parts.conv(i).forward(a.clone()), lengths[i])).collect()
+}
+
+/// The weight of a method that has a pre-training stage: `pretrain` there, `main` afterwards.
+pub(crate) fn stage_weight(stage: harbench_train::Stage, pretrain: f64, main: f64) -> f64 {
+    match stage {
+        harbench_train::Stage::Pretrain => pretrain,
+        harbench_train::Stage::Main => main,
+    }
+}
