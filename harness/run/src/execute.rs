@@ -263,8 +263,8 @@ impl Workspace {
                     info: TeacherInfo {
                         store_key: t.key.clone(),
                         reused: t.reused,
-                        test_accuracy: t.outcome.best.test.accuracy,
-                        test_macro_f1: t.outcome.best.test.macro_f1,
+                        test_accuracy: t.outcome.kept(train.keep).test.accuracy,
+                        test_macro_f1: t.outcome.kept(train.keep).test.macro_f1,
                     },
                     model: t.model,
                     normalizer: t.normalizer,
@@ -276,7 +276,12 @@ impl Workspace {
             TeacherSource::Checkpoint(path) => {
                 let normalizer = Normalizer::fit(&data.windows, &fold.train);
                 let (model, report) = checkpoint::load_teacher(path, data, &request.dataset, fold, &normalizer, device)?;
-                let scores = report.outcome.as_ref().map(|o| (o.best.test.accuracy, o.best.test.macro_f1)).unwrap_or((f64::NAN, f64::NAN));
+                let keep = report.train.as_ref().map(|t| t.keep).unwrap_or_default();
+                let scores = report
+                    .outcome
+                    .as_ref()
+                    .map(|o| (o.kept(keep).test.accuracy, o.kept(keep).test.macro_f1))
+                    .unwrap_or((f64::NAN, f64::NAN));
                 Ok(ExecutedTeacher {
                     name: report.model_name.clone(),
                     config: report.model.clone(),

@@ -3,7 +3,7 @@
 //! flag (Ctrl-C) that ends the run early with a usable checkpoint.
 
 use crate::batches::SplitData;
-use crate::config::{learning_rate, TrainConfig, ValidTrainConfig};
+use crate::config::{learning_rate, Keep, TrainConfig, ValidTrainConfig};
 use crate::ema::WeightAverage;
 use crate::metrics::{Confusion, Metrics};
 use crate::search::{select, ArchStep, SearchReport};
@@ -67,6 +67,14 @@ pub struct TrainOutcome {
 }
 
 impl TrainOutcome {
+    /// The scores of the model that was kept (`TrainConfig::keep`).
+    pub fn kept(&self, keep: Keep) -> &Scores {
+        match keep {
+            Keep::Best => &self.best,
+            Keep::Last => &self.last,
+        }
+    }
+
     /// The architecture of the returned model: `config` with the heads the search kept.
     pub fn exported_config(&self, config: &ModelConfig) -> ModelConfig {
         match &self.search {
@@ -76,7 +84,7 @@ impl TrainOutcome {
     }
 }
 
-/// The trained model (best validation state) and what happened.
+/// The trained model (the kept one: `TrainConfig::keep`) and what happened.
 pub struct Trained {
     pub model: Model,
     pub normalizer: Normalizer,
@@ -339,9 +347,23 @@ pub fn fit<O: Objective>(
         val: evaluate(m, val_set, classes, device),
         test: evaluate(m, test_set, classes, device),
     };
-    // The head search picks and prunes on validation scores only; the test set scores the result.
-    let (best_model, search) = select(best_model, val_set, classes, &config.search, device);
-    let parameters = if search.is_some() { best_model.trainable_params() } else { parameters };
+    // The head search picks and prunes the kept model on validation scores only; the test set
+    // scores the result.
+    let (best_model, last_model, search) = match config.keep {
+        Keep::Best => {
+            let (best_model, search) = select(best_model, val_set, classes, &config.search, device);
+            (best_model, last_model, search)
+        }
+        Keep::Last => {
+            let (last_model, search) = select(last_model, val_set, classes, &config.search, device);
+            (best_model, last_model, search)
+        }
+    };
+    let kept = match config.keep {
+        Keep::Best => &best_model,
+        Keep::Last => &last_model,
+    };
+    let parameters = if search.is_some() { kept.trainable_params() } else { parameters };
     let outcome = TrainOutcome {
         best: scores(&best_model, best_epoch),
         last: scores(&last_model, epochs_run),
@@ -354,7 +376,11 @@ pub fn fit<O: Objective>(
         pretrain_losses,
         search,
     };
-    Ok((best_model, outcome))
+    let kept = match config.keep {
+        Keep::Best => best_model,
+        Keep::Last => last_model,
+    };
+    Ok((kept, outcome))
 }
 
 /// One optimiser step of the network weights on `batch` (its `step`-th of the epoch): the loss,

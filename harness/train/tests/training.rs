@@ -15,12 +15,21 @@ use std::sync::atomic::AtomicBool;
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn run(config: &TrainConfig, stop: &AtomicBool) -> TrainOutcome {
+    run_kept(config, stop).1
+}
+
+/// The kept model's test accuracy, and the outcome.
+fn run_kept(config: &TrainConfig, stop: &AtomicBool) -> (f64, TrainOutcome) {
     let tmp = tempfile::tempdir().unwrap();
     let ds = registry::find("synthetic").unwrap();
     let data = prepare::load(&DataDir::new(tmp.path()), ds, &Overrides::default(), &Silent).unwrap();
     let fold = split::folds(&data.windows, &data.meta, &ds.spec().holdout, &SplitConfig::default()).unwrap().remove(0);
     let model = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
-    train(&model, &data, &fold, &config.clone().check().unwrap(), &test_device(), &Silent, stop).unwrap().outcome
+    let config = config.clone().check().unwrap();
+    let trained = train(&model, &data, &fold, &config, &test_device(), &Silent, stop).unwrap();
+    let splits = harbench_train::trainer::Splits::new(&data, &fold, &config).unwrap();
+    let test = harbench_train::trainer::evaluate(&trained.model, &splits.test, splits.classes, &test_device());
+    (test.accuracy, trained.outcome)
 }
 
 /// Everything but wall-clock timings.
@@ -80,4 +89,18 @@ fn weight_averaging_changes_what_is_evaluated_not_what_is_trained() {
         assert_eq!(o.best.val.accuracy, o.history[o.best.epoch - 1].val_accuracy);
         assert_eq!(o.last.val.accuracy, o.history.last().unwrap().val_accuracy);
     }
+}
+
+#[test]
+fn keep_last_hands_on_the_last_epoch_and_changes_no_training_number() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let config = TrainConfig { epochs: 6, batch_size: 32, lr: 0.02, warmup_epochs: 0, seed: 5, patience: None, ..Default::default() };
+    let never = AtomicBool::new(false);
+    let (best_kept, best) = run_kept(&config, &never);
+    let (last_kept, last) = run_kept(&TrainConfig { keep: harbench_train::Keep::Last, ..config }, &never);
+    // Training and scoring are the same; only the model handed on differs.
+    assert_eq!(numbers(&best), numbers(&last));
+    assert_eq!(best_kept, best.best.test.accuracy);
+    assert_eq!(last_kept, last.last.test.accuracy);
+    assert_ne!(best.best.epoch, best.epochs_run, "this seed's best epoch should not be the last, or the test shows nothing");
 }
