@@ -55,11 +55,17 @@ pub fn interpolation_matrix(from: usize, to: usize) -> Vec<f32> {
 
 /// `x: [B, C, T]` resampled to `[B, C, length]` (unchanged when `T == length`).
 pub fn resize_time(x: Tensor<3>, length: usize) -> Tensor<3> {
+    resize_with(x, length, interpolation_matrix)
+}
+
+/// `x: [B, C, T]` times the `[T, length]` matrix `weights(T, length)` along time (unchanged when
+/// `T == length`): a resampling through a matmul, so gradients flow.
+pub fn resize_with(x: Tensor<3>, length: usize, weights: fn(usize, usize) -> Vec<f32>) -> Tensor<3> {
     let [b, c, t] = x.dims();
     if t == length {
         return x;
     }
-    let w = Tensor::<2>::from_data(TensorData::new(interpolation_matrix(t, length), [t, length]), &x.device());
+    let w = Tensor::<2>::from_data(TensorData::new(weights(t, length), [t, length]), &x.device());
     x.reshape([b * c, t]).matmul(w).reshape([b, c, length])
 }
 

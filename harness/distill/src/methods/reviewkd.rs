@@ -16,7 +16,7 @@ use crate::ops::mse;
 use crate::parts::{ConvHead, Part, Parts};
 use crate::DistillError;
 use burn::tensor::activation::sigmoid;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,12 +75,7 @@ pub fn nearest_matrix(from: usize, to: usize) -> Vec<f32> {
 
 /// `x: [B, C, T]` resized to `length` steps by nearest neighbour (unchanged when equal).
 pub fn resize_nearest(x: Tensor<3>, length: usize) -> Tensor<3> {
-    let [b, c, t] = x.dims();
-    if t == length {
-        return x;
-    }
-    let w = Tensor::<2>::from_data(TensorData::new(nearest_matrix(t, length), [t, length]), &x.device());
-    x.reshape([b * c, t]).matmul(w).reshape([b, c, length])
+    crate::ops::resize_with(x, length, nearest_matrix)
 }
 
 /// ABF's fusion: `x · z₀ + y · z₁` with the two attention maps `z: [B, 2, T]`.
