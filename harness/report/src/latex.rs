@@ -3,7 +3,7 @@
 
 use harbench_suite::report::{Report, Table};
 
-/// Escapes LaTeX's special characters in plain text, and sets ± in math mode.
+/// Escapes LaTeX's special characters in plain text, and sets ± and Δ in math mode.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -16,6 +16,7 @@ pub fn escape(text: &str) -> String {
             '~' => out.push_str(r"\textasciitilde{}"),
             '^' => out.push_str(r"\textasciicircum{}"),
             '±' => out.push_str(r"$\pm$"),
+            'Δ' => out.push_str(r"$\Delta$"),
             '—' => out.push_str("---"),
             _ => out.push(c),
         }
@@ -40,7 +41,9 @@ fn cell(text: &str, best: bool) -> String {
 fn table(report: &Report, t: &Table) -> String {
     let best = t.best_rows();
     // Text columns left, number columns right.
-    let spec: String = (0..t.header.len()).map(|c| if t.better.get(c).copied().flatten().is_some() { 'r' } else { 'l' }).collect();
+    let numeric =
+        |c: usize| t.better.get(c).copied().flatten().is_some() || t.values.iter().any(|row| row.get(c).copied().flatten().is_some());
+    let spec: String = (0..t.header.len()).map(|c| if numeric(c) { 'r' } else { 'l' }).collect();
     let mut out = String::new();
     out.push_str("\\begin{table}[t]\n\\centering\n");
     out.push_str(&format!(
@@ -88,6 +91,7 @@ mod tests {
     #[test]
     fn special_characters_are_escaped_and_plus_minus_is_math() {
         assert_eq!(escape("acc % of a_b & c"), r"acc \% of a\_b \& c");
+        assert_eq!(escape("Δacc ± 1"), r"$\Delta$acc $\pm$ 1");
         assert_eq!(escape("91.20 ± 0.35"), r"91.20 $\pm$ 0.35");
         assert_eq!(cell("91.20 ± 0.35*", true), r"\textbf{91.20 $\pm$ 0.35}\textsuperscript{*}");
         assert_eq!(cell("—", false), "---");

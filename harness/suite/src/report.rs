@@ -8,7 +8,7 @@
 
 use crate::plan::{Plan, Role};
 use crate::record::{Headline, RunRecord};
-use crate::spec::TableKind;
+use crate::spec::{TableKind, NO_DISTILLATION};
 use crate::stats;
 use std::collections::BTreeMap;
 use tabled::builder::Builder;
@@ -271,30 +271,38 @@ pub fn rows_of(kind: TableKind, plan: &Plan) -> Vec<(String, String)> {
 }
 
 fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &[String], checkpoint: Checkpoint) -> Table {
-    let mut header = vec!["model".to_string(), "method".to_string()];
-    for d in datasets {
-        header.push(format!("{d} acc %"));
-        header.push(format!("{d} F1 %"));
-    }
-    let mut better = vec![None, None];
-    better.resize(header.len(), Some(Better::Higher));
-    let mut t = Table { kind, title: title(kind).into(), header, rows: vec![], values: vec![], better, notes: vec![], csv: vec![] };
     let rows = rows_of(kind, plan);
+    // Distilled rows are compared with their model trained alone (method `none`).
+    let compares = rows.iter().any(|(_, method)| method != NO_DISTILLATION);
+    let mut header = vec!["model".to_string(), "method".to_string()];
+    let mut better = vec![None, None];
+    for d in datasets {
+        header.extend([format!("{d} acc %"), format!("{d} F1 %")]);
+        better.extend([Some(Better::Higher), Some(Better::Higher)]);
+        if compares {
+            header.push(format!("{d} Δacc vs alone"));
+            better.push(None);
+        }
+    }
+    let mut t = Table { kind, title: title(kind).into(), header, rows: vec![], values: vec![], better, notes: vec![], csv: vec![] };
     if rows.is_empty() {
         t.notes.push(format!("The suite has no experiment named '{}'.", kind.name()));
         return t;
     }
+    let runs_of = |d: &str, model: &str, method: &str| -> Vec<&RunRecord> {
+        records
+            .iter()
+            .copied()
+            .filter(|r| r.config.dataset == d && r.config.model.label == model && r.config.method.label == method)
+            .collect()
+    };
     let planned_seeds = plan.runs.iter().map(|r| r.seed).collect::<std::collections::BTreeSet<_>>().len();
     let (mut any, mut short, mut failed, mut unavailable) = (false, false, 0, 0);
     for (model, method) in rows {
         let mut cells = vec![model.clone(), method.clone()];
         let mut numbers = vec![None, None];
         for d in datasets {
-            let group: Vec<&RunRecord> = records
-                .iter()
-                .copied()
-                .filter(|r| &r.config.dataset == d && r.config.model.label == model && r.config.method.label == method)
-                .collect();
+            let group = runs_of(d, &model, &method);
             failed += group.iter().filter(|r| !r.finished() && !r.unavailable).count();
             unavailable += group.iter().filter(|r| r.unavailable).count();
             for metric in Metric::ALL {
@@ -331,6 +339,13 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
                     values.len().to_string(),
                 ]);
             }
+            if compares {
+                let values = seed_values(&group, Metric::TestAccuracy, checkpoint);
+                let alone = seed_values(&runs_of(d, &model, NO_DISTILLATION), Metric::TestAccuracy, checkpoint);
+                let (text, delta) = versus_alone(&values, &alone, method == NO_DISTILLATION);
+                cells.push(text);
+                numbers.push(delta);
+            }
         }
         t.rows.push(cells);
         t.values.push(numbers);
@@ -343,6 +358,13 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
         checkpoint.describe(),
         if short { "; * fewer seeds than planned" } else { "" }
     ));
+    if compares {
+        t.notes.push(
+            "Δacc vs alone: mean test accuracy minus that of the same model trained without distillation (method none), in \
+             points, and the two-sided Welch's t-test over seeds (p); a blank p needs two seeds on each side."
+                .into(),
+        );
+    }
     if failed > 0 {
         t.notes.push(format!("{failed} run(s) failed; their reasons are in the run records (`failure`)."));
     }
@@ -350,6 +372,32 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
         t.notes.push(format!("n/a: {unavailable} run(s) need a method or model this build does not have."));
     }
     t
+}
+
+/// The cell comparing a row's per-seed accuracies with its model's trained alone, e.g.
+/// `+1.23 (p 0.041)`, and the difference in points; empty for a row trained alone.
+fn versus_alone(values: &[f64], alone: &[f64], is_alone: bool) -> (String, Option<f64>) {
+    if is_alone {
+        return (String::new(), None);
+    }
+    if values.is_empty() || alone.is_empty() {
+        return ("—".into(), None);
+    }
+    let delta = 100.0 * (stats::mean(values) - stats::mean(alone));
+    let text = match stats::welch(values, alone) {
+        Some(w) => format!("{delta:+.2} (p {})", p_value(w.p)),
+        None => format!("{delta:+.2}"),
+    };
+    (text, Some(delta))
+}
+
+/// p with three significant decimals, small values in scientific notation.
+fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.3}")
+    }
 }
 
 fn cost_table(plan: &Plan, records: &[&RunRecord]) -> Table {

@@ -47,15 +47,19 @@ fn tables_show_mean_and_std_over_seeds_and_say_what_is_missing() {
     let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best);
     assert_eq!(r.tables.iter().map(|t| t.kind).collect::<Vec<_>>(), vec![TableKind::Kd, TableKind::Cost, TableKind::Ablation]);
     let kd = &r.tables[0];
-    assert_eq!(kd.header[2..], ["synthetic acc %", "synthetic F1 %", "uci-har acc %", "uci-har F1 %"]);
+    assert_eq!(
+        kd.header[2..],
+        ["synthetic acc %", "synthetic F1 %", "synthetic Δacc vs alone", "uci-har acc %", "uci-har F1 %", "uci-har Δacc vs alone"]
+    );
     let row = |model: &str, method: &str| kd.rows.iter().find(|r| r[0] == model && r[1] == method).unwrap().clone();
     // By hand: mean(0.90, 0.92) = 91.00 %, sample std √((0.01² + 0.01²)/1) = 1.41 %;
     // F1 mean(0.80, 0.84) = 82.00 %, std √(2 × 0.02²) = 2.83 %.
-    assert_eq!(row("mobilenetv3-small-1d", "none")[2..], ["91.00 ± 1.41", "82.00 ± 2.83", "—", "—"]);
+    // Trained alone: nothing to compare with, so its Δ cells are blank.
+    assert_eq!(row("mobilenetv3-small-1d", "none")[2..], ["91.00 ± 1.41", "82.00 ± 2.83", "", "—", "—", ""]);
     // One seed of two: marked, std 0.
     assert_eq!(row("teacher", "none")[2..4], ["95.00 ± 0.00*", "94.00 ± 0.00*"]);
     assert_eq!(row("mobilenetv3-small-1d", "kd")[2..4], ["n/a", "n/a"]);
-    assert_eq!(row("mobilenetv3-small-1d", "dkd")[4..], ["failed", "failed"]);
+    assert_eq!(row("mobilenetv3-small-1d", "dkd")[5..], ["failed", "failed", "—"]);
     let notes = kd.notes.join("\n");
     assert!(
         notes.contains("* fewer seeds than planned") && notes.contains("1 run(s) failed") && notes.contains("n/a: 1 run(s)"),
@@ -84,7 +88,7 @@ fn an_empty_result_set_gives_tables_that_say_so() {
     for t in &r.tables[..2] {
         assert!(t.notes[0].starts_with("No finished runs yet"), "{:?}", t.notes);
     }
-    assert!(r.tables[0].rows.iter().all(|row| row[2..].iter().all(|c| c == "—")));
+    assert!(r.tables[0].rows.iter().all(|row| row[2..].iter().all(|c| c == "—" || c.is_empty())));
 }
 
 /// Records of `model` on synthetic for the given per-seed (accuracy, macro-F1).
@@ -134,6 +138,39 @@ fn diff_separates_a_real_change_from_noise() {
     let d = diff("t", &only, &b[..3], &options);
     assert_eq!(d.only_a, vec!["synthetic.mobilenetv3-large-1d.none"]);
     assert_eq!(d.rows.len(), 2);
+}
+
+#[test]
+fn distilled_rows_are_compared_with_their_model_trained_alone_by_welch_test() {
+    let text = "datasets: [synthetic]\nseeds: [0, 1, 2]\nteacher: {model: mobilenetv3-large-1d}\n\
+                experiments: [{name: kd, models: [mobilenetv3-small-1d], methods: [none, kd, dkd, {method: kd, label: kd-once}]}]\ntables: [kd]\n";
+    let p = plan(text);
+    let mut records = Vec::new();
+    // python3 tests/reference/welch.py, section "diff fixture": the same samples, so the same p.
+    let sets = [("none", [0.80, 0.81, 0.82]), ("kd", [0.90, 0.91, 0.92]), ("dkd", [0.79, 0.80, 0.81])];
+    for (method, accs) in sets {
+        for (seed, acc) in accs.into_iter().enumerate() {
+            records.push(record(find(&p, &format!("synthetic.mobilenetv3-small-1d.{method}.holdout.s{seed}")), acc, 0.5));
+        }
+    }
+    // One seed: the difference without a test.
+    records.push(record(find(&p, "synthetic.mobilenetv3-small-1d.kd-once.holdout.s0"), 0.83, 0.5));
+    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best);
+    let kd = &r.tables[0];
+    assert_eq!(kd.header[4], "synthetic Δacc vs alone");
+    let cell = |method: &str| kd.rows.iter().find(|r| r[0] == "mobilenetv3-small-1d" && r[1] == method).unwrap()[4].clone();
+    // clear: +10 points, p = 0.00025521674944192465.
+    assert_eq!(cell("kd"), "+10.00 (p 2.6e-4)");
+    // dkd is every alone value minus 0.01. By hand: both sample variances 1e-4, so
+    // t = −0.01 / √(2 · 1e-4 / 3) = −1.2247, df = 4 (Welch–Satterthwaite with equal variances and
+    // sizes), and the two-sided p of Student's t with 4 degrees of freedom at |t| = 1.2247 is
+    // 0.2879 (numerical integration of the t density).
+    assert_eq!(cell("dkd"), "-1.00 (p 0.288)");
+    assert_eq!(cell("kd-once"), "+2.00");
+    assert_eq!(cell("none"), "");
+    // The teacher is trained alone (method none): no comparison.
+    assert_eq!(kd.rows.iter().find(|r| r[0] == "teacher").unwrap()[4], "");
+    assert!(kd.notes.iter().any(|n| n.contains("Welch's t-test")), "{:?}", kd.notes);
 }
 
 #[test]
