@@ -1,0 +1,565 @@
+//! harbench patch (not upstream burn-flex 0.22.1): direct f32 kernels for the training passes
+//! that dominate 1-D MobileNet-style networks on this backend.
+//!
+//! burn-backend's default `conv1d_x_backward` runs a transposed convolution (a generic scalar
+//! loop in flex, about a fifth of a training step), its default `conv1d_weight_backward` for a
+//! grouped convolution runs one convolution per group (one per channel for a depthwise one), and
+//! its default batch norm makes about a dozen passes over the activations. Here:
+//!
+//! - depthwise convolution (groups = input channels = output channels): both gradients are
+//!   direct loops over each (batch, channel) row;
+//! - pointwise convolution (kernel 1, stride 1, dilation 1, no padding, no groups): the input
+//!   gradient is `Wᵀ · dY` and the weight gradient `Σ_b dY_b · X_bᵀ`, both as gemm calls on the
+//!   tensors as they lie (no layout copies);
+//! - batch norm in training mode: statistics in one pass over each channel (f64 accumulators),
+//!   the output in a second; its backward in two passes.
+//!
+//! Every other case (other dtypes, other convolutions) returns `None` and the caller runs
+//! burn-backend's default, unchanged. Each kernel is tested against a naive definition in
+//! `tests` below.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use burn_backend::DType;
+use burn_backend::ops::ConvOptions;
+use burn_std::Shape;
+
+use crate::FlexTensor;
+
+#[cfg(feature = "rayon")]
+use rayon::prelude::*;
+
+/// The layout facts of a 1-D convolution the kernels need.
+struct Conv1dDims {
+    batch: usize,
+    channels_in: usize,
+    channels_out: usize,
+    length_in: usize,
+    length_out: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    padding_begin: usize,
+}
+
+impl Conv1dDims {
+    fn of(x: &FlexTensor, weight: &FlexTensor, output_grad: &FlexTensor, options: &ConvOptions<1>) -> Option<Self> {
+        let xs = x.layout().shape();
+        let ws = weight.layout().shape();
+        let gs = output_grad.layout().shape();
+        if xs.num_dims() != 3 || ws.num_dims() != 3 || gs.num_dims() != 3 {
+            return None;
+        }
+        if x.dtype() != DType::F32 || weight.dtype() != DType::F32 || output_grad.dtype() != DType::F32 {
+            return None;
+        }
+        Some(Conv1dDims {
+            batch: xs[0],
+            channels_in: xs[1],
+            channels_out: ws[0],
+            length_in: xs[2],
+            length_out: gs[2],
+            kernel: ws[2],
+            stride: options.stride[0],
+            dilation: options.dilation[0],
+            padding_begin: options.padding[0].0,
+        })
+    }
+
+    fn is_depthwise(&self, weight: &FlexTensor, options: &ConvOptions<1>) -> bool {
+        options.groups == self.channels_in && self.channels_out == self.channels_in && weight.layout().shape()[1] == 1
+    }
+
+    fn is_pointwise(&self, options: &ConvOptions<1>) -> bool {
+        options.groups == 1 && self.kernel == 1 && self.stride == 1 && self.dilation == 1 && options.padding[0] == (0, 0)
+    }
+
+    /// The output steps `t` whose input position `t·stride + j·dilation − padding` is inside
+    /// the input, for kernel tap `j`.
+    fn valid_steps(&self, j: usize) -> core::ops::Range<usize> {
+        let shift = (j * self.dilation) as isize - self.padding_begin as isize;
+        // t·s + shift ≥ 0  ⇔  t ≥ ceil(−shift / s)
+        let first = if shift >= 0 { 0 } else { (-shift as usize).div_ceil(self.stride) };
+        // t·s + shift ≤ L_in − 1  ⇔  t ≤ floor((L_in − 1 − shift) / s)
+        let last_plus_one = {
+            let top = self.length_in as isize - 1 - shift;
+            if top < 0 { 0 } else { top as usize / self.stride + 1 }
+        };
+        first..last_plus_one.min(self.length_out).max(first)
+    }
+
+    fn input_position(&self, t: usize, j: usize) -> usize {
+        (t * self.stride + j * self.dilation) - self.padding_begin
+    }
+}
+
+/// `x`'s f32 values in logical (contiguous) order.
+fn contiguous_f32(t: &FlexTensor) -> FlexTensor {
+    if t.is_contiguous() && t.layout().start_offset() == 0 { t.clone() } else { t.to_contiguous() }
+}
+
+fn from_vec(values: Vec<f32>, shape: Shape) -> FlexTensor {
+    FlexTensor::new(burn_std::Bytes::from_elems(values), crate::Layout::contiguous(shape), DType::F32)
+}
+
+/// The gradient of a 1-D convolution's input, or `None` where the default should run.
+pub fn conv1d_x_backward(x: &FlexTensor, weight: &FlexTensor, output_grad: &FlexTensor, options: &ConvOptions<1>) -> Option<FlexTensor> {
+    let d = Conv1dDims::of(x, weight, output_grad, options)?;
+    if d.is_depthwise(weight, options) {
+        return Some(depthwise_x_grad(&d, weight, output_grad));
+    }
+    if d.is_pointwise(options) {
+        return Some(pointwise_x_grad(&d, weight, output_grad));
+    }
+    None
+}
+
+/// The gradient of a 1-D convolution's weight, or `None` where the default should run.
+pub fn conv1d_weight_backward(x: &FlexTensor, weight: &FlexTensor, output_grad: &FlexTensor, options: &ConvOptions<1>) -> Option<FlexTensor> {
+    let d = Conv1dDims::of(x, weight, output_grad, options)?;
+    if d.is_depthwise(weight, options) {
+        return Some(depthwise_weight_grad(&d, x, output_grad));
+    }
+    if d.is_pointwise(options) {
+        return Some(pointwise_weight_grad(&d, x, output_grad));
+    }
+    None
+}
+
+/// `dx[b, c, t·s + j·d − p] += w[c, j] · dy[b, c, t]`, one (batch, channel) row at a time.
+fn depthwise_x_grad(d: &Conv1dDims, weight: &FlexTensor, output_grad: &FlexTensor) -> FlexTensor {
+    let w = contiguous_f32(weight);
+    let w: &[f32] = w.storage();
+    let dy = contiguous_f32(output_grad);
+    let dy: &[f32] = dy.storage();
+    let mut dx = vec![0f32; d.batch * d.channels_in * d.length_in];
+    let row = |(r, dx_row): (usize, &mut [f32])| {
+        let c = r % d.channels_in;
+        let dy_row = &dy[r * d.length_out..(r + 1) * d.length_out];
+        for j in 0..d.kernel {
+            let wj = w[c * d.kernel + j];
+            for t in d.valid_steps(j) {
+                dx_row[d.input_position(t, j)] += wj * dy_row[t];
+            }
+        }
+    };
+    #[cfg(feature = "rayon")]
+    dx.par_chunks_mut(d.length_in).enumerate().for_each(row);
+    #[cfg(not(feature = "rayon"))]
+    dx.chunks_mut(d.length_in).enumerate().for_each(row);
+    from_vec(dx, Shape::from(vec![d.batch, d.channels_in, d.length_in]))
+}
+
+/// `dw[c, 0, j] = Σ_b Σ_t dy[b, c, t] · x[b, c, t·s + j·d − p]`, one channel at a time.
+fn depthwise_weight_grad(d: &Conv1dDims, x: &FlexTensor, output_grad: &FlexTensor) -> FlexTensor {
+    let x = contiguous_f32(x);
+    let x: &[f32] = x.storage();
+    let dy = contiguous_f32(output_grad);
+    let dy: &[f32] = dy.storage();
+    let mut dw = vec![0f32; d.channels_out * d.kernel];
+    let channel = |(c, dw_c): (usize, &mut [f32])| {
+        for (j, dw_cj) in dw_c.iter_mut().enumerate() {
+            let steps = d.valid_steps(j);
+            let mut sum = 0f32;
+            for b in 0..d.batch {
+                let r = b * d.channels_in + c;
+                let x_row = &x[r * d.length_in..(r + 1) * d.length_in];
+                let dy_row = &dy[r * d.length_out..(r + 1) * d.length_out];
+                for t in steps.clone() {
+                    sum += dy_row[t] * x_row[d.input_position(t, j)];
+                }
+            }
+            *dw_cj = sum;
+        }
+    };
+    #[cfg(feature = "rayon")]
+    dw.par_chunks_mut(d.kernel).enumerate().for_each(channel);
+    #[cfg(not(feature = "rayon"))]
+    dw.chunks_mut(d.kernel).enumerate().for_each(channel);
+    from_vec(dw, Shape::from(vec![d.channels_out, 1, d.kernel]))
+}
+
+/// `dx_b = Wᵀ · dy_b` for each batch item: `[C_in, C_out] · [C_out, L]`.
+fn pointwise_x_grad(d: &Conv1dDims, weight: &FlexTensor, output_grad: &FlexTensor) -> FlexTensor {
+    let w = contiguous_f32(weight);
+    let w: &[f32] = w.storage();
+    let dy = contiguous_f32(output_grad);
+    let dy: &[f32] = dy.storage();
+    let (m, n, k) = (d.channels_in, d.length_out, d.channels_out);
+    let mut dx = vec![0f32; d.batch * m * n];
+    let item = |(b, dx_b): (usize, &mut [f32])| {
+        let dy_b = &dy[b * k * n..(b + 1) * k * n];
+        // SAFETY: each pointer spans its matrix: dx_b is m×n (row stride n); Wᵀ reads w, stored
+        // k×m, as m×k (element (i, o) at o·m + i); dy_b is k×n (row stride n).
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dx_b.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                w.as_ptr(),
+                m as isize,
+                1,
+                dy_b.as_ptr(),
+                1,
+                n as isize,
+                0.0f32,
+                1.0f32,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    };
+    #[cfg(feature = "rayon")]
+    dx.par_chunks_mut(m * n).enumerate().for_each(item);
+    #[cfg(not(feature = "rayon"))]
+    dx.chunks_mut(m * n).enumerate().for_each(item);
+    from_vec(dx, Shape::from(vec![d.batch, m, n]))
+}
+
+/// `dW = Σ_b dy_b · x_bᵀ`: `[C_out, L] · [L, C_in]`, accumulated over the batch.
+fn pointwise_weight_grad(d: &Conv1dDims, x: &FlexTensor, output_grad: &FlexTensor) -> FlexTensor {
+    let x = contiguous_f32(x);
+    let x: &[f32] = x.storage();
+    let dy = contiguous_f32(output_grad);
+    let dy: &[f32] = dy.storage();
+    let (m, n, k) = (d.channels_out, d.channels_in, d.length_out);
+    let mut dw = vec![0f32; m * n];
+    #[cfg(feature = "rayon")]
+    let parallelism = if rayon::current_num_threads() > 1 { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    #[cfg(not(feature = "rayon"))]
+    let parallelism = gemm::Parallelism::None;
+    for b in 0..d.batch {
+        let dy_b = &dy[b * m * k..(b + 1) * m * k];
+        let x_b = &x[b * n * k..(b + 1) * n * k];
+        // SAFETY: dw is m×n (row stride n); dy_b is m×k (row stride k); x_bᵀ reads x_b (n×k,
+        // row stride k) as k×n: element (t, i) at i·k + t.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dw.as_mut_ptr(),
+                1,
+                n as isize,
+                b > 0,
+                dy_b.as_ptr(),
+                1,
+                k as isize,
+                x_b.as_ptr(),
+                k as isize,
+                1,
+                1.0f32,
+                1.0f32,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    }
+    from_vec(dw, Shape::from(vec![m, n, 1]))
+}
+
+/// Per-channel statistics of an `[N, C, ...]` tensor's rows: the rows of channel `c` are
+/// `b·C + c` for every batch item `b`, each `spatial` long.
+fn channel_rows(channels: usize, batch: usize, c: usize) -> impl Iterator<Item = usize> {
+    (0..batch).map(move |b| b * channels + c)
+}
+
+/// Batch norm in training mode: `(output, mean, biased variance)`, or `None` where the default
+/// should run.
+pub fn batch_norm_train(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon: f64) -> Option<(FlexTensor, FlexTensor, FlexTensor)> {
+    let shape = x.layout().shape().clone();
+    if x.dtype() != DType::F32 || gamma.dtype() != DType::F32 || beta.dtype() != DType::F32 || shape.num_dims() < 2 {
+        return None;
+    }
+    let (batch, channels) = (shape[0], shape[1]);
+    let spatial = shape.num_elements() / (batch * channels).max(1);
+    let count = (batch * spatial) as f64;
+    if count == 0.0 {
+        return None;
+    }
+    let x = contiguous_f32(x);
+    let x: &[f32] = x.storage();
+    let stats: Vec<(f32, f32)> = (0..channels)
+        .map(|c| {
+            let rows = || channel_rows(channels, batch, c).map(|r| &x[r * spatial..(r + 1) * spatial]);
+            let mean = rows().map(|row| row.iter().map(|&v| v as f64).sum::<f64>()).sum::<f64>() / count;
+            let var = rows()
+                .map(|row| {
+                    row.iter()
+                        .map(|&v| {
+                            let dv = v as f64 - mean;
+                            dv * dv
+                        })
+                        .sum::<f64>()
+                })
+                .sum::<f64>()
+                / count;
+            (mean as f32, var as f32)
+        })
+        .collect();
+    let gamma = contiguous_f32(gamma);
+    let gamma: &[f32] = gamma.storage();
+    let beta = contiguous_f32(beta);
+    let beta: &[f32] = beta.storage();
+    let mut out = vec![0f32; shape.num_elements()];
+    let row = |(r, out_row): (usize, &mut [f32])| {
+        let c = r % channels;
+        let (mean, var) = stats[c];
+        let scale = gamma[c] / (var + epsilon as f32).sqrt();
+        let shift = beta[c] - mean * scale;
+        for (o, &v) in out_row.iter_mut().zip(&x[r * spatial..(r + 1) * spatial]) {
+            *o = v * scale + shift;
+        }
+    };
+    #[cfg(feature = "rayon")]
+    out.par_chunks_mut(spatial.max(1)).enumerate().for_each(row);
+    #[cfg(not(feature = "rayon"))]
+    out.chunks_mut(spatial.max(1)).enumerate().for_each(row);
+    let means = stats.iter().map(|s| s.0).collect();
+    let vars = stats.iter().map(|s| s.1).collect();
+    Some((from_vec(out, shape), from_vec(means, Shape::from(vec![channels])), from_vec(vars, Shape::from(vec![channels]))))
+}
+
+/// The gradients `(x, gamma, beta)` of [`batch_norm_train`], or `None` where the default should
+/// run: with `x̂ = (x − μ)/σ`, `dβ = Σ dy`, `dγ = Σ dy·x̂` and
+/// `dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy·x̂))`.
+pub fn batch_norm_train_backward(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    mean: &FlexTensor,
+    variance: &FlexTensor,
+    epsilon: f64,
+    output_grad: &FlexTensor,
+) -> Option<(FlexTensor, FlexTensor, FlexTensor)> {
+    let shape = x.layout().shape().clone();
+    let all_f32 = [x, gamma, mean, variance, output_grad].iter().all(|t| t.dtype() == DType::F32);
+    if !all_f32 || shape.num_dims() < 2 || output_grad.layout().shape() != &shape {
+        return None;
+    }
+    let (batch, channels) = (shape[0], shape[1]);
+    let spatial = shape.num_elements() / (batch * channels).max(1);
+    let count = (batch * spatial) as f64;
+    if count == 0.0 {
+        return None;
+    }
+    let x = contiguous_f32(x);
+    let x: &[f32] = x.storage();
+    let dy = contiguous_f32(output_grad);
+    let dy: &[f32] = dy.storage();
+    let read = |t: &FlexTensor| -> Vec<f32> { contiguous_f32(t).storage::<f32>().to_vec() };
+    let (gamma, mean, variance) = (read(gamma), read(mean), read(variance));
+    let inv_std: Vec<f32> = variance.iter().map(|&v| 1.0 / (v + epsilon as f32).sqrt()).collect();
+    // Per channel: Σ dy and Σ dy·x̂.
+    let sums: Vec<(f64, f64)> = (0..channels)
+        .map(|c| {
+            let (mut sum_dy, mut sum_dy_xhat) = (0f64, 0f64);
+            for r in channel_rows(channels, batch, c) {
+                let span = r * spatial..(r + 1) * spatial;
+                for (&g, &v) in dy[span.clone()].iter().zip(&x[span]) {
+                    let xhat = (v - mean[c]) * inv_std[c];
+                    sum_dy += g as f64;
+                    sum_dy_xhat += (g * xhat) as f64;
+                }
+            }
+            (sum_dy, sum_dy_xhat)
+        })
+        .collect();
+    let mut dx = vec![0f32; shape.num_elements()];
+    let row = |(r, dx_row): (usize, &mut [f32])| {
+        let c = r % channels;
+        let mean_dy = (sums[c].0 / count) as f32;
+        let mean_dy_xhat = (sums[c].1 / count) as f32;
+        let scale = gamma[c] * inv_std[c];
+        let span = r * spatial..(r + 1) * spatial;
+        for ((o, &g), &v) in dx_row.iter_mut().zip(&dy[span.clone()]).zip(&x[span]) {
+            let xhat = (v - mean[c]) * inv_std[c];
+            *o = scale * ((g - mean_dy) - xhat * mean_dy_xhat);
+        }
+    };
+    #[cfg(feature = "rayon")]
+    dx.par_chunks_mut(spatial.max(1)).enumerate().for_each(row);
+    #[cfg(not(feature = "rayon"))]
+    dx.chunks_mut(spatial.max(1)).enumerate().for_each(row);
+    let gamma_grad = sums.iter().map(|s| s.1 as f32).collect();
+    let beta_grad = sums.iter().map(|s| s.0 as f32).collect();
+    Some((from_vec(dx, shape), from_vec(gamma_grad, Shape::from(vec![channels])), from_vec(beta_grad, Shape::from(vec![channels]))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic pseudo-random values in [−1, 1).
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn tensor(shape: &[usize], seed: u64) -> FlexTensor {
+        from_vec(values(shape.iter().product(), seed), Shape::from(shape.to_vec()))
+    }
+
+    fn close(a: &[f32], b: &[f64], tol: f64) {
+        assert_eq!(a.len(), b.len());
+        for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
+            assert!((x as f64 - y).abs() <= tol * (1.0 + y.abs()), "element {i}: {x} vs {y}");
+        }
+    }
+
+    /// The convolution's definition: `y[b, o, t] = Σ_i Σ_j w[o, i, j] · x[b, g·C_in/G + i, t·s + j·d − p]`
+    /// for output channel `o` in group `g`; its gradients by the chain rule, term by term.
+    #[allow(clippy::too_many_arguments)]
+    fn naive_grads(
+        x: &[f32],
+        w: &[f32],
+        dy: &[f32],
+        (batch, cin, cout, lin, lout, k): (usize, usize, usize, usize, usize, usize),
+        stride: usize,
+        dilation: usize,
+        pad: usize,
+        groups: usize,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let (cin_g, cout_g) = (cin / groups, cout / groups);
+        let mut dx = vec![0f64; batch * cin * lin];
+        let mut dw = vec![0f64; cout * cin_g * k];
+        for b in 0..batch {
+            for o in 0..cout {
+                let g = o / cout_g;
+                for i in 0..cin_g {
+                    let ci = g * cin_g + i;
+                    for j in 0..k {
+                        for t in 0..lout {
+                            let pos = (t * stride + j * dilation) as isize - pad as isize;
+                            if pos < 0 || pos >= lin as isize {
+                                continue;
+                            }
+                            let g_out = dy[(b * cout + o) * lout + t] as f64;
+                            dx[(b * cin + ci) * lin + pos as usize] += w[(o * cin_g + i) * k + j] as f64 * g_out;
+                            dw[(o * cin_g + i) * k + j] += x[(b * cin + ci) * lin + pos as usize] as f64 * g_out;
+                        }
+                    }
+                }
+            }
+        }
+        (dx, dw)
+    }
+
+    fn check_conv(batch: usize, cin: usize, cout: usize, lin: usize, k: usize, stride: usize, dilation: usize, pad: usize, groups: usize) {
+        let lout = (lin + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+        let x = tensor(&[batch, cin, lin], 1);
+        let w = tensor(&[cout, cin / groups, k], 2);
+        let dy = tensor(&[batch, cout, lout], 3);
+        let options = ConvOptions::new([stride], [pad], [dilation], groups);
+        let (dx_ref, dw_ref) = naive_grads(
+            x.storage(),
+            w.storage(),
+            dy.storage(),
+            (batch, cin, cout, lin, lout, k),
+            stride,
+            dilation,
+            pad,
+            groups,
+        );
+        let dx = conv1d_x_backward(&x, &w, &dy, &options).expect("a fast path applies");
+        let dw = conv1d_weight_backward(&x, &w, &dy, &options).expect("a fast path applies");
+        assert_eq!(dx.layout().shape(), x.layout().shape());
+        assert_eq!(dw.layout().shape(), w.layout().shape());
+        close(dx.storage(), &dx_ref, 1e-5);
+        close(dw.storage(), &dw_ref, 1e-4);
+    }
+
+    #[test]
+    fn depthwise_gradients_match_the_definition() {
+        // MobileNet's shapes: kernels 3 and 5, stride 1 and 2 with "same" padding, and an odd
+        // length so a stride-2 convolution drops the last input step.
+        check_conv(3, 4, 4, 16, 3, 1, 1, 1, 4);
+        check_conv(2, 5, 5, 17, 5, 2, 1, 2, 5);
+        check_conv(2, 3, 3, 9, 3, 2, 2, 0, 3);
+    }
+
+    #[test]
+    fn pointwise_gradients_match_the_definition() {
+        check_conv(3, 6, 5, 11, 1, 1, 1, 0, 1);
+        // A squeeze-excite convolution on a pooled (length-1) signal.
+        check_conv(4, 8, 2, 1, 1, 1, 1, 0, 1);
+    }
+
+    #[test]
+    fn other_convolutions_are_left_to_the_default() {
+        let x = tensor(&[2, 4, 10], 1);
+        let dy = tensor(&[2, 6, 10], 3);
+        // kernel 3, no groups: not depthwise, not pointwise.
+        let w = tensor(&[6, 4, 3], 2);
+        let options = ConvOptions::new([1], [1], [1], 1);
+        assert!(conv1d_x_backward(&x, &w, &dy, &options).is_none());
+        assert!(conv1d_weight_backward(&x, &w, &dy, &options).is_none());
+        // kernel 1 with a stride: not the pointwise path.
+        let w = tensor(&[6, 4, 1], 2);
+        let dy = tensor(&[2, 6, 5], 3);
+        assert!(conv1d_x_backward(&x, &w, &dy, &ConvOptions::new([2], [0], [1], 1)).is_none());
+    }
+
+    /// Batch norm by its definition, in f64.
+    fn naive_batch_norm(x: &[f32], gamma: &[f32], beta: &[f32], dy: &[f32], batch: usize, channels: usize, spatial: usize, eps: f64) -> [Vec<f64>; 6] {
+        let n = (batch * spatial) as f64;
+        let idx = |b: usize, c: usize, s: usize| (b * channels + c) * spatial + s;
+        let (mut out, mut dx) = (vec![0f64; x.len()], vec![0f64; x.len()]);
+        let (mut means, mut vars, mut dgamma, mut dbeta) = (vec![], vec![], vec![], vec![]);
+        for c in 0..channels {
+            let all = || (0..batch).flat_map(move |b| (0..spatial).map(move |s| idx(b, c, s)));
+            let mean = all().map(|i| x[i] as f64).sum::<f64>() / n;
+            let var = all().map(|i| (x[i] as f64 - mean).powi(2)).sum::<f64>() / n;
+            let inv = 1.0 / (var + eps).sqrt();
+            let xhat = |i: usize| (x[i] as f64 - mean) * inv;
+            let sum_dy = all().map(|i| dy[i] as f64).sum::<f64>();
+            let sum_dy_xhat = all().map(|i| dy[i] as f64 * xhat(i)).sum::<f64>();
+            for i in all() {
+                out[i] = gamma[c] as f64 * xhat(i) + beta[c] as f64;
+                dx[i] = gamma[c] as f64 * inv * (dy[i] as f64 - sum_dy / n - xhat(i) * sum_dy_xhat / n);
+            }
+            means.push(mean);
+            vars.push(var);
+            dgamma.push(sum_dy_xhat);
+            dbeta.push(sum_dy);
+        }
+        [out, means, vars, dx, dgamma, dbeta]
+    }
+
+    #[test]
+    fn batch_norm_and_its_gradients_match_the_definition() {
+        let (batch, channels, spatial, eps) = (4, 3, 7, 1e-5);
+        let x = tensor(&[batch, channels, spatial], 11);
+        let gamma = tensor(&[channels], 12);
+        let beta = tensor(&[channels], 13);
+        let dy = tensor(&[batch, channels, spatial], 14);
+        let [out_ref, mean_ref, var_ref, dx_ref, dgamma_ref, dbeta_ref] =
+            naive_batch_norm(x.storage(), gamma.storage(), beta.storage(), dy.storage(), batch, channels, spatial, eps);
+        let (out, mean, var) = batch_norm_train(&x, &gamma, &beta, eps).expect("f32");
+        close(out.storage(), &out_ref, 1e-5);
+        close(mean.storage(), &mean_ref, 1e-6);
+        close(var.storage(), &var_ref, 1e-6);
+        let (dx, dgamma, dbeta) = batch_norm_train_backward(&x, &gamma, &mean, &var, eps, &dy).expect("f32");
+        close(dx.storage(), &dx_ref, 1e-4);
+        close(dgamma.storage(), &dgamma_ref, 1e-5);
+        close(dbeta.storage(), &dbeta_ref, 1e-5);
+        // A 2-D input ([N, C], as after pooling) has one value per row.
+        let x2 = tensor(&[5, 3], 21);
+        let dy2 = tensor(&[5, 3], 22);
+        let [out_ref, ..] = naive_batch_norm(x2.storage(), gamma.storage(), beta.storage(), dy2.storage(), 5, 3, 1, eps);
+        let (out, _, _) = batch_norm_train(&x2, &gamma, &beta, eps).expect("f32");
+        close(out.storage(), &out_ref, 1e-5);
+    }
+}
