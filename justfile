@@ -33,9 +33,12 @@ diff a b:
 # re-runs SUITE as CI does (debug build, one worker, one thread) into results/reference and stages it.
 update-reference suite='smoke':
     git diff --quiet HEAD || (echo "commit your changes first: the reference is keyed by a clean commit" && exit 1)
-    rm -rf results/reference/{{suite}}
     HARBENCH_DATA_MIRROR={{mirror}} cargo run -p harbench -- run suites/{{suite}}.yaml --jobs 1 --threads-per-job 1 --results results/reference
-    git add results/reference/{{suite}}
+    # Then drop the older result sets (only now: deleting tracked files first would make the run's
+    # tree, and so its commit key, dirty). `harbench diff COMMIT_A COMMIT_B --results
+    # results/reference --suite {{suite}}` before this step shows what moved.
+    find results/reference/{{suite}} -mindepth 1 -maxdepth 1 -type d ! -name "$(git rev-parse --short=12 HEAD)" -exec rm -rf {} +
+    git add -A results/reference/{{suite}}
 
 # The report as a person sees it: headless Chromium renders a suite's report.html (what CI checks).
 report-check dir:
