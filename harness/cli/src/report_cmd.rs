@@ -43,6 +43,10 @@ pub struct ReportArgs {
     /// Write no figures (SVG/PNG); an HTML page then has tables only.
     #[arg(long)]
     no_plots: bool,
+    /// Also write the Markdown tables to FILE (e.g. docs/paper-tables.md), headed by the command
+    /// that regenerates it.
+    #[arg(long, value_name = "FILE")]
+    md_out: Option<PathBuf>,
     #[command(flatten)]
     results: ResultsArgs,
 }
@@ -192,6 +196,18 @@ pub fn report(args: ReportArgs) -> Result<()> {
             figures.len(),
             harbench_report::figures_dir(&commit_dir, args.checkpoint).display()
         );
+    }
+    if let Some(path) = &args.md_out {
+        let command = format!(
+            "harbench report {} --commit {commit} --checkpoint {} --results {} --md-out {}",
+            args.suite,
+            args.checkpoint.name(),
+            args.results.root.display(),
+            path.display()
+        );
+        let text = format!("<!-- Written by `{command}`: edit the suite or its records, not this file. -->\n\n{}", r.markdown());
+        harbench_common::fs::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        println!("tables also written to {}", path.display());
     }
     Ok(())
 }

@@ -155,6 +155,12 @@ fn run_report_and_diff_end_to_end() {
     }
     let html = std::fs::read_to_string(commit_dir.join("report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("Distillation methods compared") && html.contains("commit nogit"), "{html}");
+    // --md-out: the Markdown tables (here the last-epoch ones) also go to a file of the user's,
+    // headed by the command that regenerates it.
+    ok(cwd, &["report", "pipe", "--checkpoint", "last", "--no-plots", "--format", "md", "--md-out", "docs/tables.md"]);
+    let doc = std::fs::read_to_string(cwd.join("docs/tables.md")).unwrap();
+    assert!(doc.starts_with("<!-- Written by `harbench report pipe --commit nogit --checkpoint last"), "{doc}");
+    assert!(doc.contains("Last-epoch model") && doc.contains("| student ") && doc.contains("Δacc vs alone"), "{doc}");
 
     // The same results under a second name: nothing changed beyond noise.
     copy_dir(&cwd.join("results/pipe/nogit"), &cwd.join("results/pipe/copy"));

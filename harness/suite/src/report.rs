@@ -63,6 +63,14 @@ impl Checkpoint {
         }
     }
 
+    /// The name `--checkpoint` takes: `best` or `last`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Checkpoint::Best => "best",
+            Checkpoint::Last => "last",
+        }
+    }
+
     /// Stem of the table files: `tables` for the best checkpoint, `tables-last` for the last.
     pub fn file_stem(self) -> &'static str {
         match self {

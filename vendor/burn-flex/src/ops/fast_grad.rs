@@ -29,6 +29,19 @@ use crate::FlexTensor;
 #[cfg(feature = "rayon")]
 use rayon::prelude::*;
 
+/// Runs `f` on every `chunk`-long piece of `data` with its index: in parallel where there is more
+/// than one thread and enough work to pay for rayon's hand-off, else on the calling thread (with one
+/// thread, a hand-off per call costs a futex wake and wait, which at these sizes is measurable).
+fn for_each_chunk(data: &mut [f32], chunk: usize, f: impl Fn((usize, &mut [f32])) + Sync + Send) {
+    let chunk = chunk.max(1);
+    #[cfg(feature = "rayon")]
+    if rayon::current_num_threads() > 1 && data.len() >= super::PARALLEL_THRESHOLD {
+        data.par_chunks_mut(chunk).enumerate().for_each(f);
+        return;
+    }
+    data.chunks_mut(chunk).enumerate().for_each(f);
+}
+
 /// The layout facts of a 1-D convolution the kernels need.
 struct Conv1dDims {
     batch: usize,
@@ -143,10 +156,7 @@ fn depthwise_x_grad(d: &Conv1dDims, weight: &FlexTensor, output_grad: &FlexTenso
             }
         }
     };
-    #[cfg(feature = "rayon")]
-    dx.par_chunks_mut(d.length_in).enumerate().for_each(row);
-    #[cfg(not(feature = "rayon"))]
-    dx.chunks_mut(d.length_in).enumerate().for_each(row);
+    for_each_chunk(&mut dx, d.length_in, row);
     from_vec(dx, Shape::from(vec![d.batch, d.channels_in, d.length_in]))
 }
 
@@ -172,10 +182,7 @@ fn depthwise_weight_grad(d: &Conv1dDims, x: &FlexTensor, output_grad: &FlexTenso
             *dw_cj = sum;
         }
     };
-    #[cfg(feature = "rayon")]
-    dw.par_chunks_mut(d.kernel).enumerate().for_each(channel);
-    #[cfg(not(feature = "rayon"))]
-    dw.chunks_mut(d.kernel).enumerate().for_each(channel);
+    for_each_chunk(&mut dw, d.kernel, channel);
     from_vec(dw, Shape::from(vec![d.channels_out, 1, d.kernel]))
 }
 
@@ -215,10 +222,7 @@ fn pointwise_x_grad(d: &Conv1dDims, weight: &FlexTensor, output_grad: &FlexTenso
             );
         }
     };
-    #[cfg(feature = "rayon")]
-    dx.par_chunks_mut(m * n).enumerate().for_each(item);
-    #[cfg(not(feature = "rayon"))]
-    dx.chunks_mut(m * n).enumerate().for_each(item);
+    for_each_chunk(&mut dx, m * n, item);
     from_vec(dx, Shape::from(vec![d.batch, m, n]))
 }
 
@@ -319,10 +323,7 @@ pub fn batch_norm_train(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, e
             *o = v * scale + shift;
         }
     };
-    #[cfg(feature = "rayon")]
-    out.par_chunks_mut(spatial.max(1)).enumerate().for_each(row);
-    #[cfg(not(feature = "rayon"))]
-    out.chunks_mut(spatial.max(1)).enumerate().for_each(row);
+    for_each_chunk(&mut out, spatial.max(1), row);
     let means = stats.iter().map(|s| s.0).collect();
     let vars = stats.iter().map(|s| s.1).collect();
     Some((from_vec(out, shape), from_vec(means, Shape::from(vec![channels])), from_vec(vars, Shape::from(vec![channels]))))
@@ -384,10 +385,7 @@ pub fn batch_norm_train_backward(
             *o = scale * ((g - mean_dy) - xhat * mean_dy_xhat);
         }
     };
-    #[cfg(feature = "rayon")]
-    dx.par_chunks_mut(spatial.max(1)).enumerate().for_each(row);
-    #[cfg(not(feature = "rayon"))]
-    dx.chunks_mut(spatial.max(1)).enumerate().for_each(row);
+    for_each_chunk(&mut dx, spatial.max(1), row);
     let gamma_grad = sums.iter().map(|s| s.1 as f32).collect();
     let beta_grad = sums.iter().map(|s| s.0 as f32).collect();
     Some((from_vec(dx, shape), from_vec(gamma_grad, Shape::from(vec![channels])), from_vec(beta_grad, Shape::from(vec![channels]))))
