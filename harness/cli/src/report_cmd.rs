@@ -202,7 +202,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
             "harbench report {} --commit {commit} --checkpoint {} --results {} --md-out {}",
             args.suite,
             args.checkpoint.name(),
-            args.results.root.display(),
+            store.root.display(),
             path.display()
         );
         let text = format!("<!-- Written by `{command}`: edit the suite or its records, not this file. -->\n\n{}", r.markdown());

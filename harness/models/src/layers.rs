@@ -1,7 +1,7 @@
 //! Building blocks shared by the models.
 
 use burn::module::Module;
-use burn::nn::activation::{HardSigmoid, HardSigmoidConfig, HardSwish};
+use burn::nn::activation::{HardSigmoid, HardSigmoidConfig};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Lstm, LstmConfig, PaddingConfig1d};
 use burn::tensor::activation::relu;
@@ -20,7 +20,7 @@ impl Act {
     pub fn apply(self, x: Tensor<3>) -> Tensor<3> {
         match self {
             Act::Relu => relu(x),
-            Act::HardSwish => HardSwish::new().forward(x),
+            Act::HardSwish => crate::hard_swish::hard_swish(x),
         }
     }
 }

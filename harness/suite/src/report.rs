@@ -99,11 +99,10 @@ impl Checkpoint {
 impl std::str::FromStr for Checkpoint {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "best" => Ok(Checkpoint::Best),
-            "last" => Ok(Checkpoint::Last),
-            other => Err(format!("unknown checkpoint '{other}': best or last")),
-        }
+        [Checkpoint::Best, Checkpoint::Last]
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| format!("unknown checkpoint '{s}': best or last"))
     }
 }
 
@@ -313,8 +312,12 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
             let group = runs_of(d, &model, &method);
             failed += group.iter().filter(|r| !r.finished() && !r.unavailable).count();
             unavailable += group.iter().filter(|r| r.unavailable).count();
+            let mut accuracies = vec![];
             for metric in Metric::ALL {
                 let values = seed_values(&group, metric, checkpoint);
+                if metric == Metric::TestAccuracy {
+                    accuracies.clone_from(&values);
+                }
                 if values.is_empty() {
                     let planned = plan.runs.iter().any(|r| &r.dataset == d && r.model.label == model && r.method.label == method);
                     let state = if !planned {
@@ -348,9 +351,8 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
                 ]);
             }
             if compares {
-                let values = seed_values(&group, Metric::TestAccuracy, checkpoint);
                 let alone = seed_values(&runs_of(d, &model, NO_DISTILLATION), Metric::TestAccuracy, checkpoint);
-                let (text, delta) = versus_alone(&values, &alone, method == NO_DISTILLATION);
+                let (text, delta) = versus_alone(&accuracies, &alone, method == NO_DISTILLATION);
                 cells.push(text);
                 numbers.push(delta);
             }

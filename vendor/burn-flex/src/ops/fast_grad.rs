@@ -11,7 +11,8 @@
 //! - pointwise convolution (kernel 1, stride 1, dilation 1, no padding, no groups): the input
 //!   gradient is `Wᵀ · dY` and the weight gradient `Σ_b dY_b · X_bᵀ`, both as gemm calls on the
 //!   tensors as they lie (no layout copies);
-//! - batch norm in training mode: statistics in one pass over each channel (f64 accumulators),
+//! - batch norm in training mode: statistics in one pass over each channel (f64 accumulators,
+//!   eight interleaved lanes so the sums vectorise; channels in parallel on more than one thread),
 //!   the output in a second; its backward in two passes.
 //!
 //! Every other case (other dtypes, other convolutions) returns `None` and the caller runs
@@ -29,16 +30,31 @@ use crate::FlexTensor;
 #[cfg(feature = "rayon")]
 use rayon::prelude::*;
 
+/// Work (output elements) from which the kernels hand rows to rayon when it has more than one
+/// thread. Flex's general threshold (256 Ki) leaves the width-0.5 teacher's expansion layers
+/// (64 × 120 × 32 = 245,760 elements and the like) on one core; at 64 Ki they are split, and the
+/// per-row work is still tens of microseconds against a few for the hand-off.
+#[cfg(feature = "rayon")]
+const PARALLEL_MIN_ELEMENTS: usize = 64 * 1024;
+
 /// Runs `f` on every `chunk`-long piece of `data` with its index: in parallel where there is more
 /// than one thread and enough work to pay for rayon's hand-off, else on the calling thread (with one
 /// thread, a hand-off per call costs a futex wake and wait, which at these sizes is measurable).
 fn for_each_chunk(data: &mut [f32], chunk: usize, f: impl Fn((usize, &mut [f32])) + Sync + Send) {
+    let work = data.len();
+    for_each_chunk_of_work(data, chunk, work, f);
+}
+
+/// [`for_each_chunk`] where the work is not the output's size (a weight gradient: a small output
+/// summed over the whole batch).
+fn for_each_chunk_of_work(data: &mut [f32], chunk: usize, work: usize, f: impl Fn((usize, &mut [f32])) + Sync + Send) {
     let chunk = chunk.max(1);
     #[cfg(feature = "rayon")]
-    if rayon::current_num_threads() > 1 && data.len() >= super::PARALLEL_THRESHOLD {
+    if rayon::current_num_threads() > 1 && work >= PARALLEL_MIN_ELEMENTS {
         data.par_chunks_mut(chunk).enumerate().for_each(f);
         return;
     }
+    let _ = work;
     data.chunks_mut(chunk).enumerate().for_each(f);
 }
 
@@ -151,7 +167,17 @@ fn depthwise_x_grad(d: &Conv1dDims, weight: &FlexTensor, output_grad: &FlexTenso
         let dy_row = &dy[r * d.length_out..(r + 1) * d.length_out];
         for j in 0..d.kernel {
             let wj = w[c * d.kernel + j];
-            for t in d.valid_steps(j) {
+            let steps = d.valid_steps(j);
+            if d.stride == 1 && !steps.is_empty() {
+                // Contiguous on both sides: the same updates as below, as one vectorisable axpy.
+                let start = d.input_position(steps.start, j);
+                let targets = &mut dx_row[start..start + steps.len()];
+                for (o, &g) in targets.iter_mut().zip(&dy_row[steps]) {
+                    *o += wj * g;
+                }
+                continue;
+            }
+            for t in steps {
                 dx_row[d.input_position(t, j)] += wj * dy_row[t];
             }
         }
@@ -182,7 +208,7 @@ fn depthwise_weight_grad(d: &Conv1dDims, x: &FlexTensor, output_grad: &FlexTenso
             *dw_cj = sum;
         }
     };
-    for_each_chunk(&mut dw, d.kernel, channel);
+    for_each_chunk_of_work(&mut dw, d.kernel, d.batch * d.channels_in * d.length_out * d.kernel, channel);
     from_vec(dw, Shape::from(vec![d.channels_out, 1, d.kernel]))
 }
 
@@ -276,6 +302,54 @@ fn channel_rows(channels: usize, batch: usize, c: usize) -> impl Iterator<Item =
     (0..batch).map(move |b| b * channels + c)
 }
 
+/// Partial sums per lane: a single running f64 sum fixes the order of its additions, so the
+/// compiler cannot vectorise it; eight independent ones it can.
+const LANES: usize = 8;
+
+/// `Σ term(v)` over `values`, summed in f64 over [`LANES`] interleaved partial sums.
+#[inline]
+fn lane_sum(values: &[f32], term: impl Fn(f32) -> f64) -> f64 {
+    let mut acc = [0f64; LANES];
+    let mut chunks = values.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        let chunk: &[f32; LANES] = chunk.try_into().unwrap();
+        for j in 0..LANES {
+            acc[j] += term(chunk[j]);
+        }
+    }
+    chunks.remainder().iter().fold(acc.iter().sum::<f64>(), |s, &v| s + term(v))
+}
+
+/// `(Σ dy, Σ dy·x̂)` over a row, `x̂ = (x − mean)·inv_std` rounded in f32 as the output pass
+/// rounds it, summed in f64 over [`LANES`] interleaved partial sums as [`lane_sum`] does.
+#[inline]
+fn grad_sums(dy: &[f32], x: &[f32], mean: f32, inv_std: f32) -> (f64, f64) {
+    let (mut acc_dy, mut acc_dy_xhat) = ([0f64; LANES], [0f64; LANES]);
+    let (mut chunks_dy, mut chunks_x) = (dy.chunks_exact(LANES), x.chunks_exact(LANES));
+    for (cd, cx) in (&mut chunks_dy).zip(&mut chunks_x) {
+        let (cd, cx): (&[f32; LANES], &[f32; LANES]) = (cd.try_into().unwrap(), cx.try_into().unwrap());
+        for j in 0..LANES {
+            acc_dy[j] += cd[j] as f64;
+            acc_dy_xhat[j] += (cd[j] * ((cx[j] - mean) * inv_std)) as f64;
+        }
+    }
+    let start = (acc_dy.iter().sum::<f64>(), acc_dy_xhat.iter().sum::<f64>());
+    chunks_dy.remainder().iter().zip(chunks_x.remainder()).fold(start, |(s_dy, s_dy_xhat), (&g, &v)| {
+        (s_dy + g as f64, s_dy_xhat + (g * ((v - mean) * inv_std)) as f64)
+    })
+}
+
+/// `f(c)` for every channel: in parallel where there is more than one thread and `elements` is
+/// large enough to pay for the hand-off (as [`for_each_chunk`]), else on the calling thread.
+fn per_channel<T: Send>(channels: usize, elements: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    #[cfg(feature = "rayon")]
+    if rayon::current_num_threads() > 1 && elements >= PARALLEL_MIN_ELEMENTS {
+        return (0..channels).into_par_iter().map(f).collect();
+    }
+    let _ = elements;
+    (0..channels).map(f).collect()
+}
+
 /// Batch norm in training mode: `(output, mean, biased variance)`, or `None` where the default
 /// should run.
 pub fn batch_norm_train(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon: f64) -> Option<(FlexTensor, FlexTensor, FlexTensor)> {
@@ -291,24 +365,20 @@ pub fn batch_norm_train(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, e
     }
     let x = contiguous_f32(x);
     let x: &[f32] = x.storage();
-    let stats: Vec<(f32, f32)> = (0..channels)
-        .map(|c| {
-            let rows = || channel_rows(channels, batch, c).map(|r| &x[r * spatial..(r + 1) * spatial]);
-            let mean = rows().map(|row| row.iter().map(|&v| v as f64).sum::<f64>()).sum::<f64>() / count;
-            let var = rows()
-                .map(|row| {
-                    row.iter()
-                        .map(|&v| {
-                            let dv = v as f64 - mean;
-                            dv * dv
-                        })
-                        .sum::<f64>()
+    let stats: Vec<(f32, f32)> = per_channel(channels, x.len(), |c| {
+        let rows = || channel_rows(channels, batch, c).map(|r| &x[r * spatial..(r + 1) * spatial]);
+        let mean = rows().map(|row| lane_sum(row, |v| v as f64)).sum::<f64>() / count;
+        let var = rows()
+            .map(|row| {
+                lane_sum(row, |v| {
+                    let dv = v as f64 - mean;
+                    dv * dv
                 })
-                .sum::<f64>()
-                / count;
-            (mean as f32, var as f32)
-        })
-        .collect();
+            })
+            .sum::<f64>()
+            / count;
+        (mean as f32, var as f32)
+    });
     let gamma = contiguous_f32(gamma);
     let gamma: &[f32] = gamma.storage();
     let beta = contiguous_f32(beta);
@@ -359,29 +429,24 @@ pub fn batch_norm_train_backward(
     let (gamma, mean, variance) = (read(gamma), read(mean), read(variance));
     let inv_std: Vec<f32> = variance.iter().map(|&v| 1.0 / (v + epsilon as f32).sqrt()).collect();
     // Per channel: Σ dy and Σ dy·x̂.
-    let sums: Vec<(f64, f64)> = (0..channels)
-        .map(|c| {
-            let (mut sum_dy, mut sum_dy_xhat) = (0f64, 0f64);
-            for r in channel_rows(channels, batch, c) {
+    let sums: Vec<(f64, f64)> = per_channel(channels, x.len(), |c| {
+        channel_rows(channels, batch, c)
+            .map(|r| {
                 let span = r * spatial..(r + 1) * spatial;
-                for (&g, &v) in dy[span.clone()].iter().zip(&x[span]) {
-                    let xhat = (v - mean[c]) * inv_std[c];
-                    sum_dy += g as f64;
-                    sum_dy_xhat += (g * xhat) as f64;
-                }
-            }
-            (sum_dy, sum_dy_xhat)
-        })
-        .collect();
+                grad_sums(&dy[span.clone()], &x[span], mean[c], inv_std[c])
+            })
+            .fold((0f64, 0f64), |(a, b), (da, db)| (a + da, b + db))
+    });
     let mut dx = vec![0f32; shape.num_elements()];
     let row = |(r, dx_row): (usize, &mut [f32])| {
         let c = r % channels;
         let mean_dy = (sums[c].0 / count) as f32;
         let mean_dy_xhat = (sums[c].1 / count) as f32;
-        let scale = gamma[c] * inv_std[c];
+        let (mean, inv_std) = (mean[c], inv_std[c]);
+        let scale = gamma[c] * inv_std;
         let span = r * spatial..(r + 1) * spatial;
         for ((o, &g), &v) in dx_row.iter_mut().zip(&dy[span.clone()]).zip(&x[span]) {
-            let xhat = (v - mean[c]) * inv_std[c];
+            let xhat = (v - mean) * inv_std;
             *o = scale * ((g - mean_dy) - xhat * mean_dy_xhat);
         }
     };
