@@ -247,7 +247,7 @@ pub fn distill_with_cache(
     if cache_limit > 0 && config.augment_scale == 0.0 && config.augment_jitter == 0.0 {
         objective = objective.with_cache(TeacherCache::new(splits.train.len(), &teacher_shapes, teacher_classes, cache_limit));
     }
-    let (model, outcome) = fit(Distilled { student, parts }, &mut objective, &splits, config, device, progress, stop)?;
+    let (model, outcome) = fit(Distilled { student, parts }, &mut objective, &splits, config, device, progress, stop, None)?;
     let terms = objective.sums.iter().map(|(k, (s, n))| (k.to_string(), s / (*n).max(1) as f64)).collect();
     let result = DistillOutcome {
         method: name,

@@ -40,7 +40,8 @@ fn setup() -> Setup {
         ModelConfig::preset("mobilenetv3-large-1d", Some(0.25)).unwrap().with_heads("teacher", vec![HeadKind::Hopfield]).unwrap();
     let config = TrainConfig { epochs: 2, batch_size: 32, warmup_epochs: 0, seed: 5, ..Default::default() };
     let teacher =
-        train(&teacher_config, &data, &fold, &config.clone().check().unwrap(), &test_device(), &Silent, &AtomicBool::new(false)).unwrap();
+        train(&teacher_config, &data, &fold, &config.clone().check().unwrap(), &test_device(), &Silent, &AtomicBool::new(false), None)
+            .unwrap();
     Setup { _tmp: tmp, data, fold, teacher, config }
 }
 

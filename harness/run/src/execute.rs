@@ -13,7 +13,7 @@ use harbench_data::split::{self, Fold, Normalizer, SplitConfig};
 use harbench_distill::DistillOutcome;
 use harbench_models::{Model, ModelConfig};
 use harbench_train::store::{StoredTeacher, TeacherKey, TeacherStore};
-use harbench_train::{train, DeviceChoice, TrainOutcome, Trained, ValidTrainConfig};
+use harbench_train::{train, DeviceChoice, EpochCheckpoints, TrainOutcome, Trained, ValidTrainConfig};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,6 +65,9 @@ pub struct RunContext<'a> {
     pub progress: &'a dyn Progress,
     /// Raised by Ctrl-C or a time budget: stop after the current batch.
     pub stop: &'a AtomicBool,
+    /// Where the run saves its state after each epoch and resumes from (`None`: it does not).
+    /// Teachers trained through the store keep theirs in the store instead.
+    pub checkpoints: Option<EpochCheckpoints>,
 }
 
 /// The teacher a distilling run used.
@@ -198,7 +201,8 @@ impl Workspace {
                 (Trained { model: t.model, normalizer: t.normalizer, outcome: t.outcome }, None, None, config)
             }
             _ => {
-                let trained = train(&request.model, &data, &fold, &request.train, &device, ctx.progress, ctx.stop)?;
+                let trained =
+                    train(&request.model, &data, &fold, &request.train, &device, ctx.progress, ctx.stop, ctx.checkpoints.as_ref())?;
                 let config = trained.outcome.exported_config(&request.model);
                 (trained, None, None, config)
             }

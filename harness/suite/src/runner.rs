@@ -9,6 +9,7 @@ use crate::plan::{self, Plan, RunSpec};
 use crate::record::{Headline, RunOutput, RunRecord, Status, Timings, RECORD_SCHEMA};
 use crate::store::{self, Claim, ResultsStore, StoreError};
 use harbench_data::progress::Progress;
+use harbench_train::EpochCheckpoints;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -177,7 +178,10 @@ pub fn run_these(
         }
         runs.message(&label);
         log(&format!("{label}: running"));
-        let (result, timings, budget_hit) = execute(run, executor, inner, stop);
+        // A run killed part-way continues from its last finished epoch (plain training only;
+        // see `harbench_train::resume`); the checkpoints go once its record is written.
+        let checkpoints = EpochCheckpoints { dir: dir.join(format!("{}.epochs", run.key)), identity: hash.clone() };
+        let (result, timings, budget_hit) = execute(run, executor, inner, stop, checkpoints.clone());
         let record = match result {
             Ok(out) if out.outcome.interrupted && !budget_hit => {
                 log(&format!("{label}: interrupted; not recorded (it will run again)"));
@@ -215,6 +219,9 @@ pub fn run_these(
             }
         };
         ResultsStore::write(&dir, &record)?;
+        if let Err(e) = checkpoints.clear() {
+            log(&format!("{label}: could not remove its epoch checkpoints {}: {e}", checkpoints.dir.display()));
+        }
         runs.advance(1);
     }
     runs.finish();
@@ -227,6 +234,7 @@ fn execute(
     executor: &dyn Executor,
     inner: &dyn Progress,
     stop: &AtomicBool,
+    checkpoints: EpochCheckpoints,
 ) -> (Result<RunOutput, ExecError>, Timings, bool) {
     let started = now();
     let clock = Instant::now();
@@ -247,7 +255,7 @@ fn execute(
                 std::thread::sleep(Duration::from_millis(50));
             }
         });
-        let ctx = RunContext { progress: inner, stop: &run_stop };
+        let ctx = RunContext { progress: inner, stop: &run_stop, checkpoints: Some(checkpoints) };
         // A panic in training code is a failed run, not a dead suite.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(run, &ctx)))
             .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_text(&panic)).into()));

@@ -36,6 +36,11 @@ impl Scripted {
 impl Executor for Scripted {
     fn run(&self, run: &RunSpec, ctx: &RunContext) -> Result<RunOutput, ExecError> {
         self.calls.borrow_mut().push(run.key.clone());
+        // What a training run leaves after its first epoch.
+        if let Some(c) = &ctx.checkpoints {
+            std::fs::create_dir_all(&c.dir)?;
+            std::fs::write(c.dir.join("state-1.json"), &c.identity)?;
+        }
         let action = self.script.iter().find(|(k, _)| run.key.contains(k)).map(|(_, a)| *a).unwrap_or("ok");
         match action {
             "nan" => Err("loss became NaN at epoch 1, step 3 (try a lower learning rate)".into()),
@@ -203,6 +208,35 @@ fn an_interrupted_run_is_not_recorded_and_the_suite_stops() {
     assert_eq!(e.calls.borrow().len(), 2);
     assert!(ResultsStore::read(&t.dir("t"), "synthetic.teacher.none.holdout.s1").unwrap().is_none());
     assert!(log.last().unwrap().contains("interrupted; not recorded"));
+}
+
+#[test]
+fn each_run_keeps_epoch_checkpoints_of_its_own_until_its_record_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = target(tmp.path());
+    let stop = AtomicBool::new(false);
+    let p = plan(SUITE);
+    let e = Scripted::new(&[("teacher.none.holdout.s1", "wait"), ("kd.holdout.s0", "nan")]);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !t.dir("t").join("synthetic.teacher.none.holdout.s1.epochs").exists() {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            stop.store(true, Ordering::SeqCst);
+        });
+        go(&p, &t, &e, &stop)
+    });
+    let dir = t.dir("t");
+    // Recorded: its checkpoints are gone. Interrupted: they stay, named by the run's settings.
+    assert!(!dir.join("synthetic.teacher.none.holdout.s0.epochs").exists());
+    let kept = dir.join("synthetic.teacher.none.holdout.s1.epochs/state-1.json");
+    let run = p.runs.iter().find(|r| r.key == "synthetic.teacher.none.holdout.s1").unwrap();
+    assert_eq!(std::fs::read_to_string(kept).unwrap(), run.config_hash());
+    // Failed runs are recorded too, and theirs go as well; the next start resumes the teacher.
+    let (s, _) = go(&p, &t, &Scripted::new(&[("kd.holdout.s0", "nan")]), &AtomicBool::new(false));
+    assert_eq!((s.finished, s.failed), (4, 1), "{s:?}");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

@@ -25,6 +25,16 @@ impl WeightAverage {
         WeightAverage { decay, updates: 0, average: model }
     }
 
+    /// An average saved after `updates` updates (a resumed run's).
+    pub fn resume(average: Model, decay: f64, updates: u64) -> Self {
+        WeightAverage { decay, updates, average }
+    }
+
+    /// Updates folded in so far.
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
     /// The decay used by the next update.
     pub fn current_decay(&self) -> f64 {
         let t = self.updates as f64;

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod config;
 pub mod ema;
 pub mod metrics;
+pub mod resume;
 pub mod search;
 pub mod store;
 pub mod trainer;
@@ -14,6 +15,7 @@ pub use config::{Keep, TrainConfig, TrainSettings, ValidTrainConfig};
 /// re-exported so `harbench_train::device::…` and `harbench_train::DeviceChoice` keep working.
 pub use harbench_models::device;
 pub use harbench_models::device::DeviceChoice;
+pub use resume::EpochCheckpoints;
 pub use trainer::{fit, train, Batch, CrossEntropy, Objective, Splits, Stage, TrainOutcome, Trained};
 
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@
 //! train it once, the second waiting for the first.
 
 use crate::config::ValidTrainConfig;
+use crate::resume::EpochCheckpoints;
 use crate::trainer::{train, TrainOutcome, Trained};
 use crate::TrainError;
 use burn::module::Module;
@@ -165,6 +166,12 @@ impl TeacherStore {
         self.root.join(format!("{digest}.lock"))
     }
 
+    /// Where the teacher of `digest` keeps its epoch checkpoints while it trains, so that a
+    /// teacher whose training was killed continues in whichever run needs it next.
+    pub fn checkpoints(&self, digest: &str) -> EpochCheckpoints {
+        EpochCheckpoints { dir: self.root.join(format!("{digest}.epochs")), identity: digest.to_string() }
+    }
+
     /// The teacher of `key` from the store, or trained on `fold` of `data` and stored. Training
     /// is claimed with a lock: a process that finds another one training the same teacher waits
     /// for it and then loads its result, so that a teacher is trained once however many runners
@@ -193,8 +200,16 @@ impl TeacherStore {
         if let Some(t) = self.get(key, channels, classes, device)? {
             return Ok(t);
         }
-        let trained = train(&key.model, data, fold, &key.train, device, progress, stop)?;
-        let digest = if trained.outcome.interrupted { digest } else { self.put(key, &trained)? };
+        let checkpoints = self.checkpoints(&digest);
+        let trained = train(&key.model, data, fold, &key.train, device, progress, stop, Some(&checkpoints))?;
+        let digest = if trained.outcome.interrupted {
+            digest
+        } else {
+            let stored = self.put(key, &trained)?;
+            // Stored: the checkpoints have served (a leftover costs disk only).
+            let _ = checkpoints.clear();
+            stored
+        };
         Ok(StoredTeacher { key: digest, model: trained.model, normalizer: trained.normalizer, outcome: trained.outcome, reused: false })
     }
 }

@@ -6,6 +6,7 @@ use crate::batches::SplitData;
 use crate::config::{learning_rate, Keep, TrainConfig, ValidTrainConfig};
 use crate::ema::WeightAverage;
 use crate::metrics::{Confusion, Metrics};
+use crate::resume::{EpochCheckpoints, LoopState, Tensors};
 use crate::search::{select, ArchStep, SearchReport};
 use crate::TrainError;
 use burn::module::Module;
@@ -124,6 +125,13 @@ pub trait Objective {
     }
     /// The scalar loss of one batch (on the autodiff device).
     fn loss(&mut self, module: &Self::Module, batch: &Batch) -> Result<Tensor<1>, TrainError>;
+    /// True when the objective keeps no state between batches besides the module, so that an
+    /// epoch checkpoint of the module and the optimiser is the whole training state and a run
+    /// can resume from it ([`EpochCheckpoints`]). Objectives with memory banks or running
+    /// statistics of their own answer false and always start over.
+    fn resumable(&self) -> bool {
+        false
+    }
 }
 
 /// Plain supervised training: cross-entropy (optionally label-smoothed) of the model's logits.
@@ -149,6 +157,9 @@ impl Objective for CrossEntropy {
     }
     fn loss(&mut self, module: &Model, batch: &Batch) -> Result<Tensor<1>, TrainError> {
         Ok(self.forward(module.forward(batch.x.clone()).logits, batch.y.clone()))
+    }
+    fn resumable(&self) -> bool {
+        true
     }
 }
 
@@ -185,7 +196,9 @@ impl Splits {
     }
 }
 
-/// Trains `model_config` on `fold` of `data` with cross-entropy.
+/// Trains `model_config` on `fold` of `data` with cross-entropy; with `checkpoints`, the state
+/// after each epoch is written there and a run killed part-way continues from it.
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     model_config: &ModelConfig,
     data: &Prepared,
@@ -194,6 +207,7 @@ pub fn train(
     device: &Device,
     progress: &dyn Progress,
     stop: &AtomicBool,
+    checkpoints: Option<&EpochCheckpoints>,
 ) -> Result<Trained, TrainError> {
     model_config
         .check_input(model_config.kind(), data.windows.channels, data.windows.length)
@@ -203,12 +217,15 @@ pub fn train(
     let train_device = device.clone().autodiff();
     let model = model_config.build(splits.train.channels, splits.classes, &train_device);
     let mut objective = CrossEntropy::new(config.label_smoothing, &train_device);
-    let (model, outcome) = fit(model, &mut objective, &splits, config, device, progress, stop)?;
+    let (model, outcome) = fit(model, &mut objective, &splits, config, device, progress, stop, checkpoints)?;
     Ok(Trained { model, normalizer: splits.normalizer, outcome })
 }
 
 /// The training loop for any [`Objective`]: `module` must live on `device`'s autodiff twin.
-/// Returns the best-validation student (eval mode, plain device) and the outcome.
+/// Returns the best-validation student (eval mode, plain device) and the outcome. With
+/// `checkpoints` (and an objective that is [`Objective::resumable`], without a head search),
+/// the loop's state is saved after every epoch and a saved state is resumed from.
+#[allow(clippy::too_many_arguments)]
 pub fn fit<O: Objective>(
     mut module: O::Module,
     objective: &mut O,
@@ -217,6 +234,7 @@ pub fn fit<O: Objective>(
     device: &Device,
     progress: &dyn Progress,
     stop: &AtomicBool,
+    checkpoints: Option<&EpochCheckpoints>,
 ) -> Result<(Model, TrainOutcome), TrainError> {
     let train_device = device.clone().autodiff();
     let (train_set, val_set, test_set, classes) = (&splits.train, &splits.val, &splits.test, splits.classes);
@@ -243,10 +261,19 @@ pub fn fit<O: Objective>(
     let mut augment_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xA5A5_5A5A);
     // Several heads: their mixture weights learn on validation batches, between network steps.
     let mut arch_step = ArchStep::new(objective.student(&module), &config.search, config.batch_size, device);
+    // Resuming needs every piece of state kept between batches on disk; the head search's own
+    // optimiser is not saved.
+    let checkpoints = checkpoints.filter(|_| objective.resumable() && arch_step.is_none());
+    let settings = format!("{}; {parameters} trainable parameters", serde_json::to_string(config).expect("settings serialise"));
+    let saved = match checkpoints {
+        Some(c) => c.load(&settings, &|why| progress.message(&why))?,
+        None => None,
+    };
 
     // Pre-training epochs: own optimiser state and a constant learning rate; batch order is
     // seeded apart from the main epochs so that adding a stage does not reorder them.
-    let pretrain = objective.pretrain_epochs();
+    // A saved state holds the pre-trained module.
+    let pretrain = if saved.is_some() { 0 } else { objective.pretrain_epochs() };
     let mut optimizer = new_optimizer();
     for epoch in 1..=pretrain {
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(1_000_033).wrapping_add(epoch as u64 + (1 << 40))));
@@ -279,12 +306,46 @@ pub fn fit<O: Objective>(
         Some(average) => average.model().clone(),
         None => objective.student(module).valid(),
     };
+    let shuffle = |order: &mut Vec<usize>, epoch: usize| {
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64)))
+    };
+    let mut first_epoch = 1;
+    let mut earlier_seconds = 0.0;
+    if let Some(saved) = &saved {
+        let state = &saved.state;
+        module = saved.module(module)?;
+        optimizer = saved.optimizer(optimizer)?;
+        // Loading writes batch-norm running statistics into their cells in place, and clones
+        // share those cells: each loaded model gets a `valid()` copy of its own.
+        let skeleton = || objective.student(&module).valid();
+        if let Some(average) = average.as_mut() {
+            *average = WeightAverage::resume(saved.average(skeleton())?, config.ema_decay, state.average_updates.unwrap_or(0));
+        }
+        best = Some((state.best_macro_f1, state.best_epoch, saved.best(skeleton())?));
+        history = state.history.clone();
+        pretrain_losses = state.pretrain_losses.clone();
+        (step, trained_samples, epochs_run, earlier_seconds) = (state.step, state.trained_samples, state.epoch, state.train_seconds);
+        let word_pos = state.augment_word_pos.parse().map_err(|_| TrainError::Checkpoint {
+            path: checkpoints.map(|c| c.dir.display().to_string()).unwrap_or_default(),
+            message: format!("augment_word_pos '{}' is not a number", state.augment_word_pos),
+        })?;
+        augment_rng.set_word_pos(word_pos);
+        // Each epoch shuffles the previous epoch's order: replay them.
+        for epoch in 1..=state.epoch {
+            shuffle(&mut order, epoch);
+        }
+        first_epoch = state.epoch + 1;
+        progress.message(&format!("resuming after epoch {} of {} (saved state)", state.epoch, config.epochs));
+    }
 
-    'epochs: for epoch in 1..=config.epochs {
+    'epochs: for epoch in first_epoch..=config.epochs {
         if interrupted {
             break;
         }
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64)));
+        shuffle(&mut order, epoch);
+        // Dropout draws from the device's generator: seeding it per epoch makes an epoch's draws
+        // independent of the epochs before it, so a resumed run draws what an unbroken one does.
+        device.seed(config.seed.wrapping_mul(1_000_039).wrapping_add(epoch as u64 + (1 << 42)));
         progress.start(&format!("epoch {epoch}/{}", config.epochs), Some(steps_per_epoch as u64));
         let epoch_start = Instant::now();
         let mut loss_sum = 0.0;
@@ -330,12 +391,32 @@ pub fn fit<O: Objective>(
         if best.as_ref().is_none_or(|(f1, _, _)| val.macro_f1 > *f1) {
             best = Some((val.macro_f1, epoch, eval_model));
         }
-        let best_epoch = best.as_ref().map(|b| b.1).unwrap_or(epoch);
+        let (best_macro_f1, best_epoch, best_model) = best.as_ref().expect("an epoch ended");
+        if let Some(checkpoints) = checkpoints {
+            let state = LoopState {
+                format: crate::resume::FORMAT,
+                identity: checkpoints.identity.clone(),
+                settings: settings.clone(),
+                epoch,
+                step,
+                trained_samples,
+                train_seconds: earlier_seconds + started.elapsed().as_secs_f64(),
+                history: history.clone(),
+                pretrain_losses: pretrain_losses.clone(),
+                best_epoch: *best_epoch,
+                best_macro_f1: *best_macro_f1,
+                augment_word_pos: augment_rng.get_word_pos().to_string(),
+                average_updates: average.as_ref().map(WeightAverage::updates),
+            };
+            let average = average.as_ref().map(WeightAverage::model);
+            checkpoints.save(&state, Tensors { module: &module, optimizer: &optimizer, best: best_model, average })?;
+        }
+        let best_epoch = *best_epoch;
         if config.patience.is_some_and(|p| epoch - best_epoch >= p) {
             break;
         }
     }
-    let train_seconds = started.elapsed().as_secs_f64();
+    let train_seconds = earlier_seconds + started.elapsed().as_secs_f64();
     let last_model = evaluated(&module, &average, objective);
     let (_, best_epoch, best_model) = match best {
         Some(b) => b,

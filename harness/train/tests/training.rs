@@ -26,7 +26,7 @@ fn run_kept(config: &TrainConfig, stop: &AtomicBool) -> (f64, TrainOutcome) {
     let fold = split::folds(&data.windows, &data.meta, &ds.spec().holdout, &SplitConfig::default()).unwrap().remove(0);
     let model = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
     let config = config.clone().check().unwrap();
-    let trained = train(&model, &data, &fold, &config, &test_device(), &Silent, stop).unwrap();
+    let trained = train(&model, &data, &fold, &config, &test_device(), &Silent, stop, None).unwrap();
     let splits = harbench_train::trainer::Splits::new(&data, &fold, &config).unwrap();
     let test = harbench_train::trainer::evaluate(&trained.model, &splits.test, splits.classes, &test_device());
     (test.accuracy, trained.outcome)
