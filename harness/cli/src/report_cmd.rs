@@ -30,9 +30,12 @@ pub struct ReportArgs {
     /// Suite file, or the name of one in suites/.
     suite: String,
     /// Revision (HEAD, a branch, a hash) or results folder name (e.g. 1a2b3c4d5e6f-dirty)
-    /// [default: the current checkout, else the newest commit in the store].
-    #[arg(long)]
-    commit: Option<String>,
+    /// [default: the current checkout, else the newest commit in the store]. Given several
+    /// times, the records of a suite run at several commits are joined (rows added after a code
+    /// change): each run from the first commit listed that has it finished; the tables name
+    /// every commit and the rows each gave; files are written under the first.
+    #[arg(long, value_name = "REV")]
+    commit: Vec<String>,
     /// Which model of each run to score: `best` (the best-validation checkpoint) or `last` (the
     /// last epoch's, for fixed-schedule protocols; written to tables-last.md / .csv).
     #[arg(long, default_value = "best")]
@@ -170,19 +173,33 @@ pub fn report(args: ReportArgs) -> Result<()> {
         store = ResultsStore::new(reference);
     }
     let suite_dir = store.root.join(&plan.suite);
-    let commit = match &args.commit {
-        Some(rev) => commit_folder(&suite_dir, rev)?,
-        None => current_or_newest(&suite_dir)?,
+    let commits = match args.commit.as_slice() {
+        [] => vec![current_or_newest(&suite_dir)?],
+        revs => revs.iter().map(|rev| commit_folder(&suite_dir, rev)).collect::<Result<Vec<_>>>()?,
     };
-    let commit_dir = store.commit_dir(&plan.suite, &commit);
-    let machine = pick_machine(std::slice::from_ref(&commit_dir), &args.results)?;
+    let commit_dirs: Vec<PathBuf> = commits.iter().map(|c| store.commit_dir(&plan.suite, c)).collect();
+    if commits.len() > 1 {
+        if let Some(missing) = commit_dirs.iter().find(|d| !d.is_dir()) {
+            bail!("no results of suite {} in {}", plan.suite, missing.display());
+        }
+    }
+    let machine = pick_machine(&commit_dirs, &args.results)?;
+    let mut sets = Vec::new();
+    for (commit, dir) in commits.iter().zip(&commit_dirs) {
+        sets.push((commit.clone(), ResultsStore::records(&dir.join(&machine))?));
+    }
+    let (records, parts) = report::join_commits(sets);
+    let commit = commits.join("+");
+    let mut r = report::build(&plan, &records, &commit, &machine, args.checkpoint);
+    if commits.len() > 1 {
+        r.commits = parts;
+    }
+    let commit_dir = &commit_dirs[0];
     let machine_dir = commit_dir.join(&machine);
-    let records = ResultsStore::records(&machine_dir)?;
-    let r = report::build(&plan, &records, &commit, &machine, args.checkpoint);
     print!("{}", r.terminal());
     let machine_details = machine_file(&machine_dir);
     let source = Source { plan: &plan, records: &records, report: &r, machine: machine_details.as_ref() };
-    let written = harbench_report::write(&source, &commit_dir, &args.format, !args.no_plots)
+    let written = harbench_report::write(&source, commit_dir, &args.format, !args.no_plots)
         .with_context(|| format!("writing the report of suite {} into {}", plan.suite, commit_dir.display()))?;
     let (figures, files): (Vec<&PathBuf>, Vec<&PathBuf>) = written.iter().partition(|p| p.parent() != Some(commit_dir.as_path()));
     println!(
@@ -194,13 +211,14 @@ pub fn report(args: ReportArgs) -> Result<()> {
         println!(
             "figures: {} files (SVG and PNG) in {}",
             figures.len(),
-            harbench_report::figures_dir(&commit_dir, args.checkpoint).display()
+            harbench_report::figures_dir(commit_dir, args.checkpoint).display()
         );
     }
     if let Some(path) = &args.md_out {
         let command = format!(
-            "harbench report {} --commit {commit} --checkpoint {} --results {} --md-out {}",
+            "harbench report {} {} --checkpoint {} --results {} --md-out {}",
             args.suite,
+            commits.iter().map(|c| format!("--commit {c}")).collect::<Vec<_>>().join(" "),
             args.checkpoint.name(),
             store.root.display(),
             path.display()

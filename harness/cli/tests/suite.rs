@@ -95,6 +95,64 @@ fn a_suite_killed_with_sigkill_resumes_without_redoing_finished_runs() {
     assert!(cwd.join("results/tiny/nogit/testbox/machine.json").is_file());
 }
 
+const LONG: &str = "\
+description: mid-run resume test
+datasets: [synthetic]
+seeds: [0]
+train: {epochs: 6, batch_size: 32, warmup_epochs: 1}
+experiments:
+  - name: har
+    models: [{preset: mobilenetv3-small-1d, width: 0.25, dropout: 0.2, label: tiny}]
+    methods: [none]
+";
+
+/// The numbers of a record's outcome, without timings.
+fn outcome_numbers(record: &[u8]) -> serde_json::Value {
+    let mut outcome: serde_json::Value = serde_json::from_slice::<serde_json::Value>(record).unwrap()["output"]["outcome"].clone();
+    for field in ["train_seconds", "samples_per_second"] {
+        outcome[field] = serde_json::Value::Null;
+    }
+    for epoch in outcome["history"].as_array_mut().unwrap() {
+        epoch["samples_per_second"] = serde_json::Value::Null;
+    }
+    outcome
+}
+
+#[test]
+fn a_run_killed_mid_way_goes_on_from_its_last_epoch_to_the_same_numbers() {
+    let killed = tempfile::tempdir().unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    for cwd in [killed.path(), whole.path()] {
+        std::fs::write(cwd.join("long.yaml"), LONG).unwrap();
+        ok(cwd, &["data", "prepare", "synthetic"]);
+    }
+    let key = "synthetic.tiny.none.holdout.s0";
+    let dir = killed.path().join("results/long/nogit/testbox");
+    let mut child =
+        harbench(killed.path()).args(["run", "long.yaml", "--jobs", "1"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let saved = dir.join(format!("{key}.epochs/state-2.json"));
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !saved.exists() {
+        assert!(Instant::now() < deadline, "epoch 2 was not saved in 5 minutes");
+        assert!(child.try_wait().unwrap().is_none(), "the runner exited before epoch 2 was saved");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL, during epoch 3 (or while it saves epoch 2's state)
+    child.wait().unwrap();
+    assert!(records(&dir).is_empty(), "the run finished before it was killed");
+
+    let out = ok(killed.path(), &["run", "long.yaml"]);
+    assert!(out.contains("1 finished, 0 failed"), "{out}");
+    assert!(out.contains(&format!("{key}: running, from its checkpoint after epoch ")), "{out}");
+    ok(whole.path(), &["run", "long.yaml"]);
+    let resumed = records(&dir);
+    let unbroken = records(&whole.path().join("results/long/nogit/testbox"));
+    assert_eq!(outcome_numbers(&resumed[0].1), outcome_numbers(&unbroken[0].1));
+    assert_eq!(outcome_numbers(&resumed[0].1)["history"].as_array().unwrap().len(), 6);
+    // Recorded: the checkpoints are gone.
+    assert!(!dir.join(format!("{key}.epochs")).exists());
+}
+
 const PIPELINE: &str = "\
 datasets: [synthetic]
 seeds: [0, 1]
@@ -169,6 +227,25 @@ fn run_report_and_diff_end_to_end() {
 
     let o = harbench(cwd).args(["diff", "nogit", "HEAD"]).output().unwrap();
     assert!(!o.status.success());
+
+    // A suite continued at a second commit: the teacher rows only there, joined in one table.
+    let later = cwd.join("results/pipe/later/testbox");
+    std::fs::create_dir_all(&later).unwrap();
+    for teacher in ["synthetic.teacher.none.holdout.s0.json", "synthetic.teacher.none.holdout.s1.json"] {
+        std::fs::rename(cwd.join("results/pipe/copy/testbox").join(teacher), later.join(teacher)).unwrap();
+    }
+    let joined =
+        ok(cwd, &["report", "pipe", "--commit", "copy", "--commit", "later", "--format", "md", "--no-plots", "--md-out", "docs/joined.md"]);
+    assert!(
+        joined.contains("records of 2 commits joined") && joined.contains("later (2 run(s): synthetic.teacher.none.holdout)"),
+        "{joined}"
+    );
+    let doc = std::fs::read_to_string(cwd.join("docs/joined.md")).unwrap();
+    assert!(doc.starts_with("<!-- Written by `harbench report pipe --commit copy --commit later --checkpoint best"), "{doc}");
+    let teacher_row = |text: &str| text.lines().find(|l| l.starts_with("| teacher ")).unwrap().to_string();
+    assert_eq!(teacher_row(&doc), teacher_row(&md), "the joined table lost the teacher rows");
+    let o = harbench(cwd).args(["report", "pipe", "--commit", "copy", "--commit", "nowhere"]).output().unwrap();
+    assert!(!o.status.success() && text(&o).1.contains("nowhere"), "{}", text(&o).1);
 
     // The regression gate: the results as a reference store, compared with this checkout's.
     copy_dir(&cwd.join("results/pipe/nogit"), &cwd.join("reference/pipe/reference-commit"));

@@ -82,7 +82,7 @@ pub fn run(
     for &run in selected {
         match ResultsStore::read(&dir, &run.key)? {
             Some(r) if r.finished() && r.config_hash == run.config_hash() => {
-                store::release_if_stale(&dir, &run.key)?;
+                runner::tidy_finished(&dir, run, &run.config_hash())?;
                 view.log(&format!("{}: skipped (finished earlier)", run.key));
                 summary.skipped += 1;
                 view.suite().advance(1);

@@ -160,7 +160,10 @@ pub struct Table {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub suite: String,
+    /// The commit folder the records come from (several joined by `+`, see `commits`).
     pub commit: String,
+    /// When the records of several commits are joined ([`join_commits`]): what each gave.
+    pub commits: Vec<CommitRuns>,
     pub machine: String,
     pub checkpoint: Checkpoint,
     /// The split protocols of the suite's runs, e.g. `holdout-subjects (validation 15 % of the
@@ -250,7 +253,54 @@ pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, ch
             t
         })
         .collect();
-    Report { suite: plan.suite.clone(), commit: commit.into(), machine: machine.into(), checkpoint, protocols: protocols(plan), tables }
+    Report {
+        suite: plan.suite.clone(),
+        commit: commit.into(),
+        commits: Vec::new(),
+        machine: machine.into(),
+        checkpoint,
+        protocols: protocols(plan),
+        tables,
+    }
+}
+
+/// What one commit folder gave to a report that joins several.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitRuns {
+    pub commit: String,
+    /// Records taken from this folder.
+    pub runs: usize,
+    /// Their keys without the seed (`uci-har.cnn3.none.holdout`), once each.
+    pub rows: Vec<String>,
+}
+
+/// Joins the records of one suite run at several commits (a suite continued after a code
+/// change, with the rows it added at the new commit): each run key is taken from the first
+/// folder, in the order given, that has it finished, else from the first that has it at all.
+/// Returns the records and what each folder gave.
+pub fn join_commits(sets: Vec<(String, Vec<RunRecord>)>) -> (Vec<RunRecord>, Vec<CommitRuns>) {
+    let mut chosen: BTreeMap<String, (bool, usize, RunRecord)> = BTreeMap::new();
+    for (index, (_, records)) in sets.iter().enumerate() {
+        for r in records {
+            let better = chosen.get(&r.key).is_none_or(|(finished, _, _)| !finished && r.finished());
+            if better {
+                chosen.insert(r.key.clone(), (r.finished(), index, r.clone()));
+            }
+        }
+    }
+    let mut parts: Vec<CommitRuns> =
+        sets.iter().map(|(commit, _)| CommitRuns { commit: commit.clone(), runs: 0, rows: Vec::new() }).collect();
+    let mut records = Vec::new();
+    for (key, (_, index, record)) in chosen {
+        let part = &mut parts[index];
+        part.runs += 1;
+        let row = key.rsplit_once(".s").filter(|(_, seed)| seed.parse::<u64>().is_ok()).map_or(key.as_str(), |(row, _)| row).to_string();
+        if !part.rows.contains(&row) {
+            part.rows.push(row);
+        }
+        records.push(record);
+    }
+    (records, parts)
 }
 
 pub fn title(kind: TableKind) -> &'static str {
@@ -544,6 +594,30 @@ impl Report {
     /// Where the numbers come from, in the store's terms: checkpoint, split protocol, commit and
     /// machine.
     pub fn provenance(&self) -> String {
+        if self.commits.len() > 1 {
+            let parts: Vec<String> = self
+                .commits
+                .iter()
+                .enumerate()
+                // The first commit gives most rows; the later ones name theirs.
+                .map(|(i, c)| match i {
+                    0 => format!("{} ({} run(s))", c.commit, c.runs),
+                    _ => format!("{} ({} run(s): {})", c.commit, c.runs, if c.rows.is_empty() { "none".into() } else { c.rows.join(", ") }),
+                })
+                .collect();
+            let folders: Vec<&str> = self.commits.iter().map(|c| c.commit.as_str()).collect();
+            return format!(
+                "{} scored on the test split; split: {}; the suite's records of {} commits joined, each run from the first commit that has it: {}; machine {} (results/{}/{{{}}}/{}).",
+                self.checkpoint.describe(),
+                if self.protocols.is_empty() { "none planned".to_string() } else { self.protocols.join("; ") },
+                self.commits.len(),
+                parts.join("; "),
+                self.machine,
+                self.suite,
+                folders.join(","),
+                self.machine
+            );
+        }
         format!(
             "{} scored on the test split; split: {}; commit {}, machine {} (results/{}/{}/{}).",
             self.checkpoint.describe(),

@@ -11,7 +11,7 @@ use crate::store::{self, Claim, ResultsStore, StoreError};
 use harbench_data::progress::Progress;
 use harbench_train::EpochCheckpoints;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -146,9 +146,10 @@ pub fn run_these(
         }
         let hash = run.config_hash();
         let label = if selected.len() == 1 { run.key.clone() } else { format!("[{}/{}] {}", i + 1, selected.len(), run.key) };
+        let checkpoints = epoch_checkpoints(&dir, run, &hash);
         match ResultsStore::read(&dir, &run.key)? {
             Some(r) if r.finished() && r.config_hash == hash => {
-                store::release_if_stale(&dir, &run.key)?;
+                tidy_finished(&dir, run, &hash)?;
                 log(&format!("{label}: skipped (finished earlier)"));
                 summary.skipped += 1;
                 runs.advance(1);
@@ -177,10 +178,12 @@ pub fn run_these(
             continue;
         }
         runs.message(&label);
-        log(&format!("{label}: running"));
+        match checkpoints.saved_epoch() {
+            Some(epoch) => log(&format!("{label}: running, from its checkpoint after epoch {epoch}")),
+            None => log(&format!("{label}: running")),
+        }
         // A run killed part-way continues from its last finished epoch (plain training only;
         // see `harbench_train::resume`); the checkpoints go once its record is written.
-        let checkpoints = EpochCheckpoints { dir: dir.join(format!("{}.epochs", run.key)), identity: hash.clone() };
         let (result, timings, budget_hit) = execute(run, executor, inner, stop, checkpoints.clone());
         let record = match result {
             Ok(out) if out.outcome.interrupted && !budget_hit => {
@@ -226,6 +229,21 @@ pub fn run_these(
     }
     runs.finish();
     Ok(summary)
+}
+
+/// Where `run` (of settings `hash`) saves its state after each epoch, in the folder `dir` of
+/// its record.
+pub(crate) fn epoch_checkpoints(dir: &Path, run: &RunSpec, hash: &str) -> EpochCheckpoints {
+    EpochCheckpoints { dir: dir.join(format!("{}.epochs", run.key)), identity: hash.to_string() }
+}
+
+/// What a runner killed after a run's record was written can leave: the run's lock and its
+/// epoch checkpoints.
+pub(crate) fn tidy_finished(dir: &Path, run: &RunSpec, hash: &str) -> Result<(), StoreError> {
+    store::release_if_stale(dir, &run.key)?;
+    // Best effort: a leftover folder costs disk only.
+    let _ = epoch_checkpoints(dir, run, hash).clear();
+    Ok(())
 }
 
 /// Runs one run under a watchdog that raises its stop flag on Ctrl-C or at its time budget.

@@ -198,3 +198,39 @@ fn the_last_epoch_model_can_be_scored_instead_of_the_best_checkpoint() {
     assert_eq!("last".parse::<Checkpoint>(), Ok(Checkpoint::Last));
     assert!("final".parse::<Checkpoint>().unwrap_err().contains("best or last"));
 }
+
+#[test]
+fn records_of_several_commits_join_each_run_from_the_first_commit_that_finished_it() {
+    let p = plan(SUITE);
+    let none0 = "synthetic.mobilenetv3-small-1d.none.holdout.s0";
+    let none1 = "synthetic.mobilenetv3-small-1d.none.holdout.s1";
+    let kd0 = "synthetic.mobilenetv3-small-1d.kd.holdout.s0";
+    let mut failed = record(find(&p, none1), 0.0, 0.0);
+    failed.status = Status::Failed;
+    failed.best = None;
+    let first = vec![record(find(&p, none0), 0.90, 0.80), failed];
+    // The later commit re-ran none.s0 (ignored: the first commit has it), finished none.s1
+    // (taken: the first commit's failed), and added kd.s0.
+    let later = vec![record(find(&p, none0), 0.10, 0.10), record(find(&p, none1), 0.92, 0.84), record(find(&p, kd0), 0.94, 0.90)];
+    let (records, parts) = report::join_commits(vec![("aaaaaaaaaaaa".into(), first), ("bbbbbbbbbbbb".into(), later)]);
+    let by_key = |key: &str| records.iter().find(|r| r.key == key).unwrap().best.clone().unwrap().test_accuracy;
+    assert_eq!(records.len(), 3);
+    assert_eq!((by_key(none0), by_key(none1), by_key(kd0)), (0.90, 0.92, 0.94));
+    assert_eq!((parts[0].runs, parts[1].runs), (1, 2));
+    assert_eq!(parts[1].rows, ["synthetic.mobilenetv3-small-1d.kd.holdout", "synthetic.mobilenetv3-small-1d.none.holdout"]);
+
+    let mut r = report::build(&p, &records, "aaaaaaaaaaaa+bbbbbbbbbbbb", "box", Checkpoint::Best);
+    r.commits = parts;
+    let kd = &r.tables[0];
+    let row = |model: &str, method: &str| kd.rows.iter().find(|r| r[0] == model && r[1] == method).unwrap().clone();
+    // Both seeds of the student alone, one from each commit: mean 91.00, std 1.41 (as above).
+    assert_eq!(row("mobilenetv3-small-1d", "none")[2..4], ["91.00 ± 1.41", "82.00 ± 2.83"]);
+    let said = r.provenance();
+    assert!(said.contains("records of 2 commits joined"), "{said}");
+    assert!(said.contains("aaaaaaaaaaaa (1 run(s))"), "{said}");
+    assert!(
+        said.contains("bbbbbbbbbbbb (2 run(s): synthetic.mobilenetv3-small-1d.kd.holdout, synthetic.mobilenetv3-small-1d.none.holdout)"),
+        "{said}"
+    );
+    assert!(said.contains("results/t/{aaaaaaaaaaaa,bbbbbbbbbbbb}/box"), "{said}");
+}

@@ -8,7 +8,7 @@
 //! the augmentation generator's position). Batch orders need no saving: each epoch's shuffle is
 //! seeded by (seed, epoch) and is replayed. Random draws inside an epoch (dropout) come from the
 //! device's generator, which [`crate::trainer::fit`] seeds from (seed, epoch) at the start of
-//! every epoch for that reason.
+//! every epoch after the first for that reason (epoch 1 initialises burn's lazy parameters).
 //!
 //! Files carry their epoch in their name and `state-<epoch>.json` is written last, atomically:
 //! a kill between two writes leaves the previous epoch's state complete. Older files are removed
@@ -111,6 +111,15 @@ impl EpochCheckpoints {
             return Ok(None);
         }
         Ok(Some(Saved { state, dir: self.dir.clone() }))
+    }
+
+    /// The epoch a run would resume after, as far as the folder tells without the run's
+    /// settings: the newest state, if it reads and was written under this identity.
+    pub fn saved_epoch(&self) -> Option<usize> {
+        let epoch = self.states().ok()?.into_iter().max()?;
+        let text = std::fs::read_to_string(self.dir.join(state_file(epoch))).ok()?;
+        let state: LoopState = serde_json::from_str(&text).ok()?;
+        (state.format == FORMAT && state.identity == self.identity).then_some(epoch)
     }
 
     /// Writes the state after `state.epoch`, then removes what older epochs left.

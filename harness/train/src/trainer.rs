@@ -345,7 +345,12 @@ pub fn fit<O: Objective>(
         shuffle(&mut order, epoch);
         // Dropout draws from the device's generator: seeding it per epoch makes an epoch's draws
         // independent of the epochs before it, so a resumed run draws what an unbroken one does.
-        device.seed(config.seed.wrapping_mul(1_000_039).wrapping_add(epoch as u64 + (1 << 42)));
+        // Not before epoch 1: burn initialises parameters lazily, at their first use in epoch
+        // 1's first forward pass, from the generator as the run's seed left it. (A resumed run
+        // loads its parameters, and starts at epoch 2 or later.)
+        if epoch > 1 {
+            device.seed(config.seed.wrapping_mul(1_000_039).wrapping_add(epoch as u64 + (1 << 42)));
+        }
         progress.start(&format!("epoch {epoch}/{}", config.epochs), Some(steps_per_epoch as u64));
         let epoch_start = Instant::now();
         let mut loss_sum = 0.0;
