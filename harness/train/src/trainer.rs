@@ -335,6 +335,10 @@ pub fn fit<O: Objective>(
             shuffle(&mut order, epoch);
         }
         first_epoch = state.epoch + 1;
+        // Saved by a run that early stopping ended (killed before its result was written).
+        if config.patience.is_some_and(|p| state.epoch - state.best_epoch >= p) {
+            first_epoch = config.epochs + 1;
+        }
         progress.message(&format!("resuming after epoch {} of {} (saved state)", state.epoch, config.epochs));
     }
 

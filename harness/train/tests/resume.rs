@@ -65,6 +65,21 @@ impl Progress for StopAt<'_> {
     fn finish(&self) {}
 }
 
+/// Every phase label and message, in order.
+#[derive(Default)]
+struct Lines(std::sync::Mutex<Vec<String>>);
+
+impl Progress for Lines {
+    fn start(&self, label: &str, _: Option<u64>) {
+        self.0.lock().unwrap().push(label.to_string());
+    }
+    fn advance(&self, _: u64) {}
+    fn message(&self, text: &str) {
+        self.0.lock().unwrap().push(text.to_string());
+    }
+    fn finish(&self) {}
+}
+
 fn run(d: &Data, config: &TrainConfig, checkpoints: Option<&EpochCheckpoints>, progress: &dyn Progress, stop: &AtomicBool) -> Trained {
     train(&model(), &d.data, &d.fold, &config.clone().check().unwrap(), &test_device(), progress, stop, checkpoints).unwrap()
 }
@@ -146,18 +161,7 @@ fn a_run_stopped_at_the_end_of_an_epoch_resumes_without_retraining_it() {
     let first = run(&d, &config, Some(&ckpt), &StopAt { trigger: "epoch 1: val", stop: &stop }, &stop);
     assert_eq!(first.outcome.epochs_run, 1);
 
-    struct Lines(std::sync::Mutex<Vec<String>>);
-    impl Progress for Lines {
-        fn start(&self, label: &str, _: Option<u64>) {
-            self.0.lock().unwrap().push(label.to_string());
-        }
-        fn advance(&self, _: u64) {}
-        fn message(&self, text: &str) {
-            self.0.lock().unwrap().push(text.to_string());
-        }
-        fn finish(&self) {}
-    }
-    let lines = Lines(Default::default());
+    let lines = Lines::default();
     let resumed = run(&d, &config, Some(&ckpt), &lines, &never);
     let lines = lines.0.into_inner().unwrap();
     assert!(lines.iter().any(|l| l == "resuming after epoch 1 of 4 (saved state)"), "{lines:?}");
@@ -179,19 +183,10 @@ fn a_checkpoint_of_other_settings_is_not_resumed() {
     // Another learning rate: the saved state is of another run and is ignored, with a word why.
     let other = TrainConfig { lr: short.lr * 2.0, ..short.clone() };
     let fresh = run(&d, &other, None, &Silent, &never);
-    let told = std::sync::Mutex::new(Vec::new());
-    struct Told<'a>(&'a std::sync::Mutex<Vec<String>>);
-    impl Progress for Told<'_> {
-        fn start(&self, _: &str, _: Option<u64>) {}
-        fn advance(&self, _: u64) {}
-        fn message(&self, text: &str) {
-            self.0.lock().unwrap().push(text.to_string());
-        }
-        fn finish(&self) {}
-    }
-    let again = run(&d, &other, Some(&checkpoints(tmp.path(), "run-c")), &Told(&told), &never);
+    let told = Lines::default();
+    let again = run(&d, &other, Some(&checkpoints(tmp.path(), "run-c")), &told, &never);
     assert_eq!(numbers(&again.outcome), numbers(&fresh.outcome));
-    assert!(told.lock().unwrap().iter().any(|l| l.contains("other settings") && l.contains("state-2.json")));
+    assert!(told.0.into_inner().unwrap().iter().any(|l| l.contains("other settings") && l.contains("state-2.json")));
 
     // Another identity (another run's folder by mistake): ignored too.
     let third = run(&d, &short, Some(&checkpoints(tmp.path(), "run-d")), &Silent, &never);
@@ -219,4 +214,20 @@ fn a_corrupt_state_file_is_an_error_that_names_it() {
         Err(e) => e.to_string(),
     };
     assert!(err.contains("state-3.json"), "{err}");
+}
+
+#[test]
+fn a_run_that_early_stopping_ended_is_not_trained_further_when_started_again() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let d = synthetic();
+    let never = AtomicBool::new(false);
+    // A learning rate too small to learn: validation soon stops improving and patience 1 ends it.
+    let config = TrainConfig { lr: 1e-9, patience: Some(1), epochs: 6, ema_decay: 0.0, ..config() };
+    let tmp = tempfile::tempdir().unwrap();
+    let ckpt = checkpoints(tmp.path(), "run-e");
+    let first = run(&d, &config, Some(&ckpt), &Silent, &never);
+    assert!(first.outcome.epochs_run < 6, "early stopping did not end the run");
+    // Its state after its last epoch is still there (a runner killed before writing the record).
+    let again = run(&d, &config, Some(&ckpt), &Silent, &never);
+    assert_eq!(numbers(&again.outcome), numbers(&first.outcome));
 }
