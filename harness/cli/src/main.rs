@@ -72,6 +72,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `run` sets its pool up itself, once it knows its threads per job.
+    if !matches!(cli.command, Command::Run(_)) {
+        if let Err(err) = harbench_models::device::init_thread_pool(None) {
+            eprintln!("error: setting up the thread pool: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
     let result = match cli.command {
         Command::Data { command } => data_cmd::run(command, &cli.data_dir),
         Command::Train(args) => train_cmd::run(args, &cli.data_dir),

@@ -254,9 +254,7 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     let stop = harbench_common::interrupt::stop_flag("stopping after this batch; the unfinished run is not recorded")
         .context("installing the Ctrl-C handler")?;
     let s = if parallel.jobs == 1 {
-        if let Some(t) = parallel.threads {
-            rayon::ThreadPoolBuilder::new().num_threads(t).build_global().context("setting up the thread pool")?;
-        }
+        harbench_models::device::init_thread_pool(parallel.threads).context("setting up the thread pool")?;
         println!("suite {}: {} runs; results in {}", plan.suite, selected.len(), dir.display());
         let bar = RunsBar { bar: Bar::new(), label: Mutex::new(String::new()) };
         let log = |line: &str| bar.bar.println(line);

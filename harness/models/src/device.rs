@@ -135,3 +135,33 @@ mod tests {
         assert_eq!(sum, 3.0);
     }
 }
+
+/// Runs `work` on one of rayon's worker threads when the pool has more than one, else here.
+///
+/// Flex hands large operations to rayon. Called from a thread outside the pool, every such
+/// operation injects a job, wakes a worker and puts the caller to sleep until the job is done:
+/// two futex round trips per operation, a few hundred times per training step. Called from a
+/// worker, the same operation is a `join` whose other half a spinning worker steals, and the
+/// caller keeps working. The values computed are the same either way.
+pub fn on_worker_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_num_threads() > 1 && rayon::current_thread_index().is_none() {
+        rayon::scope(|_| work())
+    } else {
+        work()
+    }
+}
+
+/// Stack of each rayon worker: [`on_worker_thread`] runs whole training runs there, so as much
+/// as a main thread gets (std's default for spawned threads is 2 MiB).
+const WORKER_STACK_BYTES: usize = 16 << 20;
+
+/// Builds rayon's global pool: `threads` workers (`None`: `RAYON_NUM_THREADS`, else one per
+/// core) with [`WORKER_STACK_BYTES`] stacks. Call it before anything uses rayon; it fails if the
+/// pool exists already.
+pub fn init_thread_pool(threads: Option<usize>) -> Result<(), rayon::ThreadPoolBuildError> {
+    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK_BYTES);
+    if let Some(threads) = threads {
+        builder = builder.num_threads(threads);
+    }
+    builder.build_global()
+}

@@ -73,13 +73,30 @@ struct Conv1dDims {
 
 impl Conv1dDims {
     fn of(x: &FlexTensor, weight: &FlexTensor, output_grad: &FlexTensor, options: &ConvOptions<1>) -> Option<Self> {
-        let xs = x.layout().shape();
-        let ws = weight.layout().shape();
         let gs = output_grad.layout().shape();
-        if xs.num_dims() != 3 || ws.num_dims() != 3 || gs.num_dims() != 3 {
+        if gs.num_dims() != 3 || output_grad.dtype() != DType::F32 {
             return None;
         }
-        if x.dtype() != DType::F32 || weight.dtype() != DType::F32 || output_grad.dtype() != DType::F32 {
+        Self::with_length_out(x, weight, gs[2], options)
+    }
+
+    /// The dimensions of a forward pass: the output length from the convolution's arithmetic,
+    /// for symmetric padding only (flex's `conv1d` pads an asymmetric input first).
+    fn of_forward(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<1>) -> Option<Self> {
+        let (length_in, kernel) = (*x.layout().shape().last()?, *weight.layout().shape().last()?);
+        let (pad_begin, pad_end) = options.padding[0];
+        let span = options.dilation[0] * kernel.checked_sub(1)? + 1;
+        let padded = length_in + pad_begin + pad_end;
+        if pad_begin != pad_end || padded < span || options.stride[0] == 0 {
+            return None;
+        }
+        Self::with_length_out(x, weight, (padded - span) / options.stride[0] + 1, options)
+    }
+
+    fn with_length_out(x: &FlexTensor, weight: &FlexTensor, length_out: usize, options: &ConvOptions<1>) -> Option<Self> {
+        let xs = x.layout().shape();
+        let ws = weight.layout().shape();
+        if xs.num_dims() != 3 || ws.num_dims() != 3 || x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
             return None;
         }
         Some(Conv1dDims {
@@ -87,7 +104,7 @@ impl Conv1dDims {
             channels_in: xs[1],
             channels_out: ws[0],
             length_in: xs[2],
-            length_out: gs[2],
+            length_out,
             kernel: ws[2],
             stride: options.stride[0],
             dilation: options.dilation[0],
@@ -129,6 +146,94 @@ fn contiguous_f32(t: &FlexTensor) -> FlexTensor {
 
 fn from_vec(values: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::new(burn_std::Bytes::from_elems(values), crate::Layout::contiguous(shape), DType::F32)
+}
+
+/// A 1-D convolution's output, or `None` where flex's own `conv1d` should run. Depthwise and
+/// pointwise convolutions compute **the same values as flex's**, bit for bit: the same products
+/// summed in the same order (flex's depthwise loop, tap after tap from zero, then the bias; flex's
+/// gemm call for each batch item). What differs is the schedule: flex hands every call's rows to
+/// rayon, which with one thread costs a futex wake and wait per call, and its depthwise loop pays
+/// a SIMD dispatch and a 2-D range set-up per (batch, channel) row of a few dozen elements.
+pub fn conv1d_forward(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>, options: &ConvOptions<1>) -> Option<FlexTensor> {
+    let d = Conv1dDims::of_forward(x, weight, options)?;
+    if bias.is_some_and(|b| b.dtype() != DType::F32 || b.layout().num_elements() != d.channels_out) {
+        return None;
+    }
+    let bias = bias.map(contiguous_f32);
+    let bias: Option<&[f32]> = bias.as_ref().map(|b| b.storage());
+    let w = contiguous_f32(weight);
+    let w: &[f32] = w.storage();
+    if d.is_depthwise(weight, options) {
+        // flex turns products with a non-finite weight and a padding zero into NaN; leave that to it.
+        if w.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        return Some(depthwise_forward(&d, x, w, bias));
+    }
+    if d.is_pointwise(options) {
+        return Some(pointwise_forward(&d, x, w, bias));
+    }
+    None
+}
+
+/// `y[b, c, t] = Σ_j w[c, j] · x[b, c, t·s + j·d − p] (+ bias[c])`, one (batch, channel) row at a
+/// time, taps in order from a zero row as flex sums them.
+fn depthwise_forward(d: &Conv1dDims, x: &FlexTensor, w: &[f32], bias: Option<&[f32]>) -> FlexTensor {
+    let x = contiguous_f32(x);
+    let x: &[f32] = x.storage();
+    let mut y = vec![0f32; d.batch * d.channels_out * d.length_out];
+    let row = |(r, y_row): (usize, &mut [f32])| {
+        let c = r % d.channels_in;
+        let x_row = &x[r * d.length_in..(r + 1) * d.length_in];
+        for j in 0..d.kernel {
+            let wj = w[c * d.kernel + j];
+            let steps = d.valid_steps(j);
+            if d.stride == 1 && !steps.is_empty() {
+                // Contiguous on both sides: one vectorisable loop, `x·w + y` as flex writes it.
+                let start = d.input_position(steps.start, j);
+                let sources = &x_row[start..start + steps.len()];
+                for (o, &v) in y_row[steps].iter_mut().zip(sources) {
+                    *o = v * wj + *o;
+                }
+                continue;
+            }
+            for t in steps {
+                y_row[t] += wj * x_row[d.input_position(t, j)];
+            }
+        }
+        if let Some(bias) = bias {
+            y_row.iter_mut().for_each(|o| *o += bias[c]);
+        }
+    };
+    for_each_chunk(&mut y, d.length_out, row);
+    from_vec(y, Shape::from(vec![d.batch, d.channels_out, d.length_out]))
+}
+
+/// `y_b = W · x_b (+ bias)` for each batch item: `[C_out, C_in] · [C_in, L]`, the gemm call flex's
+/// `conv3d_1x1_impl` makes, with the same choice of gemm parallelism.
+fn pointwise_forward(d: &Conv1dDims, x: &FlexTensor, w: &[f32], bias: Option<&[f32]>) -> FlexTensor {
+    let x = contiguous_f32(x);
+    let x: &[f32] = x.storage();
+    let (m, n, k) = (d.channels_out, d.length_out, d.channels_in);
+    #[cfg(feature = "rayon")]
+    let parallelism = if m * n * k >= 192 * 192 * 192 { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    #[cfg(not(feature = "rayon"))]
+    let parallelism = gemm::Parallelism::None;
+    let mut y = vec![0f32; d.batch * m * n];
+    let item = |(b, y_b): (usize, &mut [f32])| {
+        let x_b = &x[b * k * n..(b + 1) * k * n];
+        // SAFETY: y_b is m×n (row stride n); w is m×k (row stride k); x_b is k×n (row stride n).
+        unsafe {
+            gemm::gemm(m, n, k, y_b.as_mut_ptr(), 1, n as isize, false, w.as_ptr(), 1, k as isize, x_b.as_ptr(), 1, n as isize, 0.0f32, 1.0f32, false, false, false, parallelism);
+        }
+        if let Some(bias) = bias {
+            for (o, row) in y_b.chunks_mut(n.max(1)).enumerate() {
+                row.iter_mut().for_each(|v| *v += bias[o]);
+            }
+        }
+    };
+    for_each_chunk(&mut y, m * n, item);
+    from_vec(y, Shape::from(vec![d.batch, m, n]))
 }
 
 /// The gradient of a 1-D convolution's input, or `None` where the default should run.
@@ -573,6 +678,45 @@ mod tests {
         let w = tensor(&[6, 4, 1], 2);
         let dy = tensor(&[2, 6, 5], 3);
         assert!(conv1d_x_backward(&x, &w, &dy, &ConvOptions::new([2], [0], [1], 1)).is_none());
+    }
+
+    /// The forward pass against flex's own `conv1d`, which it must match bit for bit.
+    fn check_forward(batch: usize, channels: usize, cout: usize, lin: usize, k: usize, stride: usize, dilation: usize, pad: usize, groups: usize, with_bias: bool) {
+        let x = tensor(&[batch, channels, lin], 31);
+        let w = tensor(&[cout, channels / groups, k], 32);
+        let bias = with_bias.then(|| tensor(&[cout], 33));
+        let options = ConvOptions::new([stride], [pad], [dilation], groups);
+        let fast = conv1d_forward(&x, &w, bias.as_ref(), &options).expect("a fast path applies");
+        let flex = crate::ops::conv::conv1d_f32(x, w, bias, &options);
+        assert_eq!(fast.layout().shape(), flex.layout().shape());
+        let bits = |t: &FlexTensor| t.storage::<f32>().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&fast), bits(&flex.to_contiguous()), "{batch}×{channels}×{lin}, k {k}, s {stride}, d {dilation}, p {pad}");
+    }
+
+    #[test]
+    fn depthwise_and_pointwise_outputs_are_flex_s_bit_for_bit() {
+        for with_bias in [false, true] {
+            check_forward(3, 4, 4, 16, 3, 1, 1, 1, 4, with_bias);
+            check_forward(2, 5, 5, 17, 5, 2, 1, 2, 5, with_bias);
+            check_forward(2, 3, 3, 9, 3, 2, 2, 0, 3, with_bias);
+            check_forward(2, 6, 6, 8, 5, 1, 1, 2, 6, with_bias);
+            check_forward(3, 6, 5, 11, 1, 1, 1, 0, 1, with_bias);
+            check_forward(4, 8, 2, 1, 1, 1, 1, 0, 1, with_bias);
+        }
+        // Enough work to go through rayon when the test runs with several threads.
+        check_forward(64, 48, 48, 32, 5, 1, 1, 2, 48, true);
+        check_forward(64, 24, 72, 64, 1, 1, 1, 0, 1, false);
+    }
+
+    #[test]
+    fn forward_leaves_other_convolutions_and_non_finite_weights_to_flex() {
+        let x = tensor(&[2, 4, 10], 1);
+        assert!(conv1d_forward(&x, &tensor(&[6, 4, 3], 2), None, &ConvOptions::new([1], [1], [1], 1)).is_none());
+        assert!(conv1d_forward(&x, &tensor(&[4, 2, 3], 2), None, &ConvOptions::new([1], [1], [1], 2)).is_none());
+        let mut w = values(4 * 3, 2);
+        w[5] = f32::INFINITY;
+        let w = from_vec(w, Shape::from(vec![4, 1, 3]));
+        assert!(conv1d_forward(&x, &w, None, &ConvOptions::new([1], [1], [1], 4)).is_none());
     }
 
     /// Batch norm by its definition, in f64.

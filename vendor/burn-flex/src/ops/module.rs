@@ -50,6 +50,11 @@ impl ModuleOps<Flex> for Flex {
         options: ConvOptions<1>,
     ) -> FloatTensor<Flex> {
         let (x, options) = pad_asymmetric_conv_input::<Flex, 1>(x, options);
+        // harbench patch: depthwise and pointwise f32 convolutions on the calling thread unless
+        // the work pays for rayon (ops/fast_grad.rs), the same values as flex's own.
+        if let Some(y) = fast_grad::conv1d_forward(&x, &weight, bias.as_ref(), &options) {
+            return y;
+        }
         match x.dtype() {
             DType::F32 => conv::conv1d_f32(x, weight, bias, &options),
             DType::F64 => conv::conv1d_f64(x, weight, bias, &options),
