@@ -224,7 +224,27 @@ fn pointwise_forward(d: &Conv1dDims, x: &FlexTensor, w: &[f32], bias: Option<&[f
         let x_b = &x[b * k * n..(b + 1) * k * n];
         // SAFETY: y_b is m×n (row stride n); w is m×k (row stride k); x_b is k×n (row stride n).
         unsafe {
-            gemm::gemm(m, n, k, y_b.as_mut_ptr(), 1, n as isize, false, w.as_ptr(), 1, k as isize, x_b.as_ptr(), 1, n as isize, 0.0f32, 1.0f32, false, false, false, parallelism);
+            gemm::gemm(
+                m,
+                n,
+                k,
+                y_b.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                w.as_ptr(),
+                1,
+                k as isize,
+                x_b.as_ptr(),
+                1,
+                n as isize,
+                0.0f32,
+                1.0f32,
+                false,
+                false,
+                false,
+                parallelism,
+            );
         }
         if let Some(bias) = bias {
             for (o, row) in y_b.chunks_mut(n.max(1)).enumerate() {
@@ -249,7 +269,12 @@ pub fn conv1d_x_backward(x: &FlexTensor, weight: &FlexTensor, output_grad: &Flex
 }
 
 /// The gradient of a 1-D convolution's weight, or `None` where the default should run.
-pub fn conv1d_weight_backward(x: &FlexTensor, weight: &FlexTensor, output_grad: &FlexTensor, options: &ConvOptions<1>) -> Option<FlexTensor> {
+pub fn conv1d_weight_backward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    output_grad: &FlexTensor,
+    options: &ConvOptions<1>,
+) -> Option<FlexTensor> {
     let d = Conv1dDims::of(x, weight, output_grad, options)?;
     if d.is_depthwise(weight, options) {
         return Some(depthwise_weight_grad(&d, x, output_grad));
@@ -439,9 +464,11 @@ fn grad_sums(dy: &[f32], x: &[f32], mean: f32, inv_std: f32) -> (f64, f64) {
         }
     }
     let start = (acc_dy.iter().sum::<f64>(), acc_dy_xhat.iter().sum::<f64>());
-    chunks_dy.remainder().iter().zip(chunks_x.remainder()).fold(start, |(s_dy, s_dy_xhat), (&g, &v)| {
-        (s_dy + g as f64, s_dy_xhat + (g * ((v - mean) * inv_std)) as f64)
-    })
+    chunks_dy
+        .remainder()
+        .iter()
+        .zip(chunks_x.remainder())
+        .fold(start, |(s_dy, s_dy_xhat), (&g, &v)| (s_dy + g as f64, s_dy_xhat + (g * ((v - mean) * inv_std)) as f64))
 }
 
 /// `f(c)` for every channel: in parallel where there is more than one thread and `elements` is
@@ -457,7 +484,12 @@ fn per_channel<T: Send>(channels: usize, elements: usize, f: impl Fn(usize) -> T
 
 /// Batch norm in training mode: `(output, mean, biased variance)`, or `None` where the default
 /// should run.
-pub fn batch_norm_train(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon: f64) -> Option<(FlexTensor, FlexTensor, FlexTensor)> {
+pub fn batch_norm_train(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    epsilon: f64,
+) -> Option<(FlexTensor, FlexTensor, FlexTensor)> {
     let shape = x.layout().shape().clone();
     if x.dtype() != DType::F32 || gamma.dtype() != DType::F32 || beta.dtype() != DType::F32 || shape.num_dims() < 2 {
         return None;
@@ -631,16 +663,8 @@ mod tests {
         let w = tensor(&[cout, cin / groups, k], 2);
         let dy = tensor(&[batch, cout, lout], 3);
         let options = ConvOptions::new([stride], [pad], [dilation], groups);
-        let (dx_ref, dw_ref) = naive_grads(
-            x.storage(),
-            w.storage(),
-            dy.storage(),
-            (batch, cin, cout, lin, lout, k),
-            stride,
-            dilation,
-            pad,
-            groups,
-        );
+        let (dx_ref, dw_ref) =
+            naive_grads(x.storage(), w.storage(), dy.storage(), (batch, cin, cout, lin, lout, k), stride, dilation, pad, groups);
         let dx = conv1d_x_backward(&x, &w, &dy, &options).expect("a fast path applies");
         let dw = conv1d_weight_backward(&x, &w, &dy, &options).expect("a fast path applies");
         assert_eq!(dx.layout().shape(), x.layout().shape());
@@ -681,7 +705,18 @@ mod tests {
     }
 
     /// The forward pass against flex's own `conv1d`, which it must match bit for bit.
-    fn check_forward(batch: usize, channels: usize, cout: usize, lin: usize, k: usize, stride: usize, dilation: usize, pad: usize, groups: usize, with_bias: bool) {
+    fn check_forward(
+        batch: usize,
+        channels: usize,
+        cout: usize,
+        lin: usize,
+        k: usize,
+        stride: usize,
+        dilation: usize,
+        pad: usize,
+        groups: usize,
+        with_bias: bool,
+    ) {
         let x = tensor(&[batch, channels, lin], 31);
         let w = tensor(&[cout, channels / groups, k], 32);
         let bias = with_bias.then(|| tensor(&[cout], 33));
@@ -720,7 +755,16 @@ mod tests {
     }
 
     /// Batch norm by its definition, in f64.
-    fn naive_batch_norm(x: &[f32], gamma: &[f32], beta: &[f32], dy: &[f32], batch: usize, channels: usize, spatial: usize, eps: f64) -> [Vec<f64>; 6] {
+    fn naive_batch_norm(
+        x: &[f32],
+        gamma: &[f32],
+        beta: &[f32],
+        dy: &[f32],
+        batch: usize,
+        channels: usize,
+        spatial: usize,
+        eps: f64,
+    ) -> [Vec<f64>; 6] {
         let n = (batch * spatial) as f64;
         let idx = |b: usize, c: usize, s: usize| (b * channels + c) * spatial + s;
         let (mut out, mut dx) = (vec![0f64; x.len()], vec![0f64; x.len()]);
