@@ -30,10 +30,12 @@ use crate::FlexTensor;
 #[cfg(feature = "rayon")]
 use rayon::prelude::*;
 
-/// Work (output elements) from which the kernels hand rows to rayon when it has more than one
-/// thread. Flex's general threshold (256 Ki) leaves the width-0.5 teacher's expansion layers
-/// (64 × 120 × 32 = 245,760 elements and the like) on one core; at 64 Ki they are split, and the
-/// per-row work is still tens of microseconds against a few for the hand-off.
+/// Work (multiply-adds, or elements for one-pass kernels) from which the kernels hand rows to
+/// rayon when it has more than one thread. Flex's general threshold (256 Ki elements) leaves the
+/// width-0.5 teacher's expansion layers (64 × 120 × 32 = 245,760 elements and the like) on one
+/// core; at 64 Ki they are split, and the per-row work is still tens of microseconds against a few
+/// for the hand-off. A convolution counts its multiply-adds: a pointwise one on a short signal
+/// (64 × 80 × 8 outputs, 480 multiply-adds each) is far more work than its output's size says.
 #[cfg(feature = "rayon")]
 const PARALLEL_MIN_ELEMENTS: usize = 64 * 1024;
 
@@ -205,7 +207,8 @@ fn depthwise_forward(d: &Conv1dDims, x: &FlexTensor, w: &[f32], bias: Option<&[f
             y_row.iter_mut().for_each(|o| *o += bias[c]);
         }
     };
-    for_each_chunk(&mut y, d.length_out, row);
+    let work = y.len() * d.kernel;
+    for_each_chunk_of_work(&mut y, d.length_out, work, row);
     from_vec(y, Shape::from(vec![d.batch, d.channels_out, d.length_out]))
 }
 
@@ -252,7 +255,8 @@ fn pointwise_forward(d: &Conv1dDims, x: &FlexTensor, w: &[f32], bias: Option<&[f
             }
         }
     };
-    for_each_chunk(&mut y, m * n, item);
+    let work = y.len() * k;
+    for_each_chunk_of_work(&mut y, m * n, work, item);
     from_vec(y, Shape::from(vec![d.batch, m, n]))
 }
 
@@ -312,7 +316,8 @@ fn depthwise_x_grad(d: &Conv1dDims, weight: &FlexTensor, output_grad: &FlexTenso
             }
         }
     };
-    for_each_chunk(&mut dx, d.length_in, row);
+    let work = dx.len() * d.kernel;
+    for_each_chunk_of_work(&mut dx, d.length_in, work, row);
     from_vec(dx, Shape::from(vec![d.batch, d.channels_in, d.length_in]))
 }
 
@@ -378,11 +383,23 @@ fn pointwise_x_grad(d: &Conv1dDims, weight: &FlexTensor, output_grad: &FlexTenso
             );
         }
     };
-    for_each_chunk(&mut dx, m * n, item);
+    let work = dx.len() * k;
+    for_each_chunk_of_work(&mut dx, m * n, work, item);
     from_vec(dx, Shape::from(vec![d.batch, m, n]))
 }
 
+/// Fewest output rows of a parallel block of [`pointwise_weight_grad`] (see there).
+const POINTWISE_WEIGHT_MIN_ROWS: usize = 16;
+
 /// `dW = Σ_b dy_b · x_bᵀ`: `[C_out, L] · [L, C_in]`, accumulated over the batch.
+///
+/// With several threads and enough work, the output rows are cut into one block per thread, each
+/// running the whole batch in order. gemm sums each element's products in order along `L` in
+/// chunks that do not depend on the number of rows, except on its small-matrix paths: one row (a
+/// matrix-vector product) and at most 256 outputs (dot products across `L`). So a block is never
+/// shorter than [`POINTWISE_WEIGHT_MIN_ROWS`] or than 257 outputs, and a weight with 256 outputs or
+/// fewer is not cut: every block computes the bits the whole matrix would
+/// (`kernels_give_the_same_bits_on_any_number_of_threads`).
 fn pointwise_weight_grad(d: &Conv1dDims, x: &FlexTensor, output_grad: &FlexTensor) -> FlexTensor {
     let x = contiguous_f32(x);
     let x: &[f32] = x.storage();
@@ -391,38 +408,58 @@ fn pointwise_weight_grad(d: &Conv1dDims, x: &FlexTensor, output_grad: &FlexTenso
     let (m, n, k) = (d.channels_out, d.channels_in, d.length_out);
     let mut dw = vec![0f32; m * n];
     #[cfg(feature = "rayon")]
-    let parallelism = if rayon::current_num_threads() > 1 { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let threads = if d.batch * m * n * k >= PARALLEL_MIN_ELEMENTS { rayon::current_num_threads() } else { 1 };
     #[cfg(not(feature = "rayon"))]
-    let parallelism = gemm::Parallelism::None;
-    for b in 0..d.batch {
-        let dy_b = &dy[b * m * k..(b + 1) * m * k];
-        let x_b = &x[b * n * k..(b + 1) * n * k];
-        // SAFETY: dw is m×n (row stride n); dy_b is m×k (row stride k); x_bᵀ reads x_b (n×k,
-        // row stride k) as k×n: element (t, i) at i·k + t.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                dw.as_mut_ptr(),
-                1,
-                n as isize,
-                b > 0,
-                dy_b.as_ptr(),
-                1,
-                k as isize,
-                x_b.as_ptr(),
-                k as isize,
-                1,
-                1.0f32,
-                1.0f32,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-        }
+    let threads = 1;
+    let min_rows = POINTWISE_WEIGHT_MIN_ROWS.max(257usize.div_ceil(n.max(1)));
+    let blocks = if m * n > 256 { (m / min_rows).clamp(1, threads) } else { 1 };
+    // Near-equal blocks: each at least ⌊m / blocks⌋ ≥ min_rows rows.
+    let mut parts: Vec<(usize, &mut [f32])> = Vec::with_capacity(blocks);
+    let (mut rest, mut first_row) = (&mut dw[..], 0);
+    for i in 0..blocks {
+        let rows = m / blocks + usize::from(i < m % blocks);
+        let (block, tail) = rest.split_at_mut(rows * n);
+        parts.push((first_row, block));
+        (rest, first_row) = (tail, first_row + rows);
     }
+    let block = |(first_row, dw_block): (usize, &mut [f32])| {
+        let rows = dw_block.len() / n.max(1);
+        for b in 0..d.batch {
+            let dy_b = &dy[b * m * k..(b + 1) * m * k];
+            let x_b = &x[b * n * k..(b + 1) * n * k];
+            // SAFETY: dw_block is rows×n (row stride n); dy_b's rows first_row.. are rows×k (row
+            // stride k); x_bᵀ reads x_b (n×k, row stride k) as k×n: element (t, i) at i·k + t.
+            unsafe {
+                gemm::gemm(
+                    rows,
+                    n,
+                    k,
+                    dw_block.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    b > 0,
+                    dy_b.as_ptr().add(first_row * k),
+                    1,
+                    k as isize,
+                    x_b.as_ptr(),
+                    k as isize,
+                    1,
+                    1.0f32,
+                    1.0f32,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        }
+    };
+    #[cfg(feature = "rayon")]
+    if parts.len() > 1 {
+        parts.into_par_iter().for_each(block);
+        return from_vec(dw, Shape::from(vec![m, n, 1]));
+    }
+    parts.into_iter().for_each(block);
     from_vec(dw, Shape::from(vec![m, n, 1]))
 }
 
@@ -741,6 +778,38 @@ mod tests {
         // Enough work to go through rayon when the test runs with several threads.
         check_forward(64, 48, 48, 32, 5, 1, 1, 2, 48, true);
         check_forward(64, 24, 72, 64, 1, 1, 1, 0, 1, false);
+    }
+
+    /// Every kernel gives the same bits with one thread and with several (rows split in blocks).
+    #[cfg(feature = "rayon")]
+    #[test]
+    fn kernels_give_the_same_bits_on_any_number_of_threads() {
+        let bits = |t: &FlexTensor| t.storage::<f32>().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let all = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut out = Vec::new();
+                // Pointwise (a weight gradient with 40 output rows: blocks of 16 and more) and depthwise.
+                // 40 and 100 output rows: two blocks, or three of 34, 33 and 33.
+                for (cin, cout, k, pad, groups) in [(24, 40, 1, 0, 1), (24, 100, 1, 0, 1), (40, 40, 5, 2, 40)] {
+                    let x = tensor(&[16, cin, 32], 41);
+                    let w = tensor(&[cout, cin / groups, k], 42);
+                    let dy = tensor(&[16, cout, 32], 43);
+                    let options = ConvOptions::new([1], [pad], [1], groups);
+                    out.push(bits(&conv1d_forward(&x, &w, None, &options).unwrap()));
+                    out.push(bits(&conv1d_x_backward(&x, &w, &dy, &options).unwrap()));
+                    out.push(bits(&conv1d_weight_backward(&x, &w, &dy, &options).unwrap()));
+                }
+                out
+            })
+        };
+        let serial = all(1);
+        for threads in [2, 3] {
+            for (i, (a, b)) in all(threads).iter().zip(&serial).enumerate() {
+                let differing = a.iter().zip(b).filter(|(x, y)| x != y).count();
+                assert_eq!(differing, 0, "output {i} (forward, x and weight gradients of each convolution in turn), {threads} threads");
+            }
+        }
     }
 
     #[test]
