@@ -111,31 +111,6 @@ impl FromStr for DeviceChoice {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_names_and_reports_missing_backend() {
-        assert_eq!("flex".parse::<DeviceChoice>().unwrap(), DeviceChoice::Flex);
-        assert_eq!("cuda".parse::<DeviceChoice>().unwrap(), DeviceChoice::Gpu);
-        assert!("tpu".parse::<DeviceChoice>().unwrap_err().contains("unknown device 'tpu'"));
-        assert!(DeviceChoice::Flex.device().is_ok());
-        if !cfg!(feature = "gpu") {
-            let err = DeviceChoice::Gpu.device().unwrap_err().to_string();
-            assert!(err.contains("--features gpu"), "{err}");
-        }
-    }
-
-    #[test]
-    fn the_test_device_is_usable() {
-        let device = test_device();
-        assert_eq!(device, test_device());
-        let sum: f32 = burn::tensor::Tensor::<1>::ones([3], &device).sum().into_scalar::<f32>();
-        assert_eq!(sum, 3.0);
-    }
-}
-
 /// Runs `work` on one of rayon's worker threads when the pool has more than one, else here.
 ///
 /// Flex hands large operations to rayon. Called from a thread outside the pool, every such
@@ -164,4 +139,39 @@ pub fn init_thread_pool(threads: Option<usize>) -> Result<(), rayon::ThreadPoolB
         builder = builder.num_threads(threads);
     }
     builder.build_global()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_reports_missing_backend() {
+        assert_eq!("flex".parse::<DeviceChoice>().unwrap(), DeviceChoice::Flex);
+        assert_eq!("cuda".parse::<DeviceChoice>().unwrap(), DeviceChoice::Gpu);
+        assert!("tpu".parse::<DeviceChoice>().unwrap_err().contains("unknown device 'tpu'"));
+        assert!(DeviceChoice::Flex.device().is_ok());
+        if !cfg!(feature = "gpu") {
+            let err = DeviceChoice::Gpu.device().unwrap_err().to_string();
+            assert!(err.contains("--features gpu"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_test_device_is_usable() {
+        let device = test_device();
+        assert_eq!(device, test_device());
+        let sum: f32 = burn::tensor::Tensor::<1>::ones([3], &device).sum().into_scalar::<f32>();
+        assert_eq!(sum, 3.0);
+    }
+
+    #[test]
+    fn work_runs_on_a_rayon_worker_when_the_pool_has_several() {
+        let on_worker = on_worker_thread(|| rayon::current_thread_index().is_some());
+        assert_eq!(on_worker, rayon::current_num_threads() > 1);
+        assert_eq!(on_worker_thread(|| 6 * 7), 42);
+        // Already on a worker: runs right there.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("a pool");
+        assert!(pool.install(|| on_worker_thread(rayon::current_thread_index) == rayon::current_thread_index()));
+    }
 }

@@ -1,7 +1,8 @@
-//! Gradients of the layers whose backward passes vendor/burn-flex patches (1-D convolutions:
-//! depthwise and pointwise fast paths, the rest through burn's default; batch norm in training
-//! mode), taken through burn's autodiff as training takes them, against the layers' definitions
-//! summed in f64 here. The loss is `Σ y·r` for a fixed random `r`, so `∂loss/∂y = r`.
+//! Outputs and gradients of the layers whose passes vendor/burn-flex patches (1-D convolutions:
+//! depthwise and pointwise fast paths, the rest through flex's and burn's default; batch norm in
+//! training mode), taken through burn's autodiff as training takes them, against the layers'
+//! definitions summed in f64 here. The loss is `Σ y·r` for a fixed random `r`, so `∂loss/∂y = r`.
+//! And the patched kernels give the same bits on any number of threads.
 
 use burn::module::Param;
 use burn::nn::conv::Conv1dConfig;
@@ -31,10 +32,11 @@ struct Case {
     groups: usize,
 }
 
-/// `y[b, o, t] = Σ_i Σ_j w[o, i, j] · x[b, g·C_in/G + i, t·s + j − p]` (o in group g, no bias):
-/// the gradients of `Σ y·r` with respect to `x` and `w`.
-fn definition(c: &Case, x: &[f64], w: &[f64], r: &[f64], length_out: usize) -> (Vec<f64>, Vec<f64>) {
+/// `y[b, o, t] = Σ_i Σ_j w[o, i, j] · x[b, g·C_in/G + i, t·s + j − p]` (o in group g, no bias),
+/// and the gradients of `Σ y·r` with respect to `x` and `w`.
+fn definition(c: &Case, x: &[f64], w: &[f64], r: &[f64], length_out: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let (cin_g, cout_g) = (c.channels_in / c.groups, c.channels_out / c.groups);
+    let mut y = vec![0.0; r.len()];
     let mut dx = vec![0.0; x.len()];
     let mut dw = vec![0.0; w.len()];
     for b in 0..c.batch {
@@ -49,7 +51,9 @@ fn definition(c: &Case, x: &[f64], w: &[f64], r: &[f64], length_out: usize) -> (
                         }
                         let xi = ((b * c.channels_in + ci0 + i) * c.length) + pos as usize;
                         let wi = (o * cin_g + i) * c.kernel + j;
-                        let g = r[(b * c.channels_out + o) * length_out + t];
+                        let yi = (b * c.channels_out + o) * length_out + t;
+                        y[yi] += w[wi] * x[xi];
+                        let g = r[yi];
                         dx[xi] += w[wi] * g;
                         dw[wi] += x[xi] * g;
                     }
@@ -57,7 +61,7 @@ fn definition(c: &Case, x: &[f64], w: &[f64], r: &[f64], length_out: usize) -> (
             }
         }
     }
-    (dx, dw)
+    (y, dx, dw)
 }
 
 fn check_conv(c: Case) {
@@ -70,13 +74,15 @@ fn check_conv(c: Case) {
         .init(&device);
     let x = Tensor::<3>::random([c.batch, c.channels_in, c.length], Distribution::Normal(0.0, 1.0), &device).require_grad();
     let y = conv.forward(x.clone());
+    let y_values = values(y.clone().inner());
     let length_out = y.dims()[2];
     let r = Tensor::<3>::random(y.dims(), Distribution::Normal(0.0, 1.0), &device);
     let grads = (y * r.clone()).sum().backward();
     let dx = values(x.grad(&grads).expect("x has a gradient"));
     let dw = values(conv.weight.val().grad(&grads).expect("the weight has a gradient"));
-    let (want_dx, want_dw) = definition(&c, &values(x.inner()), &values(conv.weight.val().inner()), &values(r.inner()), length_out);
+    let (want_y, want_dx, want_dw) = definition(&c, &values(x.inner()), &values(conv.weight.val().inner()), &values(r.inner()), length_out);
     let label = format!("k{} s{} p{:?} groups {}", c.kernel, c.stride, c.padding, c.groups);
+    close(&format!("{label} y"), &y_values, &want_y, 1e-5);
     close(&format!("{label} dx"), &dx, &want_dx, 1e-4);
     close(&format!("{label} dw"), &dw, &want_dw, 1e-4);
 }
@@ -102,6 +108,58 @@ fn other_convolution_gradients_match_the_definition() {
     check_conv(Case { batch: 2, channels_in: 4, channels_out: 6, length: 15, kernel: 3, stride: 2, padding: (1, 1), groups: 1 });
     check_conv(Case { batch: 2, channels_in: 4, channels_out: 6, length: 10, kernel: 3, stride: 1, padding: (1, 1), groups: 2 });
     check_conv(Case { batch: 2, channels_in: 3, channels_out: 4, length: 9, kernel: 4, stride: 1, padding: (1, 2), groups: 1 });
+}
+
+/// The bits of a pointwise and a depthwise convolution's output and gradients, and of a batch
+/// norm's, computed on a rayon pool of `threads` threads, on shapes large enough for the patched
+/// kernels to split their work.
+fn bits_on(threads: usize) -> Vec<Vec<u32>> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool");
+    pool.install(|| {
+        let device = test_device().autodiff();
+        // Inputs from a local generator: the device's is shared with tests running alongside.
+        let mut state = 7u64;
+        let mut tensor = |dims: [usize; 3]| {
+            let values = (0..dims.iter().product::<usize>())
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+                })
+                .collect::<Vec<_>>();
+            Tensor::<3>::from_data(TensorData::new(values, dims), &device)
+        };
+        let bits = |t: Tensor<3>| t.into_data().try_to_vec::<f32>().expect("f32").iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let mut out = Vec::new();
+        // Pointwise weights of 40 rows (two blocks of 20) and 100 (34, 33, 33 on 3 threads).
+        for (cin, cout, kernel, padding, groups) in [(24, 40, 1, 0, 1), (24, 100, 1, 0, 1), (40, 40, 5, 2, 40)] {
+            let mut conv = Conv1dConfig::new(cin, cout, kernel)
+                .with_groups(groups)
+                .with_padding(PaddingConfig1d::Explicit(padding, padding))
+                .with_bias(false)
+                .init(&device);
+            conv.weight = Param::from_tensor(tensor([cout, cin / groups, kernel]).require_grad());
+            let norm = BatchNormConfig::new(cout).init(&device);
+            let x = tensor([16, cin, 32]).require_grad();
+            let y = norm.forward(conv.forward(x.clone()));
+            let r = tensor(y.dims());
+            let grads = (y.clone() * r).sum().backward();
+            out.push(bits(y.inner()));
+            out.push(bits(x.grad(&grads).expect("x has a gradient")));
+            out.push(bits(conv.weight.val().grad(&grads).expect("the weight has a gradient")));
+        }
+        out
+    })
+}
+
+#[test]
+fn patched_kernels_give_the_same_bits_on_any_number_of_threads() {
+    let one = bits_on(1);
+    for threads in [2, 3] {
+        for (i, (got, want)) in bits_on(threads).iter().zip(&one).enumerate() {
+            let differing = got.iter().zip(want).filter(|(a, b)| a != b).count();
+            assert_eq!(differing, 0, "{threads} threads: output {i} (y, dx, dw of each layer in turn) differs");
+        }
+    }
 }
 
 #[test]
