@@ -92,6 +92,13 @@ pub trait Method: Send {
     fn init_student(&mut self, _ctx: &Context, student: Model) -> Result<Model, DistillError> {
         Ok(student)
     }
+    /// True when [`Method::loss`] keeps no state between batches besides its [`Parts`] (saved
+    /// with the student), so that a run stopped part-way resumes from its last epoch checkpoint
+    /// and ends as an unbroken run. False (start over) unless a method says so: CRD keeps memory
+    /// banks of past batches; SMLDist is left out until its state is checked.
+    fn resumable(&self) -> bool {
+        false
+    }
     /// Epochs of a pre-training stage before the main epochs (FSP, AB, FT); 0 for most.
     fn pretrain_epochs(&self) -> usize {
         0

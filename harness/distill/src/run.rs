@@ -14,7 +14,9 @@ use harbench_data::split::Fold;
 use harbench_models::{Model, ModelConfig, ModelOutput};
 use harbench_train::metrics::Metrics;
 use harbench_train::trainer::evaluate;
-use harbench_train::{fit, Batch, CrossEntropy, Objective, Splits, Stage, TrainError, TrainOutcome, Trained, ValidTrainConfig};
+use harbench_train::{
+    fit, Batch, CrossEntropy, EpochCheckpoints, Objective, Splits, Stage, TrainError, TrainOutcome, Trained, ValidTrainConfig,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -73,7 +75,8 @@ pub struct DistillObjective {
     pub method: Box<dyn Method>,
     pub mix: Mix,
     ce: CrossEntropy,
-    sums: BTreeMap<&'static str, (f64, usize)>,
+    /// Per logged term: the sum of its batch values over the main stage, and their count.
+    sums: BTreeMap<String, (f64, usize)>,
     /// The teacher's outputs per training window, when its inputs never change.
     cache: Option<TeacherCache>,
     /// The plain device the teacher runs on.
@@ -149,6 +152,20 @@ impl Objective for DistillObjective {
         self.method.pretrain_epochs()
     }
 
+    /// The teacher cache needs no saving: it only spares recomputing the frozen teacher.
+    fn resumable(&self) -> bool {
+        self.method.resumable()
+    }
+
+    fn state(&self) -> serde_json::Value {
+        serde_json::json!({ "term_sums": self.sums })
+    }
+
+    fn restore(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        self.sums = serde_json::from_value(state["term_sums"].clone()).map_err(|e| format!("term_sums: {e}"))?;
+        Ok(())
+    }
+
     fn loss(&mut self, module: &Distilled, batch: &Batch) -> Result<Tensor<1>, TrainError> {
         let (terms, total) = self.terms(module, batch);
         for t in &terms {
@@ -163,7 +180,7 @@ impl Objective for DistillObjective {
                 )));
             }
             if batch.stage == Stage::Main {
-                let e = self.sums.entry(t.name).or_insert((0.0, 0));
+                let e = self.sums.entry(t.name.to_string()).or_insert((0.0, 0));
                 e.0 += v;
                 e.1 += 1;
             }
@@ -175,7 +192,9 @@ impl Objective for DistillObjective {
 /// Distils `student_config` from the frozen `teacher` with `method` on `fold` of `data`.
 /// The student starts from the same initial weights as `harbench_train::train` with the
 /// same seed, so that "student alone" and "distilled" runs differ only in the objective.
-/// The teacher's outputs are cached up to [`teacher_cache::limit_bytes`].
+/// The teacher's outputs are cached up to [`teacher_cache::limit_bytes`]. With `checkpoints`
+/// and a [`Method::resumable`] method, the run's state is saved after every epoch and a run
+/// stopped part-way continues from it.
 #[allow(clippy::too_many_arguments)]
 pub fn distill(
     student_config: &ModelConfig,
@@ -188,9 +207,10 @@ pub fn distill(
     device: &Device,
     progress: &dyn Progress,
     stop: &AtomicBool,
+    checkpoints: Option<&EpochCheckpoints>,
 ) -> Result<(Trained, DistillOutcome), DistillError> {
     let limit = teacher_cache::limit_bytes().map_err(DistillError::Teacher)?;
-    distill_with_cache(student_config, teacher, method, mix, data, fold, config, device, progress, stop, limit)
+    distill_with_cache(student_config, teacher, method, mix, data, fold, config, device, progress, stop, checkpoints, limit)
 }
 
 /// [`distill`] with a teacher cache of at most `cache_limit` bytes (0: none).
@@ -206,6 +226,7 @@ pub fn distill_with_cache(
     device: &Device,
     progress: &dyn Progress,
     stop: &AtomicBool,
+    checkpoints: Option<&EpochCheckpoints>,
     cache_limit: usize,
 ) -> Result<(Trained, DistillOutcome), DistillError> {
     let splits = Splits::new(data, fold, config)?;
@@ -247,7 +268,7 @@ pub fn distill_with_cache(
     if cache_limit > 0 && config.augment_scale == 0.0 && config.augment_jitter == 0.0 {
         objective = objective.with_cache(TeacherCache::new(splits.train.len(), &teacher_shapes, teacher_classes, cache_limit));
     }
-    let (model, outcome) = fit(Distilled { student, parts }, &mut objective, &splits, config, device, progress, stop, None)?;
+    let (model, outcome) = fit(Distilled { student, parts }, &mut objective, &splits, config, device, progress, stop, checkpoints)?;
     let terms = objective.sums.iter().map(|(k, (s, n))| (k.to_string(), s / (*n).max(1) as f64)).collect();
     let result = DistillOutcome {
         method: name,

@@ -2,15 +2,15 @@
 //! harbench-train's loop; runs are deterministic for a seed.
 
 use harbench_data::prepare::{self, DataDir, Overrides};
-use harbench_data::progress::Silent;
+use harbench_data::progress::{Progress, Silent};
 use harbench_data::split::{self, SplitConfig};
 use harbench_data::{cache::Prepared, registry as datasets};
 use harbench_distill::{distill, distill_with_cache, registry, DistillOutcome};
 use harbench_models::device::test_device;
 use harbench_models::{HeadKind, ModelConfig};
-use harbench_train::{train, TrainConfig};
+use harbench_train::{train, EpochCheckpoints, TrainConfig};
 use serde_json::{json, Map, Value};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// burn's random generator is one per process: tests that seed it run one at a time, or a
 /// parallel test's draws would land between a seeded run's draws.
@@ -55,7 +55,8 @@ fn run_with(s: &Setup, method: &str, params: Value, config: TrainConfig) -> Dist
     let (m, mix) = registry::build(method, &params).unwrap();
     let never = AtomicBool::new(false);
     let (_, outcome) =
-        distill(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config.check().unwrap(), &test_device(), &Silent, &never).unwrap();
+        distill(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config.check().unwrap(), &test_device(), &Silent, &never, None)
+            .unwrap();
     // The teacher's scores are the ones it had after its own training.
     assert_eq!(outcome.teacher.test, s.teacher.outcome.best.test);
     outcome
@@ -168,9 +169,21 @@ fn run_cached(s: &Setup, method: &str, config: TrainConfig, cache_limit: usize) 
     let (m, mix) = registry::build(method, &Map::new()).unwrap();
     let never = AtomicBool::new(false);
     let config = config.check().unwrap();
-    let (_, outcome) =
-        distill_with_cache(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config, &test_device(), &Silent, &never, cache_limit)
-            .unwrap();
+    let (_, outcome) = distill_with_cache(
+        &student,
+        &s.teacher.model,
+        m,
+        mix,
+        &s.data,
+        &s.fold,
+        &config,
+        &test_device(),
+        &Silent,
+        &never,
+        None,
+        cache_limit,
+    )
+    .unwrap();
     outcome
 }
 
@@ -212,4 +225,62 @@ fn the_teacher_cache_changes_no_number() {
     // With augmentation a window's input changes every epoch: no cache.
     let augmented = run_cached(&s, "kd", TrainConfig { augment_jitter: 0.05, ..config }, 1 << 30);
     assert_eq!(augmented.teacher_cache, None);
+}
+
+/// Raises `stop` when a progress message starts with `trigger`.
+struct StopAt<'a> {
+    trigger: &'a str,
+    stop: &'a AtomicBool,
+}
+
+impl Progress for StopAt<'_> {
+    fn start(&self, _: &str, _: Option<u64>) {}
+    fn advance(&self, _: u64) {}
+    fn message(&self, text: &str) {
+        if text.starts_with(self.trigger) {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+    }
+    fn finish(&self) {}
+}
+
+fn run_checkpointed(
+    s: &Setup,
+    method: &str,
+    config: &TrainConfig,
+    checkpoints: &EpochCheckpoints,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> DistillOutcome {
+    let student = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
+    let (m, mix) = registry::build(method, &Map::new()).unwrap();
+    let config = config.clone().check().unwrap();
+    distill(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config, &test_device(), progress, stop, Some(checkpoints)).unwrap().1
+}
+
+#[test]
+fn a_distillation_stopped_part_way_resumes_to_the_numbers_of_an_unbroken_run() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let s = setup();
+    let config = TrainConfig { epochs: 3, ..s.config.clone() };
+    let never = AtomicBool::new(false);
+    // KD; FSP with a pre-training stage (skipped on resuming: the saved student holds it).
+    for method in ["kd", "fsp"] {
+        let whole = run_with(&s, method, json!({}), config.clone());
+        let tmp = tempfile::tempdir().unwrap();
+        let checkpoints = EpochCheckpoints { dir: tmp.path().join("run.epochs"), identity: method.into() };
+        let stop = AtomicBool::new(false);
+        let first = run_checkpointed(&s, method, &config, &checkpoints, &StopAt { trigger: "epoch 2: val", stop: &stop }, &stop);
+        assert!(first.student.interrupted, "{method}");
+        assert_eq!(checkpoints.saved_epoch(), Some(2), "{method}");
+        let resumed = run_checkpointed(&s, method, &config, &checkpoints, &Silent, &never);
+        // The teacher cache starts empty again after a restart: only its counts differ.
+        let plain = |o: &DistillOutcome| numbers(&DistillOutcome { teacher_cache: None, ..o.clone() });
+        assert_eq!(plain(&resumed), plain(&whole), "{method}: the resumed run differs");
+    }
+    // CRD's memory banks are not saved: it never leaves a state to resume from.
+    let tmp = tempfile::tempdir().unwrap();
+    let checkpoints = EpochCheckpoints { dir: tmp.path().join("run.epochs"), identity: "crd".into() };
+    run_checkpointed(&s, "crd", &TrainConfig { epochs: 1, ..s.config.clone() }, &checkpoints, &Silent, &never);
+    assert_eq!(checkpoints.saved_epoch(), None);
 }

@@ -191,6 +191,7 @@ impl Workspace {
                     &device,
                     ctx.progress,
                     ctx.stop,
+                    ctx.checkpoints.as_ref(),
                 )?;
                 let config = trained.outcome.exported_config(&outcome.student_config);
                 (trained, Some(teacher), Some(outcome), config)

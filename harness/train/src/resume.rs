@@ -58,6 +58,9 @@ pub struct LoopState {
     pub augment_word_pos: String,
     /// Updates folded into the weight average (`None` without averaging).
     pub average_updates: Option<u64>,
+    /// The objective's own state ([`crate::Objective::state`]; null for cross-entropy).
+    #[serde(default)]
+    pub objective: serde_json::Value,
 }
 
 pub(crate) const FORMAT: u32 = 1;

@@ -125,12 +125,21 @@ pub trait Objective {
     }
     /// The scalar loss of one batch (on the autodiff device).
     fn loss(&mut self, module: &Self::Module, batch: &Batch) -> Result<Tensor<1>, TrainError>;
-    /// True when the objective keeps no state between batches besides the module, so that an
-    /// epoch checkpoint of the module and the optimiser is the whole training state and a run
-    /// can resume from it ([`EpochCheckpoints`]). Objectives with memory banks or running
-    /// statistics of their own answer false and always start over.
+    /// True when an epoch checkpoint (the module, the optimiser and [`Objective::state`]) is the
+    /// whole training state, so that a run can resume from it ([`EpochCheckpoints`]).
+    /// Objectives with state they cannot save (memory banks of past batches) answer false and
+    /// always start over.
     fn resumable(&self) -> bool {
         false
+    }
+    /// The objective's own state between batches that a resumed run needs to end as an unbroken
+    /// one (running sums of logged loss terms), saved with each epoch checkpoint.
+    fn state(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+    /// Puts back what [`Objective::state`] saved; an error says what was wrong with it.
+    fn restore(&mut self, _state: &serde_json::Value) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -347,6 +356,10 @@ fn fit_here<O: Objective>(
             message: format!("augment_word_pos '{}' is not a number", state.augment_word_pos),
         })?;
         augment_rng.set_word_pos(word_pos);
+        objective.restore(&state.objective).map_err(|message| TrainError::Checkpoint {
+            path: checkpoints.map(|c| c.dir.display().to_string()).unwrap_or_default(),
+            message: format!("the objective's saved state: {message}"),
+        })?;
         // Each epoch shuffles the previous epoch's order: replay them.
         for epoch in 1..=state.epoch {
             shuffle(&mut order, epoch);
@@ -433,6 +446,7 @@ fn fit_here<O: Objective>(
                 best_macro_f1: *best_macro_f1,
                 augment_word_pos: augment_rng.get_word_pos().to_string(),
                 average_updates: average.as_ref().map(WeightAverage::updates),
+                objective: objective.state(),
             };
             let average = average.as_ref().map(WeightAverage::model);
             checkpoints.save(&state, Tensors { module: &module, optimizer: &optimizer, best: best_model, average })?;
