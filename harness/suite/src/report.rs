@@ -270,7 +270,8 @@ pub struct CommitRuns {
     pub commit: String,
     /// Records taken from this folder.
     pub runs: usize,
-    /// Their keys without the seed (`uci-har.cnn3.none.holdout`), once each.
+    /// The groups they belong to (dataset, model and method: `uci-har.cnn3.none`, [`Group::key`]),
+    /// once each.
     pub rows: Vec<String>,
 }
 
@@ -291,10 +292,10 @@ pub fn join_commits(sets: Vec<(String, Vec<RunRecord>)>) -> (Vec<RunRecord>, Vec
     let mut parts: Vec<CommitRuns> =
         sets.iter().map(|(commit, _)| CommitRuns { commit: commit.clone(), runs: 0, rows: Vec::new() }).collect();
     let mut records = Vec::new();
-    for (key, (_, index, record)) in chosen {
+    for (_, (_, index, record)) in chosen {
         let part = &mut parts[index];
         part.runs += 1;
-        let row = key.rsplit_once(".s").filter(|(_, seed)| seed.parse::<u64>().is_ok()).map_or(key.as_str(), |(row, _)| row).to_string();
+        let row = Group::of(&record).key();
         if !part.rows.contains(&row) {
             part.rows.push(row);
         }

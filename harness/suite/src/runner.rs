@@ -234,7 +234,7 @@ pub fn run_these(
 /// Where `run` (of settings `hash`) saves its state after each epoch, in the folder `dir` of
 /// its record.
 pub(crate) fn epoch_checkpoints(dir: &Path, run: &RunSpec, hash: &str) -> EpochCheckpoints {
-    EpochCheckpoints { dir: dir.join(format!("{}.epochs", run.key)), identity: hash.to_string() }
+    EpochCheckpoints { dir: store::checkpoints_path(dir, &run.key), identity: hash.to_string() }
 }
 
 /// What a runner killed after a run's record was written can leave: the run's lock and its

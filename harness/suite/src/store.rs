@@ -124,6 +124,12 @@ pub fn lock_path(dir: &Path, key: &str) -> PathBuf {
     dir.join(format!("{key}.lock"))
 }
 
+/// The folder where run `key` in `dir` keeps its state after each epoch until its record is
+/// written ([`harbench_train::EpochCheckpoints`]).
+pub fn checkpoints_path(dir: &Path, key: &str) -> PathBuf {
+    dir.join(format!("{key}.epochs"))
+}
+
 /// Claims `key` in `dir` (`<key>.lock`), taking over a stale lock ([`harbench_common::lock`]).
 pub fn claim(dir: &Path, key: &str) -> Result<Claim, StoreError> {
     let path = lock_path(dir, key);

@@ -335,6 +335,8 @@ fn fit_here<O: Objective>(
     let shuffle = |order: &mut Vec<usize>, epoch: usize| {
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64)))
     };
+    // Early stopping: `patience` epochs without a better validation score than `best_epoch`'s.
+    let patience_ran_out = |epoch: usize, best_epoch: usize| config.patience.is_some_and(|p| epoch - best_epoch >= p);
     let mut first_epoch = 1;
     let mut earlier_seconds = 0.0;
     if let Some(saved) = &saved {
@@ -366,7 +368,7 @@ fn fit_here<O: Objective>(
         }
         first_epoch = state.epoch + 1;
         // Saved by a run that early stopping ended (killed before its result was written).
-        if config.patience.is_some_and(|p| state.epoch - state.best_epoch >= p) {
+        if patience_ran_out(state.epoch, state.best_epoch) {
             first_epoch = config.epochs + 1;
         }
         progress.message(&format!("resuming after epoch {} of {} (saved state)", state.epoch, config.epochs));
@@ -452,7 +454,7 @@ fn fit_here<O: Objective>(
             checkpoints.save(&state, Tensors { module: &module, optimizer: &optimizer, best: best_model, average })?;
         }
         let best_epoch = *best_epoch;
-        if config.patience.is_some_and(|p| epoch - best_epoch >= p) {
+        if patience_ran_out(epoch, best_epoch) {
             break;
         }
     }
