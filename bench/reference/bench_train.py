@@ -1,5 +1,9 @@
 """Training throughput of the PyTorch twin of a harbench model: the same step as
 `harbench bench-train` (forward, cross-entropy, backward, AdamW lr 1e-3 wd 1e-2) on random input.
+With --kd-teacher-width, a knowledge-distillation step instead, as `harbench bench-train --method
+kd` times it: the frozen teacher (mobilenetv3-large-1d, eval mode, no gradient) runs on the batch
+every step, and the loss is harbench's KD default, 0.1·CE + 0.9·τ²·KL(softmax(z_t/τ) ‖ softmax(z_s/τ)),
+τ = 4.
 
 Prints one JSON line: {"model", "channels", "threads", "parameters", "samples_per_second": [...], "median"}.
 """
@@ -22,6 +26,7 @@ p.add_argument("--warmup", type=int, default=5)
 p.add_argument("--steps", type=int, default=20)
 p.add_argument("--repeats", type=int, default=5)
 p.add_argument("--threads", type=int, required=True)
+p.add_argument("--kd-teacher-width", type=float, help="time a KD step from a mobilenetv3-large-1d teacher of this width")
 a = p.parse_args()
 
 torch.set_num_threads(a.threads)
@@ -29,13 +34,26 @@ torch.manual_seed(0)
 net = MobileNetV3(a.model, a.channels, a.classes, a.width)
 opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-2)
 loss_fn = torch.nn.CrossEntropyLoss()
+teacher = None
+if a.kd_teacher_width is not None:
+    teacher = MobileNetV3("mobilenetv3-large-1d", a.channels, a.classes, a.kd_teacher_width).eval()
+    for q in teacher.parameters():
+        q.requires_grad_(False)
+TAU, ALPHA = 4.0, 0.9
 batches = [(torch.empty(a.batch_size, a.channels, a.length).uniform_(-2, 2), torch.randint(0, a.classes, (a.batch_size,))) for _ in range(4)]
 
 
 def step(i):
     x, y = batches[i % len(batches)]
     opt.zero_grad(set_to_none=True)
-    loss = loss_fn(net(x), y)
+    logits = net(x)
+    if teacher is None:
+        loss = loss_fn(logits, y)
+    else:
+        with torch.no_grad():
+            soft = torch.softmax(teacher(x) / TAU, dim=1)
+        kl = torch.nn.functional.kl_div(torch.log_softmax(logits / TAU, dim=1), soft, reduction="batchmean")
+        loss = (1 - ALPHA) * loss_fn(logits, y) + ALPHA * TAU * TAU * kl
     loss.backward()
     opt.step()
     return loss.item()
