@@ -17,3 +17,21 @@ impl Progress for Silent {
     fn advance(&self, _: u64) {}
     fn finish(&self) {}
 }
+
+/// Raises `stop` when a status message starts with `trigger`: a run stopped at a chosen point
+/// (tests of resuming; a script that wants one epoch's state and no more).
+pub struct StopAt<'a> {
+    pub trigger: &'a str,
+    pub stop: &'a std::sync::atomic::AtomicBool,
+}
+
+impl Progress for StopAt<'_> {
+    fn start(&self, _: &str, _: Option<u64>) {}
+    fn advance(&self, _: u64) {}
+    fn message(&self, text: &str) {
+        if text.starts_with(self.trigger) {
+            self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    fn finish(&self) {}
+}

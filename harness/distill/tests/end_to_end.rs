@@ -2,7 +2,7 @@
 //! harbench-train's loop; runs are deterministic for a seed.
 
 use harbench_data::prepare::{self, DataDir, Overrides};
-use harbench_data::progress::{Progress, Silent};
+use harbench_data::progress::{Progress, Silent, StopAt};
 use harbench_data::split::{self, SplitConfig};
 use harbench_data::{cache::Prepared, registry as datasets};
 use harbench_distill::{distill, distill_with_cache, registry, DistillOutcome};
@@ -10,7 +10,7 @@ use harbench_models::device::test_device;
 use harbench_models::{HeadKind, ModelConfig};
 use harbench_train::{train, EpochCheckpoints, TrainConfig};
 use serde_json::{json, Map, Value};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// burn's random generator is one per process: tests that seed it run one at a time, or a
 /// parallel test's draws would land between a seeded run's draws.
@@ -225,23 +225,6 @@ fn the_teacher_cache_changes_no_number() {
     // With augmentation a window's input changes every epoch: no cache.
     let augmented = run_cached(&s, "kd", TrainConfig { augment_jitter: 0.05, ..config }, 1 << 30);
     assert_eq!(augmented.teacher_cache, None);
-}
-
-/// Raises `stop` when a progress message starts with `trigger`.
-struct StopAt<'a> {
-    trigger: &'a str,
-    stop: &'a AtomicBool,
-}
-
-impl Progress for StopAt<'_> {
-    fn start(&self, _: &str, _: Option<u64>) {}
-    fn advance(&self, _: u64) {}
-    fn message(&self, text: &str) {
-        if text.starts_with(self.trigger) {
-            self.stop.store(true, Ordering::SeqCst);
-        }
-    }
-    fn finish(&self) {}
 }
 
 fn run_checkpointed(

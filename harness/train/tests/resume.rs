@@ -4,14 +4,14 @@
 
 use harbench_data::cache::Prepared;
 use harbench_data::prepare::{self, DataDir, Overrides};
-use harbench_data::progress::{Progress, Silent};
+use harbench_data::progress::{Progress, Silent, StopAt};
 use harbench_data::registry;
 use harbench_data::split::{self, Fold, SplitConfig};
 use harbench_models::device::test_device;
 use harbench_models::{Model, ModelConfig};
 use harbench_train::{train, EpochCheckpoints, TrainConfig, TrainOutcome, Trained};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// burn's random generator is one per process: seeded runs take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -46,23 +46,6 @@ fn config() -> TrainConfig {
 
 fn model() -> ModelConfig {
     ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap().with_dropout("mobilenetv3-small-1d", 0.3).unwrap()
-}
-
-/// Raises `stop` when a progress message starts with `trigger`.
-struct StopAt<'a> {
-    trigger: &'a str,
-    stop: &'a AtomicBool,
-}
-
-impl Progress for StopAt<'_> {
-    fn start(&self, _: &str, _: Option<u64>) {}
-    fn advance(&self, _: u64) {}
-    fn message(&self, text: &str) {
-        if text.starts_with(self.trigger) {
-            self.stop.store(true, Ordering::SeqCst);
-        }
-    }
-    fn finish(&self) {}
 }
 
 /// Every phase label and message, in order.
