@@ -126,8 +126,8 @@ pub fn on_worker_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     }
 }
 
-/// Stack of each rayon worker: [`on_worker_thread`] runs whole training runs there, so as much
-/// as a main thread gets (std's default for spawned threads is 2 MiB).
+/// Stack of each rayon worker: [`on_worker_thread`] runs whole training runs there, so at least
+/// what a main thread usually gets (8 MiB on Linux; std's default for spawned threads is 2 MiB).
 const WORKER_STACK_BYTES: usize = 16 << 20;
 
 /// Builds rayon's global pool: `threads` workers (`None`: `RAYON_NUM_THREADS`, else one per
