@@ -10,12 +10,13 @@ mod slurm_cmd;
 mod suite_cmd;
 mod train_cmd;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// Counts heap bytes, so that a profile measures the memory of inference alone (docs/cost.md).
 #[global_allocator]
 static ALLOCATOR: harbench_cost::alloc::Counting = harbench_cost::alloc::Counting;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -72,22 +73,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // `run` sets its pool up itself, once it knows its threads per job.
-    if !matches!(cli.command, Command::Run(_)) {
-        if let Err(err) = harbench_models::device::init_thread_pool(None) {
-            eprintln!("error: setting up the thread pool: {err}");
-            return ExitCode::FAILURE;
-        }
-    }
     let result = match cli.command {
-        Command::Data { command } => data_cmd::run(command, &cli.data_dir),
-        Command::Train(args) => train_cmd::run(args, &cli.data_dir),
-        Command::BenchTrain(args) => bench_cmd::run(args),
+        // `run` sets its pool up itself, once it knows its threads per job.
         Command::Run(args) => suite_cmd::run(args, &cli.data_dir),
-        Command::Report(args) => report_cmd::report(args),
-        Command::Diff(args) => report_cmd::diff(args),
-        Command::Profile(args) => profile_cmd::run(args),
-        Command::Slurm { command } => slurm_cmd::run(command, &cli.data_dir),
+        command => harbench_models::device::init_thread_pool(None)
+            .context("setting up the thread pool")
+            .and_then(|()| dispatch(command, &cli.data_dir)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,5 +86,22 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Every command but `run`. Those that train run on one of rayon's workers
+/// (`device::on_worker_thread`): flex's parallel operations are then joins that the other
+/// workers steal, instead of a job handed over and waited for; the numbers are the same.
+fn dispatch(command: Command, data_dir: &Path) -> anyhow::Result<()> {
+    use harbench_models::device::on_worker_thread;
+    match command {
+        Command::Data { command } => data_cmd::run(command, data_dir),
+        Command::Train(args) => on_worker_thread(|| train_cmd::run(args, data_dir)),
+        Command::BenchTrain(args) => on_worker_thread(|| bench_cmd::run(args)),
+        Command::Run(args) => suite_cmd::run(args, data_dir),
+        Command::Report(args) => report_cmd::report(args),
+        Command::Diff(args) => report_cmd::diff(args),
+        Command::Profile(args) => profile_cmd::run(args),
+        Command::Slurm { command } => slurm_cmd::run(command, data_dir),
     }
 }

@@ -258,7 +258,10 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
         println!("suite {}: {} runs; results in {}", plan.suite, selected.len(), dir.display());
         let bar = RunsBar { bar: Bar::new(), label: Mutex::new(String::new()) };
         let log = |line: &str| bar.bar.println(line);
-        runner::run_these(&plan.suite, &selected, &target, &executor, &log, &bar, &RunStatus(&bar), &stop)?
+        // On a rayon worker, as `main` runs `train` (`device::on_worker_thread`).
+        harbench_models::device::on_worker_thread(|| {
+            runner::run_these(&plan.suite, &selected, &target, &executor, &log, &bar, &RunStatus(&bar), &stop)
+        })?
     } else {
         in_workers(&args, &plan, &selected, &target, &executor, &parallel, data_dir, &stop)?
     };
@@ -329,8 +332,12 @@ fn worker(plan: &Plan, key: &str, target: &Target, executor: &LocalExecutor) -> 
         bail!("suite {} has no run {key}", plan.suite);
     };
     let stop = harbench_common::interrupt::stop_flag("stopping after this batch").context("installing the Ctrl-C handler")?;
+    // RAYON_NUM_THREADS, set by the parent, is the pool's size; its workers get deep stacks.
+    harbench_models::device::init_thread_pool(None).context("setting up the thread pool")?;
     let log = |line: &str| Event::Log { line: line.into() }.emit();
-    let summary = runner::run_these(&plan.suite, &[run], target, executor, &log, &Silent, &EventProgress, &stop)?;
+    let summary = harbench_models::device::on_worker_thread(|| {
+        runner::run_these(&plan.suite, &[run], target, executor, &log, &Silent, &EventProgress, &stop)
+    })?;
     Event::Done { summary }.emit();
     Ok(())
 }

@@ -25,17 +25,6 @@ pub fn distill_throughput(
     cached: bool,
     device: &Device,
 ) -> Result<BenchResult, DistillError> {
-    harbench_models::device::on_worker_thread(|| distill_throughput_here(student, teacher, method, settings, cached, device))
-}
-
-fn distill_throughput_here(
-    student: &ModelConfig,
-    teacher: &ModelConfig,
-    method: &str,
-    settings: &BenchSettings,
-    cached: bool,
-    device: &Device,
-) -> Result<BenchResult, DistillError> {
     check(settings)?;
     device.seed(settings.seed);
     let (channels, length, classes) = (settings.channels, settings.length, settings.classes);

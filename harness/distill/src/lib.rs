@@ -12,7 +12,7 @@ pub mod registry;
 pub mod run;
 pub mod teacher_cache;
 
-pub use method::{Context, Features, Method, Mix, Shapes, Term};
+pub use method::{Context, Features, Method, Mix, Resume, Shapes, Term};
 pub use parts::{Distilled, Part, Parts};
 pub use run::{distill, distill_with_cache, DistillOutcome, Teacher};
 

@@ -47,6 +47,17 @@ pub struct Features<'a> {
 }
 
 /// A named, already weighted part of a method's loss (logged and summed).
+/// Whether a distillation run stopped part-way continues from its last epoch checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// [`Method::loss`] keeps no state between batches besides its [`Parts`], which are saved
+    /// with the student: the checkpoint holds everything.
+    FromCheckpoint,
+    /// The method keeps state no checkpoint saves (CRD's memory banks of past batches) or that
+    /// is not checked yet (SMLDist): the run starts again from epoch 1.
+    StartOver,
+}
+
 pub struct Term {
     pub name: &'static str,
     pub value: Tensor<1>,
@@ -92,12 +103,11 @@ pub trait Method: Send {
     fn init_student(&mut self, _ctx: &Context, student: Model) -> Result<Model, DistillError> {
         Ok(student)
     }
-    /// True when [`Method::loss`] keeps no state between batches besides its [`Parts`] (saved
-    /// with the student), so that a run stopped part-way resumes from its last epoch checkpoint
-    /// and ends as an unbroken run. False (start over) unless a method says so: CRD keeps memory
-    /// banks of past batches; SMLDist is left out until its state is checked.
+    /// True when a run stopped part-way resumes from its last epoch checkpoint and ends as an
+    /// unbroken run: the [`Resume`] on the method's registry line (`methods/mod.rs`). A method
+    /// outside the registry starts over.
     fn resumable(&self) -> bool {
-        false
+        crate::registry::find(self.name()).is_ok_and(|entry| entry.resume == Resume::FromCheckpoint)
     }
     /// Epochs of a pre-training stage before the main epochs (FSP, AB, FT); 0 for most.
     fn pretrain_epochs(&self) -> usize {

@@ -180,9 +180,14 @@ impl Objective for DistillObjective {
                 )));
             }
             if batch.stage == Stage::Main {
-                let e = self.sums.entry(t.name.to_string()).or_insert((0.0, 0));
-                e.0 += v;
-                e.1 += 1;
+                // Looked up by `&str`: a term's `String` key is allocated once, not every batch.
+                if !self.sums.contains_key(t.name) {
+                    self.sums.insert(t.name.to_string(), (0.0, 0));
+                }
+                if let Some((sum, count)) = self.sums.get_mut(t.name) {
+                    *sum += v;
+                    *count += 1;
+                }
             }
         }
         Ok(total)

@@ -46,10 +46,6 @@ pub struct BenchResult {
 /// Trains `model` on random windows and times it; the loss must stay finite.
 pub fn train_throughput(model: &ModelConfig, settings: &BenchSettings, device: &Device) -> Result<BenchResult, TrainError> {
     check(settings)?;
-    harbench_models::device::on_worker_thread(|| train_throughput_here(model, settings, device))
-}
-
-fn train_throughput_here(model: &ModelConfig, settings: &BenchSettings, device: &Device) -> Result<BenchResult, TrainError> {
     device.seed(settings.seed);
     let train_device = device.clone().autodiff();
     let net = model.build(settings.channels, settings.classes, &train_device);

@@ -235,24 +235,11 @@ pub fn train(
 /// `checkpoints` (and an objective that is [`Objective::resumable`], without a head search),
 /// the loop's state is saved after every epoch and a saved state is resumed from.
 ///
-/// With more than one rayon thread the loop runs on one of rayon's workers
-/// ([`harbench_models::device::on_worker_thread`]): the same numbers, fewer thread hand-offs.
+/// With several rayon threads, call it on one of rayon's workers
+/// ([`harbench_models::device::on_worker_thread`], as the binary does): the same numbers,
+/// fewer thread hand-offs.
 #[allow(clippy::too_many_arguments)]
-pub fn fit<O: Objective + Send>(
-    module: O::Module,
-    objective: &mut O,
-    splits: &Splits,
-    config: &ValidTrainConfig,
-    device: &Device,
-    progress: &dyn Progress,
-    stop: &AtomicBool,
-    checkpoints: Option<&EpochCheckpoints>,
-) -> Result<(Model, TrainOutcome), TrainError> {
-    harbench_models::device::on_worker_thread(|| fit_here(module, objective, splits, config, device, progress, stop, checkpoints))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn fit_here<O: Objective>(
+pub fn fit<O: Objective>(
     mut module: O::Module,
     objective: &mut O,
     splits: &Splits,

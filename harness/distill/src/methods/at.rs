@@ -53,10 +53,6 @@ impl Method for At {
     fn name(&self) -> &'static str {
         "at"
     }
-    /// No state between batches besides its parts: an epoch checkpoint resumes it.
-    fn resumable(&self) -> bool {
-        true
-    }
     fn config(&self) -> serde_json::Value {
         serde_json::to_value(&self.0).expect("plain config")
     }

@@ -46,10 +46,6 @@ impl Method for Cc {
     fn name(&self) -> &'static str {
         "cc"
     }
-    /// No state between batches besides its parts: an epoch checkpoint resumes it.
-    fn resumable(&self) -> bool {
-        true
-    }
     fn config(&self) -> serde_json::Value {
         serde_json::to_value(&self.0).expect("plain config")
     }

@@ -57,10 +57,6 @@ impl Method for Dist {
     fn name(&self) -> &'static str {
         "dist"
     }
-    /// No state between batches besides its parts: an epoch checkpoint resumes it.
-    fn resumable(&self) -> bool {
-        true
-    }
     fn config(&self) -> serde_json::Value {
         serde_json::to_value(&self.0).expect("plain config")
     }

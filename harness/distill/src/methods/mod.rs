@@ -5,13 +5,21 @@
 use crate::method::Mix;
 
 /// Declares each method's module and writes the registry's table from one line per method:
-/// `module => "name", default mix, "summary";`. A new method is its file plus one line here.
+/// `module => "name", default mix, Resume, "summary";`. A new method is its file plus one line
+/// here. `Resume`: `FromCheckpoint` when its loss keeps no state between batches besides its
+/// parts (saved with the student), so an epoch checkpoint resumes it; else `StartOver`, the
+/// right choice for a new method until its state is checked (`Method::resumable`).
 macro_rules! methods {
-    ($($module:ident => $name:literal, $mix:expr, $summary:literal;)*) => {
+    ($($module:ident => $name:literal, $mix:expr, $resume:ident, $summary:literal;)*) => {
         $(pub mod $module;)*
 
-        pub(crate) const TABLE: &[crate::registry::Entry] =
-            &[$(crate::registry::Entry { name: $name, summary: $summary, mix: $mix, build: $module::build }),*];
+        pub(crate) const TABLE: &[crate::registry::Entry] = &[$(crate::registry::Entry {
+            name: $name,
+            summary: $summary,
+            mix: $mix,
+            resume: crate::method::Resume::$resume,
+            build: $module::build,
+        }),*];
     };
 }
 
@@ -21,24 +29,24 @@ const KD_MIX: Mix = Mix { ce: 0.1, kd: 0.0, kd_temperature: 4.0 };
 const OWN_CE: Mix = Mix { ce: 0.0, kd: 0.0, kd_temperature: 4.0 };
 
 methods! {
-    kd => "kd", KD_MIX, "Hinton et al. 2015: soft targets at temperature 4";
-    fitnets => "fitnets", Mix::CE, "Romero et al. 2015: hint MSE through a conv regressor";
-    at => "at", Mix::CE, "Zagoruyko & Komodakis 2017: attention maps over time";
-    sp => "sp", Mix::CE, "Tung & Mori 2019: batch similarity matrices";
-    rkd => "rkd", Mix::CE, "Park et al. 2019: distance and angle relations";
-    pkt => "pkt", Mix::CE, "Passalis & Tefas 2018: probabilistic cosine-similarity transfer";
-    nst => "nst", Mix::CE, "Huang & Wang 2017: MMD of neuron selectivity profiles";
-    crd => "crd", Mix::CE, "Tian et al. 2020: contrastive, memory bank of negatives";
-    dkd => "dkd", Mix::CE, "Zhao et al. 2022: decoupled target / non-target KD";
-    dist => "dist", Mix::CE, "Huang et al. 2022: Pearson inter- and intra-class relations";
-    logit_std => "logit-std", KD_MIX, "Sun et al. 2024: KD on z-scored logits";
-    cc => "cc", Mix::CE, "Peng et al. 2019: correlation congruence of embeddings";
-    vid => "vid", Mix::CE, "Ahn et al. 2019: variational information (Gaussian NLL)";
-    ft => "ft", Mix::CE, "Kim et al. 2018: factor transfer via paraphraser / translator";
-    fsp => "fsp", Mix::CE, "Yim et al. 2017: flow matrices, pre-training stage";
-    ab => "ab", Mix::CE, "Heo et al. 2019: activation boundaries with a margin, pre-training stage";
-    reviewkd => "reviewkd", Mix::CE, "Chen et al. 2021: knowledge review, attention-fused levels, hierarchical context loss";
-    smldist => "smldist", OWN_CE, "Chen et al. 2021: frequency-aware stage, Hopfield memory, conditional logits, searched heads";
+    kd => "kd", KD_MIX, FromCheckpoint, "Hinton et al. 2015: soft targets at temperature 4";
+    fitnets => "fitnets", Mix::CE, FromCheckpoint, "Romero et al. 2015: hint MSE through a conv regressor";
+    at => "at", Mix::CE, FromCheckpoint, "Zagoruyko & Komodakis 2017: attention maps over time";
+    sp => "sp", Mix::CE, FromCheckpoint, "Tung & Mori 2019: batch similarity matrices";
+    rkd => "rkd", Mix::CE, FromCheckpoint, "Park et al. 2019: distance and angle relations";
+    pkt => "pkt", Mix::CE, FromCheckpoint, "Passalis & Tefas 2018: probabilistic cosine-similarity transfer";
+    nst => "nst", Mix::CE, FromCheckpoint, "Huang & Wang 2017: MMD of neuron selectivity profiles";
+    crd => "crd", Mix::CE, StartOver, "Tian et al. 2020: contrastive, memory bank of negatives";
+    dkd => "dkd", Mix::CE, FromCheckpoint, "Zhao et al. 2022: decoupled target / non-target KD";
+    dist => "dist", Mix::CE, FromCheckpoint, "Huang et al. 2022: Pearson inter- and intra-class relations";
+    logit_std => "logit-std", KD_MIX, FromCheckpoint, "Sun et al. 2024: KD on z-scored logits";
+    cc => "cc", Mix::CE, FromCheckpoint, "Peng et al. 2019: correlation congruence of embeddings";
+    vid => "vid", Mix::CE, FromCheckpoint, "Ahn et al. 2019: variational information (Gaussian NLL)";
+    ft => "ft", Mix::CE, FromCheckpoint, "Kim et al. 2018: factor transfer via paraphraser / translator";
+    fsp => "fsp", Mix::CE, FromCheckpoint, "Yim et al. 2017: flow matrices, pre-training stage";
+    ab => "ab", Mix::CE, FromCheckpoint, "Heo et al. 2019: activation boundaries with a margin, pre-training stage";
+    reviewkd => "reviewkd", Mix::CE, FromCheckpoint, "Chen et al. 2021: knowledge review, attention-fused levels, hierarchical context loss";
+    smldist => "smldist", OWN_CE, StartOver, "Chen et al. 2021: frequency-aware stage, Hopfield memory, conditional logits, searched heads";
 }
 
 use crate::method::Shapes;

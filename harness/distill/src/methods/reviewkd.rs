@@ -119,10 +119,6 @@ impl Method for ReviewKd {
     fn name(&self) -> &'static str {
         "reviewkd"
     }
-    /// No state between batches besides its parts: an epoch checkpoint resumes it.
-    fn resumable(&self) -> bool {
-        true
-    }
     fn config(&self) -> serde_json::Value {
         serde_json::to_value(&self.c).expect("plain config")
     }

@@ -47,10 +47,6 @@ impl Method for Sp {
     fn name(&self) -> &'static str {
         "sp"
     }
-    /// No state between batches besides its parts: an epoch checkpoint resumes it.
-    fn resumable(&self) -> bool {
-        true
-    }
     fn config(&self) -> serde_json::Value {
         serde_json::to_value(&self.0).expect("plain config")
     }

@@ -61,10 +61,6 @@ impl Method for Vid {
     fn name(&self) -> &'static str {
         "vid"
     }
-    /// No state between batches besides its parts: an epoch checkpoint resumes it.
-    fn resumable(&self) -> bool {
-        true
-    }
     fn config(&self) -> serde_json::Value {
         serde_json::to_value(&self.0).expect("plain config")
     }
