@@ -48,6 +48,19 @@ show("attention", w)
 show("stage_mse", mse)
 show("stage_freq", freq)
 show("stage_loss_lambda_half", mse + 0.5 * freq)
+# The frequency term's other designs (config fields freq_attention, freq_spectrum), same inputs.
+C, K = fs.shape[1], xs.shape[2]
+gap = (xs - xt) ** 2
+w_c = (xt ** 2) / (xt ** 2).sum(axis=2, keepdims=True)   # [B, C, bins], per channel
+show("channel_attention", w_c)
+show("freq_per_channel", (w_c * gap).sum() / C / fs.shape[0])
+show("freq_uniform", gap.sum() / (C * K) / fs.shape[0])
+log_gap = (np.log1p(xs) - np.log1p(xt)) ** 2
+show("freq_log", (w * log_gap.mean(axis=1)).sum() / fs.shape[0])
+norm = lambda x: x / x.sum(axis=2, keepdims=True)
+norm_gap = (norm(xs) - norm(xt)) ** 2
+show("freq_normalised", (w * norm_gap.mean(axis=1)).sum() / fs.shape[0])
+show("freq_per_channel_log", (w_c * log_gap).sum() / C / fs.shape[0])
 # A length that is not a power of two (T = 6).
 fs6, ft6 = gen([2, 2, 6], 0.7, 1.0), gen([2, 2, 6], 0.2, 1.3)
 xs6, xt6 = np.abs(np.fft.rfft(fs6, axis=2)), np.abs(np.fft.rfft(ft6, axis=2))

@@ -158,7 +158,11 @@ fn smldist_ablation_switches_remove_their_terms() {
     assert_eq!(terms(json!({"lambda_stage": 0, "heads": ["hopfield"]})), (vec!["ce".into(), "logits".into(), "memory".into()], 0, false));
     assert_eq!(terms(json!({"lambda_memory": 0, "heads": ["linear"]})), (vec!["ce".into(), "logits".into(), "stage".into()], 3, false));
     assert_eq!(terms(json!({"alpha": 0, "heads": ["hopfield"]})), (vec!["ce".into(), "memory".into(), "stage".into()], 3, false));
+    // The frequency term's other designs (config fields) train through the same terms.
+    assert_eq!(terms(json!({"freq_attention": "per_channel", "freq_spectrum": "log", "heads": ["hopfield"]})), (all.clone(), 3, false));
     assert_eq!(terms(json!({"lambda_freq": 0, "heads": ["hopfield"], "progressive_epochs": 0})), (all, 0, false));
+    let err = registry::build("smldist", &serde_json::from_value(json!({"freq_spectrum": "loudness"})).unwrap()).err().unwrap().to_string();
+    assert!(err.contains("loudness") && err.contains("normalised"), "{err}");
     // Memory distillation without a Hopfield head among the student's heads is a settings error.
     let err = registry::build("smldist", &serde_json::from_value(json!({"heads": ["linear"]})).unwrap()).err().unwrap().to_string();
     assert!(err.contains("hopfield"), "{err}");

@@ -5,7 +5,8 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use harbench_distill::methods::smldist::{
-    conditional_logits_loss, conditional_target, dft_basis, frequency_attention, magnitude, memory_loss, ridge_fit, stage_loss,
+    channel_frequency_attention, conditional_logits_loss, conditional_target, dft_basis, frequency_attention, magnitude, memory_loss,
+    ridge_fit, stage_loss, FreqAttention, FreqDesign, FreqSpectrum,
 };
 use harbench_models::device::test_device;
 
@@ -24,6 +25,43 @@ const ATTENTION: [f64; 10] = [
 const STAGE_MSE: f64 = 0.2508330322712637;
 const STAGE_FREQ: f64 = 1.5903982992660888;
 const STAGE_LOSS_LAMBDA_HALF: f64 = 1.0460321819043081;
+const CHANNEL_ATTENTION: [f64; 30] = [
+    0.5947830942562482,
+    0.2935289653909064,
+    0.06361593770525979,
+    0.026066504980713327,
+    0.02200549766687229,
+    0.7001019966210492,
+    0.21569955649989953,
+    0.05878205283193397,
+    0.013498172854295058,
+    0.011918221192822235,
+    0.8304900587057583,
+    0.14020119586918228,
+    0.006874739206656106,
+    0.012669882672497731,
+    0.009764123545905634,
+    0.8968269765820118,
+    0.08844506781279643,
+    0.009849636610756175,
+    0.002822462384080535,
+    0.002055856610355093,
+    0.903218146604911,
+    0.08098866106321989,
+    0.015574736984339234,
+    0.0001290955038728686,
+    8.935984365684692e-05,
+    0.9145583365558295,
+    0.07462708554673406,
+    0.010609477630320118,
+    0.00020165365123205135,
+    3.4466158843507294e-06,
+];
+const FREQ_PER_CHANNEL: f64 = 1.4917350775012876;
+const FREQ_UNIFORM: f64 = 0.7479364499811523;
+const FREQ_LOG: f64 = 0.07020334711446219;
+const FREQ_NORMALISED: f64 = 0.04631496977959403;
+const FREQ_PER_CHANNEL_LOG: f64 = 0.0673757364557676;
 const STAGE_LOSS_T6: f64 = 4.166852514814417;
 // labels: [3, 1, 4, 1], teacher argmax: [3, 0, 4, 4]
 const TARGET: [f64; 20] = [
@@ -102,19 +140,54 @@ fn frequency_attention_matches_numpy_and_sums_to_one_per_sample() {
 fn stage_loss_matches_numpy() {
     let (fs, ft) = (gen([2, 3, 8], 0.3, 1.0), gen([2, 3, 8], 1.1, 0.8));
     let basis = dft_basis(8, &device());
-    close(scalar(stage_loss(fs.clone(), ft.clone(), 0.0, &basis)), STAGE_MSE, "feature MSE alone (λ_f = 0)");
-    close(scalar(stage_loss(fs.clone(), ft.clone(), 1.0, &basis)), STAGE_MSE + STAGE_FREQ, "λ_f = 1");
-    close(scalar(stage_loss(fs, ft, 0.5, &basis)), STAGE_LOSS_LAMBDA_HALF, "λ_f = 0.5");
+    close(scalar(stage_loss(fs.clone(), ft.clone(), 0.0, FreqDesign::default(), &basis)), STAGE_MSE, "feature MSE alone (λ_f = 0)");
+    close(scalar(stage_loss(fs.clone(), ft.clone(), 1.0, FreqDesign::default(), &basis)), STAGE_MSE + STAGE_FREQ, "λ_f = 1");
+    close(scalar(stage_loss(fs, ft, 0.5, FreqDesign::default(), &basis)), STAGE_LOSS_LAMBDA_HALF, "λ_f = 0.5");
     // Not a power of two: the DFT basis has no length restriction.
-    let t6 = stage_loss(gen([2, 2, 6], 0.7, 1.0), gen([2, 2, 6], 0.2, 1.3), 1.0, &dft_basis(6, &device()));
+    let t6 = stage_loss(gen([2, 2, 6], 0.7, 1.0), gen([2, 2, 6], 0.2, 1.3), 1.0, FreqDesign::default(), &dft_basis(6, &device()));
     close(scalar(t6), STAGE_LOSS_T6, "T = 6");
+}
+
+#[test]
+fn per_channel_attention_matches_numpy_and_sums_to_one_per_channel() {
+    let w = values(channel_frequency_attention(magnitude(gen([2, 3, 8], 1.1, 0.8), &dft_basis(8, &device()))));
+    all_close(&w, &CHANNEL_ATTENTION, "per-channel attention");
+    for row in w.chunks(5) {
+        close(row.iter().sum(), 1.0, "per-channel attention row sum");
+    }
+    let zero = values(channel_frequency_attention(magnitude(Tensor::zeros([1, 2, 8], &device()), &dft_basis(8, &device()))));
+    all_close(&zero, &[0.2; 10], "per-channel attention of a silent teacher");
+}
+
+#[test]
+fn every_frequency_design_matches_numpy() {
+    let (fs, ft) = (gen([2, 3, 8], 0.3, 1.0), gen([2, 3, 8], 1.1, 0.8));
+    let basis = dft_basis(8, &device());
+    let design = |attention, spectrum| FreqDesign { attention, spectrum };
+    let cases = [
+        (design(FreqAttention::ChannelMean, FreqSpectrum::Magnitude), STAGE_FREQ, "channel mean, magnitude (the default)"),
+        (design(FreqAttention::PerChannel, FreqSpectrum::Magnitude), FREQ_PER_CHANNEL, "per channel, magnitude"),
+        (design(FreqAttention::Uniform, FreqSpectrum::Magnitude), FREQ_UNIFORM, "uniform, magnitude"),
+        (design(FreqAttention::ChannelMean, FreqSpectrum::Log), FREQ_LOG, "channel mean, log"),
+        (design(FreqAttention::ChannelMean, FreqSpectrum::Normalised), FREQ_NORMALISED, "channel mean, normalised"),
+        (design(FreqAttention::PerChannel, FreqSpectrum::Log), FREQ_PER_CHANNEL_LOG, "per channel, log"),
+    ];
+    for (design, freq, what) in cases {
+        // λ_f = 2: the term is weighted, not merely added.
+        close(scalar(stage_loss(fs.clone(), ft.clone(), 2.0, design, &basis)), STAGE_MSE + 2.0 * freq, what);
+    }
+    assert_eq!(FreqDesign::default(), design(FreqAttention::ChannelMean, FreqSpectrum::Magnitude));
 }
 
 #[test]
 fn stage_loss_is_zero_when_student_equals_teacher() {
     let f = gen([3, 4, 16], 0.9, 2.0);
-    let v = scalar(stage_loss(f.clone(), f, 1.0, &dft_basis(16, &device())));
-    assert_eq!(v, 0.0);
+    for attention in [FreqAttention::ChannelMean, FreqAttention::PerChannel, FreqAttention::Uniform] {
+        for spectrum in [FreqSpectrum::Magnitude, FreqSpectrum::Log, FreqSpectrum::Normalised] {
+            let v = scalar(stage_loss(f.clone(), f.clone(), 1.0, FreqDesign { attention, spectrum }, &dft_basis(16, &device())));
+            assert_eq!(v, 0.0, "{attention:?} / {spectrum:?}");
+        }
+    }
 }
 
 fn labels() -> Tensor<1, Int> {

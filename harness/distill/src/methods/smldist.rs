@@ -35,6 +35,10 @@ pub struct Config {
     /// `λ_f`, weight of the frequency term inside each stage loss; 0 leaves the feature MSE
     /// [ours: 1].
     pub lambda_freq: f64,
+    /// How the teacher's spectral energy weighs the frequency term's bins [ours: `channel_mean`].
+    pub freq_attention: FreqAttention,
+    /// Which spectrum the frequency term compares [ours: `magnitude`].
+    pub freq_spectrum: FreqSpectrum,
     /// Anchors distilled, shallow to deep (all three by default).
     pub anchors: Vec<usize>,
     /// Epochs of each progressive stage (anchor 1, then anchors 1–2, …) before the joint phase
@@ -60,6 +64,8 @@ impl Default for Config {
         Config {
             lambda_stage: 1.0,
             lambda_freq: 1.0,
+            freq_attention: FreqAttention::ChannelMean,
+            freq_spectrum: FreqSpectrum::Magnitude,
             anchors: vec![0, 1, 2],
             progressive_epochs: 1,
             lambda_memory: 1.0,
@@ -69,6 +75,58 @@ impl Default for Config {
             epsilon: 0.1,
             heads: HeadKind::ALL.to_vec(),
         }
+    }
+}
+
+/// How the frequency term weighs its bins by where the teacher's spectral energy is [ours; the
+/// paper says only that the stage distillation attends to frequency-related features].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FreqAttention {
+    /// One weight per bin, from the teacher's energy averaged over channels ([`frequency_attention`]).
+    ChannelMean,
+    /// One weight per channel and bin, from that channel's own energy
+    /// ([`channel_frequency_attention`]): a channel whose energy sits elsewhere is not drowned out.
+    PerChannel,
+    /// The same weight for every bin: a plain spectral MSE, no attention.
+    Uniform,
+}
+
+/// The spectrum the frequency term compares, from `|rFFT|` along time [ours].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FreqSpectrum {
+    /// `|X|`.
+    Magnitude,
+    /// `ln(1 + |X|)`: large bins no longer dominate the gap.
+    Log,
+    /// `|X| / Σ_k |X|` per sample and channel: the spectrum's shape, not its scale (the feature
+    /// MSE already matches the scale).
+    Normalised,
+}
+
+impl FreqSpectrum {
+    /// This spectrum of a magnitude spectrum `[B, C, bins]`.
+    pub fn of(self, magnitude: Tensor<3>) -> Tensor<3> {
+        match self {
+            FreqSpectrum::Magnitude => magnitude,
+            FreqSpectrum::Log => magnitude.log1p(),
+            FreqSpectrum::Normalised => magnitude.clone() / (magnitude.sum_dim(2) + TINY),
+        }
+    }
+}
+
+/// The frequency term's design: its attention and its spectrum (the two config fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreqDesign {
+    pub attention: FreqAttention,
+    pub spectrum: FreqSpectrum,
+}
+
+impl Default for FreqDesign {
+    /// SMLDist's design since the first version: channel-mean attention on magnitudes.
+    fn default() -> Self {
+        FreqDesign { attention: FreqAttention::ChannelMean, spectrum: FreqSpectrum::Magnitude }
     }
 }
 
@@ -153,18 +211,40 @@ pub fn frequency_attention(teacher_magnitude: Tensor<3>) -> Tensor<2> {
     (energy.clone() + floor / bins as f64) / (energy.sum_dim(1) + floor)
 }
 
-/// `MSE(F_s, F_t) + λ_f · Σ_b Σ_k w_b,k · mean_c (X_s − X_t)²_b,c,k / B` for one anchor, with
-/// `F_s` already in the teacher's shape.
-pub fn stage_loss(fs: Tensor<3>, ft: Tensor<3>, lambda_freq: f64, basis: &(Tensor<2>, Tensor<2>)) -> Tensor<1> {
+/// Per-channel frequency attention `w_b,c,k = |X_t|²_b,c,k / Σ_k |X_t|²_b,c,k`: `[B, C, bins]`,
+/// each channel's weights summing to 1 (uniform for a channel with no energy).
+pub fn channel_frequency_attention(teacher_magnitude: Tensor<3>) -> Tensor<3> {
+    let bins = teacher_magnitude.dims()[2];
+    let energy = teacher_magnitude.powi_scalar(2);
+    let floor = 1e-12;
+    (energy.clone() + floor / bins as f64) / (energy.sum_dim(2) + floor)
+}
+
+/// `MSE(F_s, F_t) + λ_f · freq / B` for one anchor, with `F_s` already in the teacher's shape,
+/// `S = design.spectrum` of `|rFFT|` and `D = (S_s − S_t)²`:
+/// - `channel_mean`: `freq = Σ_b Σ_k w_b,k · mean_c D_b,c,k` (SMLDist's default);
+/// - `per_channel`: `freq = Σ_b Σ_c Σ_k w_b,c,k · D_b,c,k / C`;
+/// - `uniform`: `freq = Σ_b Σ_c Σ_k D_b,c,k / (C · bins)`.
+pub fn stage_loss(fs: Tensor<3>, ft: Tensor<3>, lambda_freq: f64, design: FreqDesign, basis: &(Tensor<2>, Tensor<2>)) -> Tensor<1> {
     let plain = mse(fs.clone(), ft.clone());
     if lambda_freq == 0.0 {
         return plain;
     }
-    let batch = fs.dims()[0] as f64;
+    let [batch, channels, _] = fs.dims();
     let (xs, xt) = (magnitude(fs, basis), magnitude(ft, basis));
-    let w = frequency_attention(xt.clone());
-    let gap: Tensor<2> = (xs - xt).powi_scalar(2).mean_dim(1).squeeze_dim(1);
-    plain + (w * gap).sum() * (lambda_freq / batch)
+    let gap = (design.spectrum.of(xs) - design.spectrum.of(xt.clone())).powi_scalar(2);
+    let freq = match design.attention {
+        FreqAttention::ChannelMean => {
+            let gap: Tensor<2> = gap.mean_dim(1).squeeze_dim(1);
+            (frequency_attention(xt) * gap).sum()
+        }
+        FreqAttention::PerChannel => (channel_frequency_attention(xt) * gap).sum() / channels as f64,
+        FreqAttention::Uniform => {
+            let bins = gap.dims()[2];
+            gap.sum() / (channels * bins) as f64
+        }
+    };
+    plain + freq * (lambda_freq / batch as f64)
 }
 
 /// The smoothed conditional target: `(1−ε)·softmax(z_t/τ) + ε/K` where the teacher's argmax
@@ -263,7 +343,8 @@ impl SmlDist {
             let fs = resize_time(fs, self.teacher_lengths[slot]);
             let ft = f.teacher.anchors[a].clone();
             let basis = self.basis(self.teacher_lengths[slot], &ft.device());
-            let l = stage_loss(fs, ft, self.c.lambda_freq, &basis);
+            let design = FreqDesign { attention: self.c.freq_attention, spectrum: self.c.freq_spectrum };
+            let l = stage_loss(fs, ft, self.c.lambda_freq, design, &basis);
             total = Some(match total {
                 None => l,
                 Some(t) => t + l,
