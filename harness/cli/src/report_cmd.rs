@@ -22,7 +22,8 @@ tables and figures inline, readable offline) and figures/ (SVG and PNG): accurac
 against parameters, MACs, latency and energy with the Pareto front, the score tables as bars, \
 training curves and confusion heat maps. Scores are the best-validation checkpoint on the test \
 split (--checkpoint last: the last epoch's model, files named tables-last.*, report-last.html, \
-figures-last/), mean ± std over seeds. Without --commit: the current checkout's results, or, \
+figures-last/; --split validation: validation scores, for selection runs that withheld the test \
+split, files named tables-val.* and so on), mean ± std over seeds. Without --commit: the current checkout's results, or, \
 when the store has none for it, the newest commit there. A suite with no results at all in the \
 store is reported from the committed reference (results/reference), so a fresh clone shows the \
 project's own numbers without training.")]
@@ -40,6 +41,11 @@ pub struct ReportArgs {
     /// last epoch's, for fixed-schedule protocols; written to tables-last.md / .csv).
     #[arg(long, default_value = "best")]
     checkpoint: report::Checkpoint,
+    /// The split to score on: `test` (the numbers to publish) or `validation` (what selection
+    /// runs, which withhold the test split, have; files named tables-val.*, report-val.html,
+    /// figures-val/).
+    #[arg(long, default_value = "test")]
+    split: report::Split,
     /// Files to write, comma-separated: md, csv, tex, html.
     #[arg(long, value_delimiter = ',', default_value = "md,csv,tex,html")]
     format: Vec<Format>,
@@ -190,7 +196,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
     }
     let (records, parts) = report::join_commits(sets);
     let commit = commits.join("+");
-    let mut r = report::build(&plan, &records, &commit, &machine, args.checkpoint);
+    let mut r = report::build(&plan, &records, &commit, &machine, args.checkpoint, args.split);
     if commits.len() > 1 {
         r.commits = parts;
     }
@@ -211,15 +217,19 @@ pub fn report(args: ReportArgs) -> Result<()> {
         println!(
             "figures: {} files (SVG and PNG) in {}",
             figures.len(),
-            harbench_report::figures_dir(commit_dir, args.checkpoint).display()
+            harbench_report::figures_dir(commit_dir, args.checkpoint, args.split).display()
         );
     }
     if let Some(path) = &args.md_out {
         let command = format!(
-            "harbench report {} {} --checkpoint {} --results {} --md-out {}",
+            "harbench report {} {} --checkpoint {}{} --results {} --md-out {}",
             args.suite,
             commits.iter().map(|c| format!("--commit {c}")).collect::<Vec<_>>().join(" "),
             args.checkpoint.name(),
+            match args.split {
+                report::Split::Test => String::new(),
+                split => format!(" --split {}", split.name()),
+            },
             store.root.display(),
             path.display()
         );

@@ -188,15 +188,15 @@ fn print_outcome(args: &TrainArgs, executed: &Executed) {
                 "teacher".to_string(),
                 t.name.clone(),
                 "-".into(),
-                format!("{:.4}", d.teacher.test.accuracy),
-                format!("{:.4}", d.teacher.test.macro_f1),
+                score(d.teacher.test.as_ref().map(|m| m.accuracy)),
+                score(d.teacher.test.as_ref().map(|m| m.macro_f1)),
             ],
             vec![
                 format!("student ({})", d.method),
                 args.model.clone(),
                 outcome.best.epoch.to_string(),
-                format!("{:.4}", outcome.best.test.accuracy),
-                format!("{:.4}", outcome.best.test.macro_f1),
+                score(outcome.best.test.as_ref().map(|m| m.accuracy)),
+                score(outcome.best.test.as_ref().map(|m| m.macro_f1)),
             ],
         ];
         print_table(std::iter::once(["role", "model", "epoch", "test accuracy", "test macro-F1"].map(String::from).to_vec()).chain(rows));
@@ -249,16 +249,21 @@ fn print_search(outcome: &harbench_train::TrainOutcome) {
     }
 }
 
+/// A score to four decimals, or `withheld` when the run did not evaluate the test split.
+fn score(value: Option<f64>) -> String {
+    value.map(|v| format!("{v:.4}")).unwrap_or_else(|| "withheld".into())
+}
+
 fn print_scores(o: &harbench_train::TrainOutcome) {
-    let row = |what: &str, epoch: usize, m: &Metrics| {
-        vec![what.to_string(), epoch.to_string(), format!("{:.4}", m.accuracy), format!("{:.4}", m.macro_f1)]
+    let row = |what: &str, epoch: usize, m: Option<&Metrics>| {
+        vec![what.to_string(), epoch.to_string(), score(m.map(|m| m.accuracy)), score(m.map(|m| m.macro_f1))]
     };
     print_table([
         ["checkpoint / split", "epoch", "accuracy", "macro-F1"].map(String::from).to_vec(),
-        row("best-val / val", o.best.epoch, &o.best.val),
-        row("best-val / test", o.best.epoch, &o.best.test),
-        row("last / val", o.last.epoch, &o.last.val),
-        row("last / test", o.last.epoch, &o.last.test),
+        row("best-val / val", o.best.epoch, Some(&o.best.val)),
+        row("best-val / test", o.best.epoch, o.best.test.as_ref()),
+        row("last / val", o.last.epoch, Some(&o.last.val)),
+        row("last / test", o.last.epoch, o.last.test.as_ref()),
     ]);
 }
 

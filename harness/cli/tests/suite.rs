@@ -269,6 +269,47 @@ fn run_report_and_diff_end_to_end() {
     assert!(text(&o).1.contains("no suite file 'nosuch'") && text(&o).1.contains("pipe"), "{:?}", text(&o));
 }
 
+/// A selection suite: the test split withheld in every run, teacher included.
+const SELECTION: &str = "\
+datasets: [synthetic]
+seeds: [0]
+train: {epochs: 1, batch_size: 32, warmup_epochs: 0, test_split: withheld}
+teacher: {model: mobilenetv3-large-1d, width: 0.25}
+experiments:
+  - name: kd
+    models: [{preset: mobilenetv3-small-1d, width: 0.25, label: student}]
+    methods: [none, kd]
+tables: [kd]
+";
+
+#[test]
+fn a_selection_suite_never_scores_the_test_split_and_reports_validation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::write(cwd.join("select.yaml"), SELECTION).unwrap();
+    let out = ok(cwd, &["run", "select.yaml", "--jobs", "1"]);
+    assert!(out.contains("3 finished, 0 failed"), "{out}");
+    assert!(out.contains("validation (test withheld) accuracy"), "{out}");
+    let dir = cwd.join("results/select/nogit/testbox");
+    for (name, bytes, _) in records(&dir) {
+        let text = String::from_utf8(bytes).unwrap();
+        // No test score anywhere in the record: not the headline, the outcome or the teacher's.
+        assert!(!text.contains("test_accuracy") && !text.contains("\"test\""), "{name} holds a test score");
+        let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(record["config"]["train"]["test_split"], "withheld", "{name}");
+        assert!(record["best"]["val_accuracy"].as_f64().is_some(), "{name}");
+    }
+    // The default report has nothing to show and says how to see the validation scores.
+    let report = ok(cwd, &["report", "select.yaml", "--no-plots", "--format", "md"]);
+    assert!(report.contains("withheld") && report.contains("--split validation"), "{report}");
+    let val = ok(cwd, &["report", "select.yaml", "--split", "validation", "--format", "md", "--no-plots"]);
+    assert!(val.contains("scored on the validation split") && !val.contains("| withheld"), "{val}");
+    let md = std::fs::read_to_string(cwd.join("results/select/nogit/tables-val.md")).unwrap();
+    let student = md.lines().find(|l| l.starts_with("| student ") && l.contains("| none ")).unwrap();
+    assert!(student.contains(" ± "), "{md}");
+    assert!(cwd.join("results/select/nogit/tables.md").is_file(), "the test report keeps its own file");
+}
+
 #[test]
 fn a_broken_suite_is_reported_with_file_line_and_column() {
     let tmp = tempfile::tempdir().unwrap();

@@ -26,7 +26,9 @@ use std::sync::atomic::AtomicBool;
 pub struct Teacher {
     pub parameters: usize,
     pub val: Metrics,
-    pub test: Metrics,
+    /// Absent when the run withheld the test split (`TrainConfig::test_split`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<Metrics>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -244,7 +246,7 @@ pub fn distill_with_cache(
     let teacher_scores = Teacher {
         parameters: teacher.num_params(),
         val: evaluate(&teacher, &splits.val, splits.classes, device),
-        test: evaluate(&teacher, &splits.test, splits.classes, device),
+        test: config.test_split.scored().then(|| evaluate(&teacher, &splits.test, splits.classes, device)),
     };
 
     let student_config = method.student_config(student_config)?;

@@ -4,7 +4,7 @@
 
 use harbench_suite::plan::Plan;
 use harbench_suite::record::RunRecord;
-use harbench_suite::report::{self, seed_values, Checkpoint, CostCells, Metric};
+use harbench_suite::report::{self, seed_values, Checkpoint, CostCells, Metric, Split};
 use harbench_suite::spec::TableKind;
 use std::collections::BTreeMap;
 
@@ -130,11 +130,11 @@ fn group<'a>(records: &[&'a RunRecord], dataset: &str, model: &str, method: &str
 
 /// Every model/method with a score and a cost, per dataset, axis and metric. Axes no run has a
 /// value for (energy without a meter) are left out.
-pub fn scatters(plan: &Plan, records: &[&RunRecord], checkpoint: Checkpoint) -> Vec<Scatter> {
+pub fn scatters(plan: &Plan, records: &[&RunRecord], checkpoint: Checkpoint, split: Split) -> Vec<Scatter> {
     let mut out = Vec::new();
     for dataset in report::datasets(plan) {
         for axis in Axis::ALL {
-            for metric in Metric::ALL {
+            for metric in split.metrics() {
                 let mut points = Vec::new();
                 for (model, method) in all_rows(plan) {
                     let runs = group(records, &dataset, &model, &method);
@@ -178,12 +178,12 @@ pub struct Bars {
 
 /// Bars of each score table the suite asks for, per dataset and metric (rows without a finished
 /// run are left out).
-pub fn bars(plan: &Plan, records: &[&RunRecord], checkpoint: Checkpoint) -> Vec<Bars> {
+pub fn bars(plan: &Plan, records: &[&RunRecord], checkpoint: Checkpoint, split: Split) -> Vec<Bars> {
     let kinds = if plan.tables.is_empty() { TableKind::ALL.to_vec() } else { plan.tables.clone() };
     let mut out = Vec::new();
     for table in kinds.into_iter().filter(|k| *k != TableKind::Cost) {
         for dataset in report::datasets(plan) {
-            for metric in Metric::ALL {
+            for metric in split.metrics() {
                 let bars: Vec<Bar> = report::rows_of(table, plan)
                     .into_iter()
                     .filter_map(|(model, method)| {
@@ -288,15 +288,17 @@ impl ConfusionMap {
     }
 }
 
-/// Per dataset and row, the test confusion matrix of the scored checkpoint, summed over runs.
-pub fn confusions(plan: &Plan, records: &[&RunRecord], checkpoint: Checkpoint) -> Vec<ConfusionMap> {
+/// Per dataset and row, the confusion matrix of the scored checkpoint on `split`, summed over
+/// runs (runs that withheld the test split have none there).
+pub fn confusions(plan: &Plan, records: &[&RunRecord], checkpoint: Checkpoint, split: Split) -> Vec<ConfusionMap> {
     let mut out = Vec::new();
     for dataset in report::datasets(plan) {
         for (model, method) in all_rows(plan) {
             let mut map: Option<ConfusionMap> = None;
             for r in group(records, &dataset, &model, &method).into_iter().filter(|r| r.finished()) {
                 let Some(output) = &r.output else { continue };
-                let counts = &checkpoint.scores(&output.outcome).test.confusion;
+                let Some(scores) = split.of(checkpoint.scores(&output.outcome)) else { continue };
+                let counts = &scores.confusion;
                 let m = map.get_or_insert_with(|| ConfusionMap {
                     dataset: dataset.clone(),
                     model: model.clone(),

@@ -14,7 +14,7 @@ pub mod plot;
 use harbench_suite::machine::Machine;
 use harbench_suite::plan::Plan;
 use harbench_suite::record::RunRecord;
-use harbench_suite::report::{self, Checkpoint, Report};
+use harbench_suite::report::{self, Checkpoint, Report, Split};
 use harbench_suite::store::{self, StoreError};
 use std::path::{Path, PathBuf};
 
@@ -74,7 +74,7 @@ pub struct Drawn {
 pub fn draw_figures(source: &Source, dir: &Path) -> Result<Vec<Drawn>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|e| StoreError::Io { path: dir.to_path_buf(), source: e })?;
     remove_old_figures(dir)?;
-    let checkpoint = source.report.checkpoint;
+    let (checkpoint, split) = (source.report.checkpoint, source.report.split);
     let current = report::current(source.plan, source.records);
     let mut out = Vec::new();
     let mut draw = |figure: plot::Figure, stem: String, title: String, folded: bool| -> Result<(), ReportError> {
@@ -82,17 +82,18 @@ pub fn draw_figures(source: &Source, dir: &Path) -> Result<Vec<Drawn>, ReportErr
         out.push(Drawn { title, svg, files, folded });
         Ok(())
     };
-    let scatters = figures::scatters(source.plan, &current, checkpoint);
+    let scatters = figures::scatters(source.plan, &current, checkpoint, split);
     for pair in pairs(&scatters, |s| (s.dataset.clone(), s.axis.name())) {
         let s = pair[0];
         let title = format!(
-            "{}: test accuracy and macro-F1 against {} (one point per model/method, error bars: std over seeds; red: the Pareto front)",
+            "{}: {} accuracy and macro-F1 against {} (one point per model/method, error bars: std over seeds; red: the Pareto front)",
             s.dataset,
+            split.name(),
             s.axis.label()
         );
         draw(plot::Figure::Scatter(&pair), format!("pareto-{}-{}", safe(&s.dataset), s.axis.name()), title, false)?;
     }
-    let bars = figures::bars(source.plan, &current, checkpoint);
+    let bars = figures::bars(source.plan, &current, checkpoint, split);
     for pair in pairs(&bars, |b| (b.dataset.clone(), b.table.name())) {
         let b = pair[0];
         let title = format!("{} ({} table) as bars: mean ± std over seeds", b.dataset, b.table.name());
@@ -102,11 +103,12 @@ pub fn draw_figures(source: &Source, dir: &Path) -> Result<Vec<Drawn>, ReportErr
         let title = format!("{}: training loss and validation macro-F1 per epoch (mean over runs)", c.dataset);
         draw(plot::Figure::Curves(&c), format!("curves-{}", safe(&c.dataset)), title, false)?;
     }
-    for c in figures::confusions(source.plan, &current, checkpoint) {
+    for c in figures::confusions(source.plan, &current, checkpoint, split) {
         let title = format!(
-            "{}: {} — test confusion matrix ({}), summed over {} run(s)",
+            "{}: {} — {} confusion matrix ({}), summed over {} run(s)",
             c.dataset,
             figures::label(&c.model, &c.method),
+            split.name(),
             checkpoint.describe(),
             c.runs
         );
@@ -165,7 +167,7 @@ pub fn describe_machine(m: &Machine) -> String {
 /// folder; returns the files written.
 pub fn write(source: &Source, dir: &Path, formats: &[Format], plots: bool) -> Result<Vec<PathBuf>, ReportError> {
     let r = source.report;
-    let stem = r.checkpoint.file_stem();
+    let stem = format!("{}{}", r.checkpoint.file_stem(), r.split.suffix());
     let mut written = Vec::new();
     let mut put = |name: String, text: String| -> Result<(), ReportError> {
         let path = dir.join(name);
@@ -181,12 +183,13 @@ pub fn write(source: &Source, dir: &Path, formats: &[Format], plots: bool) -> Re
             Format::Html => {}
         }
     }
-    let drawn = if plots || formats.contains(&Format::Html) { draw_figures(source, &figures_dir(dir, r.checkpoint))? } else { Vec::new() };
+    let drawn =
+        if plots || formats.contains(&Format::Html) { draw_figures(source, &figures_dir(dir, r.checkpoint, r.split))? } else { Vec::new() };
     if formats.contains(&Format::Html) {
         let page_figures: Vec<html::PageFigure> =
             drawn.iter().map(|d| html::PageFigure { title: d.title.clone(), svg: &d.svg, folded: d.folded }).collect();
         let machine = source.machine.map(describe_machine);
-        put(format!("report{}.html", r.checkpoint.suffix()), html::page(r, machine.as_deref(), &page_figures))?;
+        put(format!("report{}{}.html", r.checkpoint.suffix(), r.split.suffix()), html::page(r, machine.as_deref(), &page_figures))?;
     }
     if plots {
         written.extend(drawn.iter().flat_map(|d| d.files.clone()));
@@ -194,7 +197,7 @@ pub fn write(source: &Source, dir: &Path, formats: &[Format], plots: bool) -> Re
     Ok(written)
 }
 
-/// Where the figures of `checkpoint` go under a commit folder.
-pub fn figures_dir(commit_dir: &Path, checkpoint: Checkpoint) -> PathBuf {
-    commit_dir.join(format!("figures{}", checkpoint.suffix()))
+/// Where the figures of `checkpoint` on `split` go under a commit folder.
+pub fn figures_dir(commit_dir: &Path, checkpoint: Checkpoint, split: Split) -> PathBuf {
+    commit_dir.join(format!("figures{}{}", checkpoint.suffix(), split.suffix()))
 }

@@ -193,7 +193,7 @@ where
     let y_hi = s.points.iter().map(|p| p.y + p.y_std).fold(f64::NEG_INFINITY, f64::max);
     let (y_lo, y_hi) = padded(y_lo, y_hi, 0.12);
     let mut chart = ChartBuilder::on(area)
-        .caption(format!("{}: test {} vs {}", s.dataset, metric_name(s.metric), s.axis.name()), (FONT, 20))
+        .caption(format!("{}: {} vs {}", s.dataset, metric_name(s.metric), s.axis.name()), (FONT, 20))
         .margin(12)
         .x_label_area_size(46)
         .y_label_area_size(60)
@@ -201,7 +201,7 @@ where
     chart
         .configure_mesh()
         .x_desc(s.axis.label())
-        .y_desc(format!("test {} %", metric_name(s.metric)))
+        .y_desc(format!("{} %", metric_name(s.metric)))
         .label_style((FONT, 13))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
@@ -232,11 +232,9 @@ where
     Ok(())
 }
 
-fn metric_name(m: harbench_suite::report::Metric) -> &'static str {
-    match m {
-        harbench_suite::report::Metric::TestAccuracy => "accuracy",
-        harbench_suite::report::Metric::TestMacroF1 => "macro-F1",
-    }
+/// `test accuracy`, `validation macro-F1`, …
+fn metric_name(m: harbench_suite::report::Metric) -> String {
+    format!("{} {}", m.split().name(), m.label())
 }
 
 /// 1250000 → 1.25M, 4500 → 4.5k, 0.25 → 0.25.
@@ -266,14 +264,14 @@ where
     let labels: Vec<String> = b.bars.iter().map(|x| x.label.clone()).collect();
     let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32;
     let mut chart = ChartBuilder::on(area)
-        .caption(format!("{} ({}): test {}", b.dataset, b.table.name(), metric_name(b.metric)), (FONT, 20))
+        .caption(format!("{} ({}): {}", b.dataset, b.table.name(), metric_name(b.metric)), (FONT, 20))
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size((8 * longest).clamp(80, 320))
         .build_cartesian_2d(x_lo..x_hi, categories(labels, true))?;
     chart
         .configure_mesh()
-        .x_desc(format!("test {} %, mean ± std over seeds", metric_name(b.metric)))
+        .x_desc(format!("{} %, mean ± std over seeds", metric_name(b.metric)))
         .label_style((FONT, 13))
         .disable_y_mesh()
         .light_line_style(WHITE.mix(0.0))

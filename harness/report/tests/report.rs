@@ -10,7 +10,7 @@ use harbench_report::figures::{self, Axis};
 use harbench_report::{Format, Source};
 use harbench_suite::plan::Plan;
 use harbench_suite::record::RunRecord;
-use harbench_suite::report::{self, Checkpoint, Metric};
+use harbench_suite::report::{self, Checkpoint, Metric, Split};
 use harbench_train::trainer::EpochLog;
 
 const SUITE: &str = "\
@@ -65,7 +65,7 @@ fn made_up() -> (Plan, Vec<RunRecord>) {
 fn the_pareto_front_of_a_made_up_result_set_is_the_constructed_one() {
     let (p, records) = made_up();
     let current = report::current(&p, &records);
-    let scatters = figures::scatters(&p, &current, Checkpoint::Best);
+    let scatters = figures::scatters(&p, &current, Checkpoint::Best, Split::Test);
     // Without profiles, parameters are the only cost: one scatter per metric.
     assert_eq!(
         scatters.iter().map(|s| (s.axis, s.metric)).collect::<Vec<_>>(),
@@ -85,7 +85,7 @@ fn the_pareto_front_of_a_made_up_result_set_is_the_constructed_one() {
 fn bars_curves_and_confusions_follow_the_records() {
     let (p, records) = made_up();
     let current = report::current(&p, &records);
-    let bars = figures::bars(&p, &current, Checkpoint::Best);
+    let bars = figures::bars(&p, &current, Checkpoint::Best, Split::Test);
     let kd = bars.iter().find(|b| b.table.name() == "kd" && b.metric == Metric::TestAccuracy).unwrap();
     assert_eq!(
         kd.bars.iter().map(|b| b.label.as_str()).collect::<Vec<_>>(),
@@ -98,7 +98,7 @@ fn bars_curves_and_confusions_follow_the_records() {
     assert_eq!(teacher.train_loss[2], (3.0, 1.0 / 3.0));
     assert!((teacher.val_macro_f1[2].1 - 94.0).abs() < 1e-9 && teacher.runs == 2);
     // Seeds 0 and 1 got 7 and 8 of 10 test windows right: the sums' diagonal is 15 of 20.
-    let c = figures::confusions(&p, &current, Checkpoint::Best).into_iter().find(|c| c.model == "cnn3").unwrap();
+    let c = figures::confusions(&p, &current, Checkpoint::Best, Split::Test).into_iter().find(|c| c.model == "cnn3").unwrap();
     assert_eq!((c.runs, c.counts[0][0] + c.counts[1][1], c.counts.iter().flatten().sum::<usize>()), (2, 15, 20));
     assert_eq!(c.row_shares()[0].iter().sum::<f64>(), 1.0);
 }
@@ -106,7 +106,7 @@ fn bars_curves_and_confusions_follow_the_records() {
 #[test]
 fn every_format_and_figure_is_written_and_readable() {
     let (p, records) = made_up();
-    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best);
+    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test);
     let dir = tempfile::tempdir().unwrap();
     let m = machine("box");
     let source = Source { plan: &p, records: &records, report: &r, machine: Some(&m) };
@@ -149,11 +149,11 @@ fn every_format_and_figure_is_written_and_readable() {
 fn a_second_report_replaces_figures_of_rows_that_are_gone() {
     let (p, records) = made_up();
     let dir = tempfile::tempdir().unwrap();
-    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best);
+    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test);
     harbench_report::write(&Source { plan: &p, records: &records, report: &r, machine: None }, dir.path(), &[Format::Markdown], true)
         .unwrap();
     let without_dkd: Vec<RunRecord> = records.into_iter().filter(|r| r.config.method.label != "dkd").collect();
-    let r = report::build(&p, &without_dkd, "0123456789ab", "box", Checkpoint::Best);
+    let r = report::build(&p, &without_dkd, "0123456789ab", "box", Checkpoint::Best, Split::Test);
     harbench_report::write(&Source { plan: &p, records: &without_dkd, report: &r, machine: None }, dir.path(), &[Format::Markdown], true)
         .unwrap();
     assert!(!dir.path().join("figures/confusion-synthetic-mobilenetv3-small-1d-dkd.svg").exists());

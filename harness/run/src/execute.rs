@@ -268,8 +268,8 @@ impl Workspace {
                     info: TeacherInfo {
                         store_key: t.key.clone(),
                         reused: t.reused,
-                        test_accuracy: t.outcome.kept(train.keep).test.accuracy,
-                        test_macro_f1: t.outcome.kept(train.keep).test.macro_f1,
+                        test_accuracy: t.outcome.kept(train.keep).test.as_ref().map(|m| m.accuracy),
+                        test_macro_f1: t.outcome.kept(train.keep).test.as_ref().map(|m| m.macro_f1),
                     },
                     model: t.model,
                     normalizer: t.normalizer,
@@ -282,19 +282,15 @@ impl Workspace {
                 let normalizer = Normalizer::fit(&data.windows, &fold.train);
                 let (model, report) = checkpoint::load_teacher(path, data, &request.dataset, fold, &normalizer, device)?;
                 let keep = report.train.as_ref().map(|t| t.keep).unwrap_or_default();
-                let scores = report
-                    .outcome
-                    .as_ref()
-                    .map(|o| (o.kept(keep).test.accuracy, o.kept(keep).test.macro_f1))
-                    .unwrap_or((f64::NAN, f64::NAN));
+                let test = report.outcome.as_ref().and_then(|o| o.kept(keep).test.as_ref());
                 Ok(ExecutedTeacher {
                     name: report.model_name.clone(),
                     config: report.model.clone(),
                     info: TeacherInfo {
                         store_key: path.display().to_string(),
                         reused: true,
-                        test_accuracy: scores.0,
-                        test_macro_f1: scores.1,
+                        test_accuracy: test.map(|m| m.accuracy),
+                        test_macro_f1: test.map(|m| m.macro_f1),
                     },
                     model,
                     normalizer,

@@ -39,8 +39,12 @@ pub struct TeacherInfo {
     pub store_key: String,
     /// True when the store already held it (or it came from a checkpoint).
     pub reused: bool,
-    pub test_accuracy: f64,
-    pub test_macro_f1: f64,
+    /// The kept teacher's test scores; absent when its training withheld the test split (or a
+    /// checkpoint carried no scores).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_macro_f1: Option<f64>,
 }
 
 /// What the distillation method was and what its terms weighed.

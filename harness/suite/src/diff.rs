@@ -3,7 +3,7 @@
 //! t-test over seeds when both sides have at least two, otherwise an absolute threshold.
 
 use crate::record::RunRecord;
-use crate::report::{seed_values, Checkpoint, Group, Metric};
+use crate::report::{seed_values, Checkpoint, Group, Metric, Split};
 use crate::stats;
 use std::collections::BTreeMap;
 use tabled::builder::Builder;
@@ -93,7 +93,11 @@ pub fn diff(suite: &str, a: &[RunRecord], b: &[RunRecord], options: &DiffOptions
     };
     for (group, ra) in &ga {
         let Some(rb) = gb.get(group) else { continue };
-        for metric in Metric::ALL {
+        // Test scores where both sides have them; validation scores where a side withheld the
+        // test split (selection runs), so that those are compared too.
+        let scored = |records: &[&RunRecord]| !seed_values(records, Metric::TestAccuracy, Checkpoint::Best).is_empty();
+        let split = if scored(ra) && scored(rb) { Split::Test } else { Split::Validation };
+        for metric in split.metrics() {
             let (va, vb) = (seed_values(ra, metric, Checkpoint::Best), seed_values(rb, metric, Checkpoint::Best));
             if va.is_empty() || vb.is_empty() {
                 continue;

@@ -36,8 +36,11 @@ pub struct Headline {
     pub epoch: usize,
     pub val_accuracy: f64,
     pub val_macro_f1: f64,
-    pub test_accuracy: f64,
-    pub test_macro_f1: f64,
+    /// Absent when the run withheld the test split (`train: {test_split: withheld}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_macro_f1: Option<f64>,
 }
 
 impl Headline {
@@ -46,8 +49,8 @@ impl Headline {
             epoch: s.epoch,
             val_accuracy: s.val.accuracy,
             val_macro_f1: s.val.macro_f1,
-            test_accuracy: s.test.accuracy,
-            test_macro_f1: s.test.macro_f1,
+            test_accuracy: s.test.as_ref().map(|m| m.accuracy),
+            test_macro_f1: s.test.as_ref().map(|m| m.macro_f1),
         }
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! A table shows the runs of the experiments of the same name (`har`, `kd`, `ablation`), plus
 //! the teacher in `har` and `kd`; `cost` lists every model and method of the suite. Scores are those of
-//! the best-validation checkpoint (or, asked for, the last epoch's model) on the test split, in
-//! percent, mean ± sample standard deviation over seeds (LOSO folds are averaged within a seed
-//! first).
+//! the best-validation checkpoint (or, asked for, the last epoch's model) on the test split (or,
+//! asked for, the validation split: selection runs withhold the test split), in percent, mean ±
+//! sample standard deviation over seeds (LOSO folds are averaged within a seed first).
 
 use crate::plan::{Plan, Role};
 use crate::record::{Headline, RunRecord};
@@ -14,25 +14,108 @@ use std::collections::BTreeMap;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-/// One metric of the best-validation checkpoint.
+/// One score of a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Metric {
     TestAccuracy,
     TestMacroF1,
+    ValAccuracy,
+    ValMacroF1,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 2] = [Metric::TestAccuracy, Metric::TestMacroF1];
+    pub const ALL: [Metric; 4] = [Metric::TestAccuracy, Metric::TestMacroF1, Metric::ValAccuracy, Metric::ValMacroF1];
     pub fn name(self) -> &'static str {
         match self {
             Metric::TestAccuracy => "test_accuracy",
             Metric::TestMacroF1 => "test_macro_f1",
+            Metric::ValAccuracy => "val_accuracy",
+            Metric::ValMacroF1 => "val_macro_f1",
         }
     }
-    pub fn of(self, h: &Headline) -> f64 {
+
+    /// The score without its split: `accuracy` or `macro-F1`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::TestAccuracy | Metric::ValAccuracy => "accuracy",
+            Metric::TestMacroF1 | Metric::ValMacroF1 => "macro-F1",
+        }
+    }
+
+    pub fn split(self) -> Split {
+        match self {
+            Metric::TestAccuracy | Metric::TestMacroF1 => Split::Test,
+            Metric::ValAccuracy | Metric::ValMacroF1 => Split::Validation,
+        }
+    }
+
+    /// The score in `h`; `None` for a test score of a run that withheld the test split.
+    pub fn of(self, h: &Headline) -> Option<f64> {
         match self {
             Metric::TestAccuracy => h.test_accuracy,
             Metric::TestMacroF1 => h.test_macro_f1,
+            Metric::ValAccuracy => Some(h.val_accuracy),
+            Metric::ValMacroF1 => Some(h.val_macro_f1),
+        }
+    }
+}
+
+/// The split a report scores runs on. The test split is the default and the number to publish;
+/// the validation split is what runs that withheld the test split (`test_split: withheld`,
+/// selection runs) have, and what a choice among configurations may look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Split {
+    #[default]
+    Test,
+    Validation,
+}
+
+impl Split {
+    /// Accuracy and macro-F1 on this split.
+    pub fn metrics(self) -> [Metric; 2] {
+        match self {
+            Split::Test => [Metric::TestAccuracy, Metric::TestMacroF1],
+            Split::Validation => [Metric::ValAccuracy, Metric::ValMacroF1],
+        }
+    }
+
+    pub fn accuracy(self) -> Metric {
+        self.metrics()[0]
+    }
+
+    /// The name `--split` takes: `test` or `validation`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Test => "test",
+            Split::Validation => "validation",
+        }
+    }
+
+    /// Suffix of the report's files: empty for the test split, `-val` for validation (so that a
+    /// validation report never overwrites the test tables).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Split::Test => "",
+            Split::Validation => "-val",
+        }
+    }
+
+    /// This split's metrics in `scores` (`None`: the test split was withheld).
+    pub fn of(self, scores: &harbench_train::trainer::Scores) -> Option<&harbench_train::metrics::Metrics> {
+        match self {
+            Split::Test => scores.test.as_ref(),
+            Split::Validation => Some(&scores.val),
+        }
+    }
+}
+
+impl std::str::FromStr for Split {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "test" => Ok(Split::Test),
+            "validation" | "val" => Ok(Split::Validation),
+            _ => Err(format!("unknown split '{s}': test or validation")),
         }
     }
 }
@@ -71,7 +154,8 @@ impl Checkpoint {
         }
     }
 
-    /// Stem of the table files: `tables` for the best checkpoint, `tables-last` for the last.
+    /// Stem of the table files: `tables` for the best checkpoint, `tables-last` for the last
+    /// (then [`Split::suffix`]).
     pub fn file_stem(self) -> &'static str {
         match self {
             Checkpoint::Best => "tables",
@@ -127,8 +211,8 @@ impl Group {
 pub fn seed_values(records: &[&RunRecord], metric: Metric, checkpoint: Checkpoint) -> Vec<f64> {
     let mut by_seed: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.finished()) {
-        if let Some(h) = checkpoint.of(r) {
-            by_seed.entry(r.config.seed).or_default().push(metric.of(h));
+        if let Some(value) = checkpoint.of(r).and_then(|h| metric.of(h)) {
+            by_seed.entry(r.config.seed).or_default().push(value);
         }
     }
     by_seed.values().map(|v| stats::mean(v)).collect()
@@ -166,6 +250,8 @@ pub struct Report {
     pub commits: Vec<CommitRuns>,
     pub machine: String,
     pub checkpoint: Checkpoint,
+    /// The split the scores come from.
+    pub split: Split,
     /// The split protocols of the suite's runs, e.g. `holdout-subjects (validation 15 % of the
     /// training subjects)`.
     pub protocols: Vec<String>,
@@ -233,9 +319,10 @@ pub fn datasets(plan: &Plan) -> Vec<String> {
     datasets
 }
 
-/// Builds the suite's tables (all four when the suite names none) from `records`. Records whose
-/// settings no longer match the plan are left out and counted in a note.
-pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, checkpoint: Checkpoint) -> Report {
+/// Builds the suite's tables (all four when the suite names none) from `records`, scoring
+/// `checkpoint` on `split`. Records whose settings no longer match the plan are left out and
+/// counted in a note.
+pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, checkpoint: Checkpoint, split: Split) -> Report {
     let current = current(plan, records);
     let stale = records.len() - current.len();
     let kinds = if plan.tables.is_empty() { TableKind::ALL.to_vec() } else { plan.tables.clone() };
@@ -245,7 +332,7 @@ pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, ch
         .map(|kind| {
             let mut t = match kind {
                 TableKind::Cost => cost_table(plan, &current),
-                _ => score_table(kind, plan, &current, &datasets, checkpoint),
+                _ => score_table(kind, plan, &current, &datasets, checkpoint, split),
             };
             if stale > 0 {
                 t.notes.push(format!("{stale} recorded run(s) with settings that differ from the suite now are left out."));
@@ -259,6 +346,7 @@ pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, ch
         commits: Vec::new(),
         machine: machine.into(),
         checkpoint,
+        split,
         protocols: protocols(plan),
         tables,
     }
@@ -328,7 +416,7 @@ pub fn rows_of(kind: TableKind, plan: &Plan) -> Vec<(String, String)> {
     rows
 }
 
-fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &[String], checkpoint: Checkpoint) -> Table {
+fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &[String], checkpoint: Checkpoint, split: Split) -> Table {
     let rows = rows_of(kind, plan);
     // Distilled rows are compared with their model trained alone (method `none`).
     let compares = rows.iter().any(|(_, method)| method != NO_DISTILLATION);
@@ -355,7 +443,7 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
             .collect()
     };
     let planned_seeds = plan.runs.iter().map(|r| r.seed).collect::<std::collections::BTreeSet<_>>().len();
-    let (mut any, mut short, mut failed, mut unavailable) = (false, false, 0, 0);
+    let (mut any, mut short, mut failed, mut unavailable, mut withheld) = (false, false, 0, 0, false);
     for (model, method) in rows {
         let mut cells = vec![model.clone(), method.clone()];
         let mut numbers = vec![None, None];
@@ -364,9 +452,9 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
             failed += group.iter().filter(|r| !r.finished() && !r.unavailable).count();
             unavailable += group.iter().filter(|r| r.unavailable).count();
             let mut accuracies = vec![];
-            for metric in Metric::ALL {
+            for metric in split.metrics() {
                 let values = seed_values(&group, metric, checkpoint);
-                if metric == Metric::TestAccuracy {
+                if metric == split.accuracy() {
                     accuracies.clone_from(&values);
                 }
                 if values.is_empty() {
@@ -377,6 +465,10 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
                         "—"
                     } else if group.iter().all(|r| r.unavailable) {
                         "n/a"
+                    } else if group.iter().any(|r| r.finished()) {
+                        // Finished without this split's score: the runs withheld the test split.
+                        withheld = true;
+                        "withheld"
                     } else {
                         "failed"
                     };
@@ -402,7 +494,7 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
                 ]);
             }
             if compares {
-                let alone = seed_values(&runs_of(d, &model, NO_DISTILLATION), Metric::TestAccuracy, checkpoint);
+                let alone = seed_values(&runs_of(d, &model, NO_DISTILLATION), split.accuracy(), checkpoint);
                 let (text, delta) = versus_alone(&accuracies, &alone, method == NO_DISTILLATION);
                 cells.push(text);
                 numbers.push(delta);
@@ -415,14 +507,22 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
         t.notes.insert(0, "No finished runs yet: run `harbench run` on this suite first.".into());
     }
     t.notes.push(format!(
-        "{} on the test split, mean ± std over {planned_seeds} seed(s); — not run yet{}.",
+        "{} on the {} split, mean ± std over {planned_seeds} seed(s); — not run yet{}.",
         checkpoint.describe(),
+        split.name(),
         if short { "; * fewer seeds than planned" } else { "" }
     ));
     if compares {
+        t.notes.push(format!(
+            "Δacc vs alone: mean {} accuracy minus that of the same model trained without distillation (method none), in \
+                 points, and the two-sided Welch's t-test over seeds (p); a blank p needs two seeds on each side.",
+            split.name()
+        ));
+    }
+    if withheld {
         t.notes.push(
-            "Δacc vs alone: mean test accuracy minus that of the same model trained without distillation (method none), in \
-             points, and the two-sided Welch's t-test over seeds (p); a blank p needs two seeds on each side."
+            "withheld: the runs withheld the test split (`test_split: withheld`, selection runs); `harbench report --split \
+             validation` shows their validation scores."
                 .into(),
         );
     }
@@ -608,8 +708,9 @@ impl Report {
                 .collect();
             let folders: Vec<&str> = self.commits.iter().map(|c| c.commit.as_str()).collect();
             return format!(
-                "{} scored on the test split; split: {}; the suite's records of {} commits joined, each run from the first commit that has it: {}; machine {} (results/{}/{{{}}}/{}).",
+                "{} scored on the {} split; split: {}; the suite's records of {} commits joined, each run from the first commit that has it: {}; machine {} (results/{}/{{{}}}/{}).",
                 self.checkpoint.describe(),
+                self.split.name(),
                 if self.protocols.is_empty() { "none planned".to_string() } else { self.protocols.join("; ") },
                 self.commits.len(),
                 parts.join("; "),
@@ -620,8 +721,9 @@ impl Report {
             );
         }
         format!(
-            "{} scored on the test split; split: {}; commit {}, machine {} (results/{}/{}/{}).",
+            "{} scored on the {} split; split: {}; commit {}, machine {} (results/{}/{}/{}).",
             self.checkpoint.describe(),
+            self.split.name(),
             if self.protocols.is_empty() { "none planned".to_string() } else { self.protocols.join("; ") },
             self.commit,
             self.machine,

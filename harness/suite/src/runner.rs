@@ -193,11 +193,16 @@ pub fn run_these(
             }
             Ok(out) => {
                 let o = &out.outcome;
+                // A run that withheld the test split reports its validation scores.
+                let (split, scores) = match &o.best.test {
+                    Some(test) => ("test", test),
+                    None => ("validation (test withheld)", &o.best.val),
+                };
                 log(&format!(
-                    "{label}: finished in {:.1} s: test accuracy {:.4}, macro-F1 {:.4} (best-val epoch {}){}",
+                    "{label}: finished in {:.1} s: {split} accuracy {:.4}, macro-F1 {:.4} (best-val epoch {}){}",
                     timings.wall_seconds,
-                    o.best.test.accuracy,
-                    o.best.test.macro_f1,
+                    scores.accuracy,
+                    scores.macro_f1,
                     o.best.epoch,
                     if budget_hit { "; cut short by the time budget" } else { "" }
                 ));

@@ -26,7 +26,7 @@ fn a_schema_1_record_reads_into_typed_fields() {
     assert!(profile.memory.as_ref().unwrap_err().contains("older harbench"), "{:?}", profile.memory);
     assert!(matches!(output.cost, Cost::Profiled(_)));
     assert!(output.environment.is_none());
-    assert_eq!(record.best.as_ref().unwrap().test_accuracy, raw["best"]["test_accuracy"].as_f64().unwrap());
+    assert_eq!(record.best.as_ref().unwrap().test_accuracy.unwrap(), raw["best"]["test_accuracy"].as_f64().unwrap());
     // Written again, it is a current record that reads back the same.
     let mut upgraded = record.clone();
     upgraded.schema = RECORD_SCHEMA;

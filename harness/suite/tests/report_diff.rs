@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use harbench_suite::diff::{diff, DiffOptions, Verdict};
 use harbench_suite::record::{RunRecord, Status};
-use harbench_suite::report::{self, Checkpoint, Metric};
+use harbench_suite::report::{self, Checkpoint, Metric, Split};
 use harbench_suite::spec::TableKind;
 
 const SUITE: &str = "\
@@ -44,7 +44,7 @@ fn tables_show_mean_and_std_over_seeds_and_say_what_is_missing() {
     stale.config_hash = "0000000000000000".into();
     records.push(stale);
 
-    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best);
+    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test);
     assert_eq!(r.tables.iter().map(|t| t.kind).collect::<Vec<_>>(), vec![TableKind::Kd, TableKind::Cost, TableKind::Ablation]);
     let kd = &r.tables[0];
     assert_eq!(
@@ -84,7 +84,7 @@ fn tables_show_mean_and_std_over_seeds_and_say_what_is_missing() {
 #[test]
 fn an_empty_result_set_gives_tables_that_say_so() {
     let p = plan(SUITE);
-    let r = report::build(&p, &[], "0123456789ab", "box", Checkpoint::Best);
+    let r = report::build(&p, &[], "0123456789ab", "box", Checkpoint::Best, Split::Test);
     for t in &r.tables[..2] {
         assert!(t.notes[0].starts_with("No finished runs yet"), "{:?}", t.notes);
     }
@@ -155,7 +155,7 @@ fn distilled_rows_are_compared_with_their_model_trained_alone_by_welch_test() {
     }
     // One seed: the difference without a test.
     records.push(record(find(&p, "synthetic.mobilenetv3-small-1d.kd-once.holdout.s0"), 0.83, 0.5));
-    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best);
+    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test);
     let kd = &r.tables[0];
     assert_eq!(kd.header[4], "synthetic Δacc vs alone");
     let cell = |method: &str| kd.rows.iter().find(|r| r[0] == "mobilenetv3-small-1d" && r[1] == method).unwrap()[4].clone();
@@ -179,11 +179,11 @@ fn the_last_epoch_model_can_be_scored_instead_of_the_best_checkpoint() {
     let mut records = Vec::new();
     for (seed, last) in [(0, 0.94), (1, 0.96)] {
         let mut r = record(find(&p, &format!("synthetic.mobilenetv3-small-1d.none.holdout.s{seed}")), 0.90, 0.80);
-        r.last.as_mut().unwrap().test_accuracy = last;
+        r.last.as_mut().unwrap().test_accuracy = Some(last);
         records.push(r);
     }
     let cell = |checkpoint| {
-        let r = report::build(&p, &records, "0123456789ab", "box", checkpoint);
+        let r = report::build(&p, &records, "0123456789ab", "box", checkpoint, Split::Test);
         let kd = r.tables.into_iter().next().unwrap();
         let row = kd.rows.iter().find(|r| r[0] == "mobilenetv3-small-1d" && r[1] == "none").unwrap()[2].clone();
         (row, kd.notes.join("\n"))
@@ -215,11 +215,11 @@ fn records_of_several_commits_join_each_run_from_the_first_commit_that_finished_
     let (records, parts) = report::join_commits(vec![("aaaaaaaaaaaa".into(), first), ("bbbbbbbbbbbb".into(), later)]);
     let by_key = |key: &str| records.iter().find(|r| r.key == key).unwrap().best.clone().unwrap().test_accuracy;
     assert_eq!(records.len(), 3);
-    assert_eq!((by_key(none0), by_key(none1), by_key(kd0)), (0.90, 0.92, 0.94));
+    assert_eq!((by_key(none0), by_key(none1), by_key(kd0)), (Some(0.90), Some(0.92), Some(0.94)));
     assert_eq!((parts[0].runs, parts[1].runs), (1, 2));
     assert_eq!(parts[1].rows, ["synthetic.mobilenetv3-small-1d.kd", "synthetic.mobilenetv3-small-1d.none"]);
 
-    let mut r = report::build(&p, &records, "aaaaaaaaaaaa+bbbbbbbbbbbb", "box", Checkpoint::Best);
+    let mut r = report::build(&p, &records, "aaaaaaaaaaaa+bbbbbbbbbbbb", "box", Checkpoint::Best, Split::Test);
     r.commits = parts;
     let kd = &r.tables[0];
     let row = |model: &str, method: &str| kd.rows.iter().find(|r| r[0] == model && r[1] == method).unwrap().clone();
@@ -230,4 +230,58 @@ fn records_of_several_commits_join_each_run_from_the_first_commit_that_finished_
     assert!(said.contains("aaaaaaaaaaaa (1 run(s))"), "{said}");
     assert!(said.contains("bbbbbbbbbbbb (2 run(s): synthetic.mobilenetv3-small-1d.kd, synthetic.mobilenetv3-small-1d.none)"), "{said}");
     assert!(said.contains("results/t/{aaaaaaaaaaaa,bbbbbbbbbbbb}/box"), "{said}");
+}
+
+/// A record of `run` as a selection run leaves it: validation scores, the test split withheld.
+fn withheld(run: &harbench_suite::plan::RunSpec, val_accuracy: f64, val_macro_f1: f64) -> RunRecord {
+    let mut r = record(run, 0.0, 0.0);
+    for h in [r.best.as_mut().unwrap(), r.last.as_mut().unwrap()] {
+        (h.val_accuracy, h.val_macro_f1, h.test_accuracy, h.test_macro_f1) = (val_accuracy, val_macro_f1, None, None);
+    }
+    r
+}
+
+#[test]
+fn runs_that_withheld_the_test_split_are_reported_and_diffed_on_validation() {
+    let p = plan(SUITE);
+    let key = |method: &str, seed: u64| format!("synthetic.mobilenetv3-small-1d.{method}.holdout.s{seed}");
+    let records: Vec<RunRecord> = [("none", 0, 0.80), ("none", 1, 0.82), ("kd", 0, 0.90), ("kd", 1, 0.94)]
+        .into_iter()
+        .map(|(method, seed, acc)| withheld(find(&p, &key(method, seed)), acc, acc - 0.1))
+        .collect();
+    let cells = |split| {
+        let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, split);
+        let kd = &r.tables[0];
+        let row = |method: &str| kd.rows.iter().find(|r| r[0] == "mobilenetv3-small-1d" && r[1] == method).unwrap()[2..5].to_vec();
+        (row("none"), row("kd"), kd.notes.join("\n"), r.provenance())
+    };
+    // On the test split there is nothing to show, and the table says why.
+    let (none, kd, notes, _) = cells(Split::Test);
+    assert_eq!(none, ["withheld", "withheld", ""]);
+    assert_eq!(kd, ["withheld", "withheld", "—"]);
+    assert!(notes.contains("--split validation"), "{notes}");
+    // By hand: none mean(0.80, 0.82) = 81.00 %, std √(2 × 0.01²) = 1.41 %; F1 0.1 lower;
+    // kd mean(0.90, 0.94) = 92.00 %, std √(2 × 0.02²) = 2.83 %; Δ = +11.00 points (its Welch p
+    // is tested with the test-split tables above).
+    let (none, kd, notes, provenance) = cells(Split::Validation);
+    assert_eq!(none, ["81.00 ± 1.41", "71.00 ± 1.41", ""]);
+    assert_eq!(kd[..2], ["92.00 ± 2.83", "82.00 ± 2.83"]);
+    assert!(kd[2].starts_with("+11.00 (p "), "{}", kd[2]);
+    assert!(notes.contains("on the validation split") && !notes.contains("withheld"), "{notes}");
+    assert!(provenance.contains("scored on the validation split"), "{provenance}");
+    assert_eq!("val".parse::<Split>(), Ok(Split::Validation));
+    assert!("train".parse::<Split>().unwrap_err().contains("test or validation"));
+
+    // A diff of two selection result sets compares validation scores.
+    let shifted: Vec<RunRecord> = records
+        .iter()
+        .map(|r| {
+            let v = r.best.as_ref().unwrap().val_accuracy;
+            withheld(&r.config, v + 0.05, v - 0.05)
+        })
+        .collect();
+    let d = diff("s", &records, &shifted, &DiffOptions::default());
+    let metrics: Vec<Metric> = d.rows.iter().map(|r| r.metric).collect();
+    assert_eq!(metrics, [Metric::ValAccuracy, Metric::ValMacroF1, Metric::ValAccuracy, Metric::ValMacroF1]);
+    assert!((d.rows[0].delta - 0.05).abs() < 1e-12, "{:?}", d.rows[0]);
 }

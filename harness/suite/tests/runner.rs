@@ -86,7 +86,7 @@ fn records_every_run_then_skips_them_all() {
     assert_eq!(records.len(), 6);
     let r = records.iter().find(|r| r.key == "synthetic.mobilenetv3-small-1d.kd.holdout.s1").unwrap();
     assert_eq!(r.status, Status::Finished);
-    assert_eq!(r.best.as_ref().unwrap().test_accuracy, 0.8);
+    assert_eq!(r.best.as_ref().unwrap().test_accuracy, Some(0.8));
     assert_eq!(r.config.teacher.as_ref().unwrap().run_key, "synthetic.teacher.none.holdout.s1");
     assert_eq!(r.git.commit.as_deref(), Some("0123456789abcdef0123"));
     assert_eq!(r.parameters, Some(1234));

@@ -38,6 +38,36 @@ pub struct TrainConfig {
     /// no selection on validation). Both are always scored.
     #[serde(skip_serializing_if = "Keep::is_best")]
     pub keep: Keep,
+    /// Whether the run's models are scored on the test split at its end (`scored`), or the test
+    /// split is never evaluated (`withheld`: runs that choose a design, a weight or a budget on
+    /// validation, so that the test split is read once, by the final configuration).
+    #[serde(skip_serializing_if = "TestSplit::is_scored")]
+    pub test_split: TestSplit,
+}
+
+/// Whether a run evaluates its models on the test split.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestSplit {
+    /// Both checkpoints are scored on the test split when training ends (a final configuration).
+    #[default]
+    Scored,
+    /// The test split is never evaluated; the run's scores are validation scores only. For
+    /// selection runs (docs/results.md, "Selection runs").
+    Withheld,
+}
+
+impl TestSplit {
+    // Scored by default and then not serialised, so that keys and config hashes written before
+    // the field existed hold.
+    fn is_scored(&self) -> bool {
+        *self == TestSplit::Scored
+    }
+
+    /// True when the run may evaluate its models on the test split.
+    pub fn scored(self) -> bool {
+        self == TestSplit::Scored
+    }
 }
 
 /// Which model of a training run is kept.
@@ -76,6 +106,7 @@ impl Default for TrainConfig {
             ema_decay: 0.0,
             search: SearchConfig::default(),
             keep: Keep::Best,
+            test_split: TestSplit::Scored,
         }
     }
 }
@@ -203,6 +234,12 @@ pub struct TrainSettings {
     /// epoch) or `last` (last epoch, no selection on validation) [default: best].
     #[arg(long)]
     pub keep: Option<Keep>,
+    /// `scored`: both checkpoints are scored on the test split when training ends; `withheld`:
+    /// the test split is never evaluated, for runs that choose something on validation (a
+    /// design, a weight, a budget) before one final configuration reads the test split
+    /// [default: scored].
+    #[arg(long)]
+    pub test_split: Option<TestSplit>,
 }
 
 impl TrainSettings {
@@ -226,6 +263,7 @@ impl TrainSettings {
             ema_decay: self.ema_decay.unwrap_or(base.ema_decay),
             search: base.search.clone(),
             keep: self.keep.unwrap_or(base.keep),
+            test_split: self.test_split.unwrap_or(base.test_split),
         }
     }
 }
@@ -282,6 +320,7 @@ mod tests {
             ("augment-jitter", d.augment_jitter.to_string()),
             ("ema-decay", d.ema_decay.to_string()),
             ("keep", "best".to_string()),
+            ("test-split", "scored".to_string()),
         ];
         let command = Cli::command();
         for (flag, value) in expected {
@@ -290,8 +329,8 @@ mod tests {
             // clap drops the doc comment's final period.
             assert!(help.ends_with(&format!("[default: {value}]")), "--{flag}: '{help}' should end in [default: {value}]");
         }
-        assert_eq!(d.keep, Keep::Best);
-        assert_eq!(command.get_arguments().count(), 11, "a new setting needs its default checked here");
+        assert_eq!((d.keep, d.test_split), (Keep::Best, TestSplit::Scored));
+        assert_eq!(command.get_arguments().count(), 12, "a new setting needs its default checked here");
     }
 
     #[test]

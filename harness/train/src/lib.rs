@@ -10,7 +10,7 @@ pub mod search;
 pub mod store;
 pub mod trainer;
 
-pub use config::{Keep, TrainConfig, TrainSettings, ValidTrainConfig};
+pub use config::{Keep, TestSplit, TrainConfig, TrainSettings, ValidTrainConfig};
 /// The device module moved to `harbench-models` (tests of every crate use its `test_device`);
 /// re-exported so `harbench_train::device::…` and `harbench_train::DeviceChoice` keep working.
 pub use harbench_models::device;

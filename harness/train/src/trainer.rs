@@ -29,7 +29,9 @@ use std::time::Instant;
 pub struct Scores {
     pub epoch: usize,
     pub val: Metrics,
-    pub test: Metrics,
+    /// Absent when the run withheld the test split (`TrainConfig::test_split`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<Metrics>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -455,7 +457,7 @@ pub fn fit<O: Objective>(
     let scores = |m: &Model, epoch: usize| Scores {
         epoch,
         val: evaluate(m, val_set, classes, device),
-        test: evaluate(m, test_set, classes, device),
+        test: config.test_split.scored().then(|| evaluate(m, test_set, classes, device)),
     };
     // The head search picks and prunes the kept model on validation scores only; the test set
     // scores the result.

@@ -29,7 +29,7 @@ fn run(name: &str, width: f64, epochs: usize, lr: f64) -> TrainOutcome {
         "{name} w{width}: {} parameters, losses {losses:.3?}, best val macro-F1 {:.3}, test accuracy {:.3}, {:.1} s",
         outcome.parameters,
         outcome.best.val.macro_f1,
-        outcome.best.test.accuracy,
+        outcome.best.test.as_ref().unwrap().accuracy,
         started.elapsed().as_secs_f64()
     );
     outcome

@@ -39,8 +39,8 @@ fn a_teacher_is_trained_once_and_reused_with_identical_weights() {
     // The loaded weights predict exactly what the trained model did.
     let test = SplitData::new(&data, &fold.test, &second.normalizer);
     let classes = data.meta.classes.len();
-    assert_eq!(evaluate(&second.model, &test, classes, &device), first.outcome.best.test);
-    assert_eq!(evaluate(&first.model, &test, classes, &device), first.outcome.best.test);
+    assert_eq!(evaluate(&second.model, &test, classes, &device), first.outcome.best.test.clone().unwrap());
+    assert_eq!(evaluate(&first.model, &test, classes, &device), first.outcome.best.test.clone().unwrap());
 
     // Seed, code version and fold each make another teacher.
     let other_seed = TeacherKey { train: train.with_seed(4), ..key.clone() };

@@ -7,7 +7,7 @@ use harbench_data::registry;
 use harbench_data::split::{self, SplitConfig};
 use harbench_models::device::test_device;
 use harbench_models::ModelConfig;
-use harbench_train::{train, TrainConfig, TrainOutcome};
+use harbench_train::{train, TestSplit, TrainConfig, TrainOutcome};
 use std::sync::atomic::AtomicBool;
 
 /// burn's random generator is one per process: tests that seed it run one at a time, or a
@@ -60,7 +60,8 @@ fn learns_the_synthetic_task() {
     let o = run(&config, &AtomicBool::new(false));
     assert!(o.history.last().unwrap().train_loss < o.history[0].train_loss / 4.0, "{:?}", o.history);
     assert!(o.best.val.macro_f1 > 0.9, "best val macro-F1 {}", o.best.val.macro_f1);
-    assert!(o.best.test.accuracy > 0.8, "test accuracy {}", o.best.test.accuracy);
+    let test = o.best.test.as_ref().unwrap();
+    assert!(test.accuracy > 0.8, "test accuracy {}", test.accuracy);
 }
 
 #[test]
@@ -69,7 +70,30 @@ fn a_raised_stop_flag_ends_the_run_with_a_model() {
     let o = run(&TrainConfig { epochs: 5, batch_size: 32, seed: 1, ..Default::default() }, &AtomicBool::new(true));
     assert!(o.interrupted);
     assert_eq!(o.epochs_run, 0);
-    assert_eq!(o.best.test.confusion.iter().flatten().sum::<usize>(), 240);
+    assert_eq!(o.best.test.as_ref().unwrap().confusion.iter().flatten().sum::<usize>(), 240);
+}
+
+#[test]
+fn a_withheld_test_split_is_never_scored_and_changes_no_other_number() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let config = TrainConfig { epochs: 3, batch_size: 32, warmup_epochs: 0, seed: 4, ..Default::default() };
+    let never = AtomicBool::new(false);
+    let scored = run(&config, &never);
+    let withheld = run(&TrainConfig { test_split: TestSplit::Withheld, ..config.clone() }, &never);
+    assert!(scored.best.test.is_some() && scored.last.test.is_some());
+    assert_eq!((&withheld.best.test, &withheld.last.test), (&None, &None));
+    // Training and validation are untouched: the scored run less its test scores is the
+    // withheld run, number for number.
+    let mut without_test = scored.clone();
+    without_test.best.test = None;
+    without_test.last.test = None;
+    assert_eq!(numbers(&without_test), numbers(&withheld));
+    // The default is not serialised (config hashes and teacher keys of earlier runs hold); the
+    // withheld setting is, so a selection run never shares a key with a final run.
+    assert!(!serde_json::to_string(&config).unwrap().contains("test_split"));
+    let json = serde_json::to_string(&TrainConfig { test_split: TestSplit::Withheld, ..config }).unwrap();
+    assert!(json.contains(r#""test_split":"withheld""#), "{json}");
+    assert!(!serde_json::to_string(&withheld).unwrap().contains(r#""test""#), "a withheld outcome holds no test scores");
 }
 
 #[test]
@@ -100,7 +124,7 @@ fn keep_last_hands_on_the_last_epoch_and_changes_no_training_number() {
     let (last_kept, last) = run_kept(&TrainConfig { keep: harbench_train::Keep::Last, ..config }, &never);
     // Training and scoring are the same; only the model handed on differs.
     assert_eq!(numbers(&best), numbers(&last));
-    assert_eq!(best_kept, best.best.test.accuracy);
-    assert_eq!(last_kept, last.last.test.accuracy);
+    assert_eq!(best_kept, best.best.test.as_ref().unwrap().accuracy);
+    assert_eq!(last_kept, last.last.test.as_ref().unwrap().accuracy);
     assert_ne!(best.best.epoch, best.epochs_run, "this seed's best epoch should not be the last, or the test shows nothing");
 }

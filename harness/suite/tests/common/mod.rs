@@ -44,7 +44,7 @@ pub fn outcome(correct: usize) -> TrainOutcome {
     let truth = vec![0, 0, 0, 0, 0, 1, 1, 1, 1, 1];
     let predicted: Vec<usize> = truth.iter().enumerate().map(|(i, &t)| if i < correct { t } else { 1 - t }).collect();
     let m = evaluate(2, &truth, &predicted);
-    let scores = Scores { epoch: 1, val: m.clone(), test: m };
+    let scores = Scores { epoch: 1, val: m.clone(), test: Some(m) };
     TrainOutcome {
         best: scores.clone(),
         last: scores,
@@ -87,7 +87,8 @@ pub fn output(correct: usize) -> RunOutput {
 
 /// A finished record of `run` with the given test accuracy and macro-F1.
 pub fn record(run: &RunSpec, accuracy: f64, macro_f1: f64) -> RunRecord {
-    let h = Headline { epoch: 3, val_accuracy: accuracy, val_macro_f1: macro_f1, test_accuracy: accuracy, test_macro_f1: macro_f1 };
+    let h =
+        Headline { epoch: 3, val_accuracy: accuracy, val_macro_f1: macro_f1, test_accuracy: Some(accuracy), test_macro_f1: Some(macro_f1) };
     RunRecord {
         schema: RECORD_SCHEMA,
         key: run.key.clone(),
