@@ -73,13 +73,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        // `run` sets its pool up itself, once it knows its threads per job.
-        Command::Run(args) => suite_cmd::run(args, &cli.data_dir),
-        command => harbench_models::device::init_thread_pool(None)
-            .context("setting up the thread pool")
-            .and_then(|()| dispatch(command, &cli.data_dir)),
+    // `run` sets its pool up itself, once it knows its threads per job.
+    let pool = match cli.command {
+        Command::Run(_) => Ok(()),
+        _ => harbench_models::device::init_thread_pool(None).context("setting up the thread pool"),
     };
+    let result = pool.and_then(|()| dispatch(cli.command, &cli.data_dir));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -89,7 +88,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Every command but `run`. Those that train run on one of rayon's workers
+/// Runs `command`. Those that train run on one of rayon's workers
 /// (`device::on_worker_thread`): flex's parallel operations are then joins that the other
 /// workers steal, instead of a job handed over and waited for; the numbers are the same.
 fn dispatch(command: Command, data_dir: &Path) -> anyhow::Result<()> {
