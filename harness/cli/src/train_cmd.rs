@@ -106,7 +106,7 @@ fn request(args: &TrainArgs) -> Result<RunRequest> {
                 (None, Some(name)) => {
                     let model = model_config(name, args.teacher_width, None, &args.teacher_heads)?;
                     let train = TrainConfig { epochs: args.teacher_epochs.unwrap_or(train.epochs), ..(*train).clone() }.check()?;
-                    TeacherSource::Store { name: name.clone(), model, train }
+                    TeacherSource::Store { name: name.clone(), model, train, trained_at: None }
                 }
                 (None, None) => {
                     anyhow::bail!("--method {name} needs a teacher: --teacher NAME (trained first) or --teacher-checkpoint PATH")
@@ -126,6 +126,7 @@ fn request(args: &TrainArgs) -> Result<RunRequest> {
         method,
         device: args.device,
         via_teacher_store: false,
+        trained_at: None,
         profile: false,
     })
 }

@@ -12,7 +12,7 @@ use harbench_data::registry;
 use harbench_data::split::{self, Fold, Normalizer, SplitConfig};
 use harbench_distill::DistillOutcome;
 use harbench_models::{Model, ModelConfig};
-use harbench_train::store::{StoredTeacher, TeacherKey, TeacherStore};
+use harbench_train::store::{code_version, StoredTeacher, TeacherKey, TeacherStore};
 use harbench_train::{train, DeviceChoice, EpochCheckpoints, TrainOutcome, Trained, ValidTrainConfig};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,8 +24,9 @@ use std::sync::{Arc, Mutex};
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum TeacherSource {
-    /// From the teacher store, trained on the run's fold first when the store lacks it.
-    Store { name: String, model: ModelConfig, train: ValidTrainConfig },
+    /// From the teacher store, trained on the run's fold first when the store lacks it; with
+    /// `trained_at`, the entry the code of that commit stored, which must exist.
+    Store { name: String, model: ModelConfig, train: ValidTrainConfig, trained_at: Option<String> },
     /// A checkpoint written by `harbench train` (its JSON report beside it), checked to be of
     /// the run's dataset, preparation and split.
     Checkpoint(PathBuf),
@@ -55,6 +56,9 @@ pub struct RunRequest {
     /// Train through the teacher store (a suite's teacher run), so that distilling runs reuse
     /// the model instead of training it again.
     pub via_teacher_store: bool,
+    /// With `via_teacher_store`: take the model the store holds as trained at this commit (full
+    /// hash) instead of training it; its absence is an error.
+    pub trained_at: Option<String>,
     /// Profile the trained model's cost (parameters, MACs, latency, memory, energy).
     pub profile: bool,
 }
@@ -197,7 +201,7 @@ impl Workspace {
                 (trained, Some(teacher), Some(outcome), config)
             }
             _ if request.via_teacher_store => {
-                let t = self.stored(request, &request.model, &request.train, &data, &fold, &device, ctx)?;
+                let t = self.stored(request, &request.model, &request.train, request.trained_at.as_deref(), &data, &fold, &device, ctx)?;
                 let config = t.outcome.exported_config(&request.model);
                 (Trained { model: t.model, normalizer: t.normalizer, outcome: t.outcome }, None, None, config)
             }
@@ -228,21 +232,38 @@ impl Workspace {
         Ok(Executed { output, model: trained.model, model_config, normalizer: trained.normalizer, teacher, distilled, data, fold })
     }
 
-    /// `model` trained with `train` on the run's fold, from the teacher store (trained and stored
-    /// first when the store lacks it).
+    /// `model` trained with `train` on the run's fold, from the teacher store: trained and stored
+    /// first when the store lacks it, or, with `trained_at`, the entry stored by that commit's code
+    /// (an error when there is none: training it here would file this code's teacher under
+    /// another commit's name).
     #[allow(clippy::too_many_arguments)]
     fn stored(
         &self,
         request: &RunRequest,
         model: &ModelConfig,
         train: &ValidTrainConfig,
+        trained_at: Option<&str>,
         data: &Prepared,
         fold: &Fold,
         device: &burn::tensor::Device,
         ctx: &RunContext,
     ) -> Result<StoredTeacher, RunError> {
-        let key = TeacherKey::new(data, &request.split, fold, model, train, &self.code_version);
-        Ok(self.teachers.get_or_train(&key, data, fold, device, ctx.progress, ctx.stop)?)
+        let Some(commit) = trained_at else {
+            let key = TeacherKey::new(data, &request.split, fold, model, train, &self.code_version);
+            return Ok(self.teachers.get_or_train(&key, data, fold, device, ctx.progress, ctx.stop)?);
+        };
+        let key = TeacherKey::new(data, &request.split, fold, model, train, &code_version(Some(commit)));
+        let channels = data.windows.channels;
+        let classes = data.meta.classes.len();
+        self.teachers.get(&key, channels, classes, device)?.ok_or_else(|| RunError::Invalid {
+            run: request.label.clone(),
+            message: format!(
+                "the teacher store {} has no teacher trained at commit {commit} with these settings (entry {}); run the suite \
+                 at that commit to train it, or drop `teacher.trained_at`",
+                self.teachers.root.display(),
+                key.digest()
+            ),
+        })
     }
 
     /// The run's teacher: from the store (trained once per fold, settings and code version) or
@@ -257,8 +278,8 @@ impl Workspace {
         ctx: &RunContext,
     ) -> Result<ExecutedTeacher, RunError> {
         match source {
-            TeacherSource::Store { name, model, train } => {
-                let t = self.stored(request, model, train, data, fold, device, ctx)?;
+            TeacherSource::Store { name, model, train, trained_at } => {
+                let t = self.stored(request, model, train, trained_at.as_deref(), data, fold, device, ctx)?;
                 if ctx.stop.load(Ordering::SeqCst) && t.outcome.interrupted {
                     return Err(RunError::InterruptedTeacher);
                 }

@@ -6,7 +6,7 @@ use harbench_data::progress::Silent;
 use harbench_data::split::SplitConfig;
 use harbench_models::ModelConfig;
 use harbench_run::{Cost, MethodRequest, RunContext, RunRequest, TeacherSource, Workspace};
-use harbench_train::store::TeacherStore;
+use harbench_train::store::{code_version, TeacherStore};
 use harbench_train::{DeviceChoice, TrainConfig};
 use std::sync::atomic::AtomicBool;
 
@@ -21,6 +21,7 @@ fn request(method: Option<MethodRequest>) -> RunRequest {
         method,
         device: DeviceChoice::Flex,
         via_teacher_store: false,
+        trained_at: None,
         profile: false,
     }
 }
@@ -33,6 +34,7 @@ fn kd() -> MethodRequest {
             name: "teacher".into(),
             model: ModelConfig::preset("mobilenetv3-large-1d", Some(0.25)).unwrap(),
             train: TrainConfig { epochs: 1, batch_size: 32, warmup_epochs: 0, ..Default::default() }.check().unwrap(),
+            trained_at: None,
         },
     }
 }
@@ -94,4 +96,44 @@ fn bad_requests_are_errors_that_name_what_is_wrong() {
     let missing = MethodRequest { teacher: TeacherSource::Checkpoint(tmp.path().join("none.bpk")), ..kd() };
     let err = workspace.execute(&request(Some(missing)), &ctx).err().unwrap().to_string();
     assert!(err.contains("none.bpk") && err.contains("report"), "{err}");
+}
+
+#[test]
+fn a_teacher_trained_at_an_earlier_commit_is_reused_and_never_trained_under_its_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, c) = ("a".repeat(40), "b".repeat(40), "c".repeat(40));
+    let at = |commit: &str| {
+        Workspace::new(DataDir::new(tmp.path().join("data")), TeacherStore::new(tmp.path().join("t")), code_version(Some(commit)), None)
+    };
+    let stop = AtomicBool::new(false);
+    let ctx = RunContext { progress: &Silent, stop: &stop, checkpoints: None };
+    // Commit a trains the teacher (as a suite's teacher run does).
+    let teacher_run = |trained_at: Option<&str>| {
+        let TeacherSource::Store { model, train, .. } = kd().teacher else { unreachable!() };
+        RunRequest { model, train, via_teacher_store: true, trained_at: trained_at.map(String::from), ..request(None) }
+    };
+    let trained = at(&a).execute(&teacher_run(None), &ctx).unwrap();
+    // At commit b, without trained_at, the store has no teacher of this code: it would train one.
+    // With trained_at a, the teacher run and a distilling run both take commit a's teacher.
+    let reused = at(&b).execute(&teacher_run(Some(&a)), &ctx).unwrap();
+    assert_eq!(reused.output.outcome, trained.output.outcome, "the teacher run reports commit a's training");
+    let with = |commit: &str| {
+        let mut method = kd();
+        if let TeacherSource::Store { trained_at, .. } = &mut method.teacher {
+            *trained_at = Some(commit.to_string());
+        }
+        request(Some(method))
+    };
+    let distilled = at(&b).execute(&with(&a), &ctx).unwrap();
+    let info = distilled.output.teacher.as_ref().unwrap();
+    assert!(info.reused);
+    assert_eq!(info.test_accuracy, trained.output.outcome.best.test.as_ref().map(|m| m.accuracy));
+    // A commit that stored no teacher is an error that names it; nothing is trained or stored.
+    let entries = || std::fs::read_dir(tmp.path().join("t")).unwrap().count();
+    let before = entries();
+    for request in [teacher_run(Some(&c)), with(&c)] {
+        let e = at(&b).execute(&request, &ctx).err().expect("no teacher of commit c").to_string();
+        assert!(e.contains(&format!("no teacher trained at commit {c}")) && e.contains("trained_at"), "{e}");
+    }
+    assert_eq!(entries(), before);
 }

@@ -28,6 +28,7 @@ pub fn request(run: &RunSpec) -> Result<RunRequest, RunError> {
                 name: teacher.model.label.clone(),
                 model: teacher.model.config().map_err(|e| invalid(e.to_string()))?,
                 train: teacher.train.clone(),
+                trained_at: teacher.trained_at.clone(),
             },
         })
     } else {
@@ -43,6 +44,7 @@ pub fn request(run: &RunSpec) -> Result<RunRequest, RunError> {
         method,
         device: run.device,
         via_teacher_store: run.role == Role::Teacher,
+        trained_at: run.trained_at.clone(),
         profile: true,
     })
 }

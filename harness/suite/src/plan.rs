@@ -84,6 +84,9 @@ pub struct TeacherRef {
     pub run_key: String,
     pub model: ModelSpec,
     pub train: ValidTrainConfig,
+    /// The commit whose stored teacher is reused (suite `teacher.trained_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_at: Option<String>,
 }
 
 /// Everything one run needs, fully resolved.
@@ -104,6 +107,10 @@ pub struct RunSpec {
     pub fold_label: String,
     pub train: ValidTrainConfig,
     pub teacher: Option<TeacherRef>,
+    /// A teacher run whose teacher is taken from the store as trained at this commit (suite
+    /// `teacher.trained_at`), not trained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_at: Option<String>,
     pub budget: Budget,
     /// Where it trains and is profiled. Left out of the JSON (and so of the config hash) when
     /// it is the CPU, so that results recorded before devices were part of a run still count.
@@ -227,11 +234,12 @@ pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
                                             fold_label: fold_label.clone(),
                                             train: train.clone(),
                                             teacher: None,
+                                            trained_at: t.trained_at.clone(),
                                             budget: suite.budget.clone(),
                                             device: suite.device,
                                         });
                                     }
-                                    Some(TeacherRef { run_key: key, model, train })
+                                    Some(TeacherRef { run_key: key, model, train, trained_at: t.trained_at.clone() })
                                 }
                                 _ => None,
                             };
@@ -250,6 +258,7 @@ pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
                                 fold_label,
                                 train: valid("train", TrainConfig { seed, search: search.clone(), ..base.clone() })?,
                                 teacher,
+                                trained_at: None,
                                 budget: suite.budget.clone(),
                                 device: suite.device,
                             };
@@ -366,6 +375,23 @@ experiments:
         assert_eq!(config("synthetic.s.none.holdout.s0"), with("mobilenetv3-small-1d", 0.2));
         assert_eq!(config("synthetic.teacher.none.holdout.s0"), with("mobilenetv3-large-1d", 0.3));
         assert_ne!(config("synthetic.mobilenetv3-small-1d.kd.holdout.s0"), with("mobilenetv3-small-1d", 0.2));
+    }
+
+    #[test]
+    fn a_teacher_trained_at_another_commit_reaches_the_teacher_run_and_its_students() {
+        let commit = "a".repeat(40);
+        let plain = expand(&suite(TEXT)).unwrap();
+        let text = TEXT
+            .replace("teacher: {model: mobilenetv3-large-1d,", &format!("teacher: {{model: mobilenetv3-large-1d, trained_at: {commit},"));
+        let reused = expand(&suite(&text)).unwrap();
+        let run = |p: &Plan, k: &str| p.runs.iter().find(|r| r.key == k).unwrap().clone();
+        let (teacher, kd) = ("synthetic.teacher.none.holdout.s0", "synthetic.mobilenetv3-small-1d.kd.holdout.s0");
+        assert_eq!(run(&reused, teacher).trained_at.as_deref(), Some(commit.as_str()));
+        assert_eq!(run(&reused, kd).teacher.unwrap().trained_at.as_deref(), Some(commit.as_str()));
+        assert_eq!(run(&reused, kd).trained_at, None, "the student itself trains here");
+        // Another teacher, other runs; without the field the hashes are what they always were.
+        assert_ne!(run(&reused, kd).config_hash(), run(&plain, kd).config_hash());
+        assert!(!serde_json::to_string(&run(&plain, kd)).unwrap().contains("trained_at"));
     }
 
     #[test]

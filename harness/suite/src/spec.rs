@@ -113,6 +113,12 @@ pub struct TeacherSpec {
     /// Applied on top of the suite's `train`.
     #[serde(default)]
     pub train: TrainOverrides,
+    /// Reuse the teachers that these settings gave at an earlier commit (its full 40-hex hash),
+    /// from the teacher store, instead of training them at this one: distilled rows added after
+    /// a code change then learn from the very teachers of the rows recorded before it. A teacher
+    /// the store lacks is an error, never trained under that commit's name.
+    #[serde(default)]
+    pub trained_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -405,6 +411,14 @@ fn validate(s: &Suite) -> Result<(), Invalid> {
         t.train.apply(&base).validate().map_err(|e| at(&["teacher", "train"], e.to_string()))?;
         check_width(t.width).map_err(|m| at(&["teacher", "width"], m))?;
         check_dropout(&t.model.0, t.dropout).map_err(|m| at(&["teacher", "dropout"], m))?;
+        if let Some(commit) = &t.trained_at {
+            if commit.len() != 40 || !commit.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+                return Err(at(
+                    &["teacher", "trained_at"],
+                    format!("'{commit}' is not a full commit hash (40 hex digits: `git rev-parse REV`)"),
+                ));
+            }
+        }
     }
     if !(0.0..1.0).contains(&s.split.val_fraction) || !(0.0..1.0).contains(&s.split.test_fraction) {
         return Err(at(&["split"], "val_fraction and test_fraction must be in [0, 1)".into()));
@@ -602,6 +616,18 @@ tables: [har, kd]
         let no_teacher = GOOD.replace("teacher:\n  model: mobilenetv3-large-1d\n  width: 0.5\n  train: {epochs: 4}\n", "");
         let e = err(&no_teacher);
         assert!(e.contains("distils with 'kd' but the suite names no `teacher`"), "{e}");
+    }
+
+    #[test]
+    fn a_reused_teacher_names_its_commit_in_full() {
+        let full = "66dbd13c2e7d63cea4743dfcb2e48342637a2b65";
+        let with = |commit: &str| GOOD.replace("  train: {epochs: 4}", &format!("  train: {{epochs: 4}}\n  trained_at: {commit}"));
+        let s = parse(&with(full), Path::new("suites/good.yaml"), "good", &known()).unwrap();
+        assert_eq!(s.teacher.unwrap().trained_at.as_deref(), Some(full));
+        for short in ["66dbd13", "66DBD13C2E7D63CEA4743DFCB2E48342637A2B65", "HEAD"] {
+            let e = err(&with(short));
+            assert!(e.contains("teacher.trained_at") && e.contains("not a full commit hash"), "{short}: {e}");
+        }
     }
 
     #[test]
