@@ -24,7 +24,6 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 4] = [Metric::TestAccuracy, Metric::TestMacroF1, Metric::ValAccuracy, Metric::ValMacroF1];
     pub fn name(self) -> &'static str {
         match self {
             Metric::TestAccuracy => "test_accuracy",
