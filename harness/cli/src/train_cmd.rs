@@ -8,7 +8,7 @@ use harbench_data::split::{Protocol, SplitConfig};
 use harbench_distill::registry as methods;
 use harbench_models::{HeadKind, ModelConfig};
 use harbench_run::checkpoint;
-use harbench_run::{Executed, MethodRequest, RunContext, RunRequest, TeacherSource, Workspace};
+use harbench_run::{Executed, MethodRequest, RunContext, RunRequest, StoreEntry, TeacherSource, Workspace};
 use harbench_train::metrics::Metrics;
 use harbench_train::search::SearchConfig;
 use harbench_train::store::{code_version, TeacherStore};
@@ -106,7 +106,7 @@ fn request(args: &TrainArgs) -> Result<RunRequest> {
                 (None, Some(name)) => {
                     let model = model_config(name, args.teacher_width, None, &args.teacher_heads)?;
                     let train = TrainConfig { epochs: args.teacher_epochs.unwrap_or(train.epochs), ..(*train).clone() }.check()?;
-                    TeacherSource::Store { name: name.clone(), model, train, trained_at: None }
+                    TeacherSource::Store { name: name.clone(), model, train, entry: StoreEntry::ThisCode }
                 }
                 (None, None) => {
                     anyhow::bail!("--method {name} needs a teacher: --teacher NAME (trained first) or --teacher-checkpoint PATH")
@@ -125,8 +125,7 @@ fn request(args: &TrainArgs) -> Result<RunRequest> {
         train,
         method,
         device: args.device,
-        via_teacher_store: false,
-        trained_at: None,
+        teacher_store: None,
         profile: false,
     })
 }

@@ -24,12 +24,29 @@ use std::sync::{Arc, Mutex};
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum TeacherSource {
-    /// From the teacher store, trained on the run's fold first when the store lacks it; with
-    /// `trained_at`, the entry the code of that commit stored, which must exist.
-    Store { name: String, model: ModelConfig, train: ValidTrainConfig, trained_at: Option<String> },
+    /// From the teacher store, as `entry` says.
+    Store { name: String, model: ModelConfig, train: ValidTrainConfig, entry: StoreEntry },
     /// A checkpoint written by `harbench train` (its JSON report beside it), checked to be of
     /// the run's dataset, preparation and split.
     Checkpoint(PathBuf),
+}
+
+/// Which entry of the teacher store a model comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StoreEntry {
+    /// The running code's entry, trained on the run's fold and stored first when the store lacks it.
+    #[default]
+    ThisCode,
+    /// The entry the code of this commit (full hash) stored. Its absence is an error: training it
+    /// here would file this code's model under another commit's name.
+    TrainedAt(String),
+}
+
+impl StoreEntry {
+    /// A suite's `teacher.trained_at`: the running code's entry when it is absent.
+    pub fn trained_at(commit: Option<String>) -> StoreEntry {
+        commit.map_or(StoreEntry::ThisCode, StoreEntry::TrainedAt)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -53,12 +70,9 @@ pub struct RunRequest {
     /// `None`: the model trains alone, on cross-entropy.
     pub method: Option<MethodRequest>,
     pub device: DeviceChoice,
-    /// Train through the teacher store (a suite's teacher run), so that distilling runs reuse
-    /// the model instead of training it again.
-    pub via_teacher_store: bool,
-    /// With `via_teacher_store`: take the model the store holds as trained at this commit (full
-    /// hash) instead of training it; its absence is an error.
-    pub trained_at: Option<String>,
+    /// `Some`: take the model from this entry of the teacher store (a suite's teacher run), so
+    /// that distilling runs reuse it instead of training it again. `None`: train it here.
+    pub teacher_store: Option<StoreEntry>,
     /// Profile the trained model's cost (parameters, MACs, latency, memory, energy).
     pub profile: bool,
 }
@@ -200,17 +214,19 @@ impl Workspace {
                 let config = trained.outcome.exported_config(&outcome.student_config);
                 (trained, Some(teacher), Some(outcome), config)
             }
-            _ if request.via_teacher_store => {
-                let t = self.stored(request, &request.model, &request.train, request.trained_at.as_deref(), &data, &fold, &device, ctx)?;
-                let config = t.outcome.exported_config(&request.model);
-                (Trained { model: t.model, normalizer: t.normalizer, outcome: t.outcome }, None, None, config)
-            }
-            _ => {
-                let trained =
-                    train(&request.model, &data, &fold, &request.train, &device, ctx.progress, ctx.stop, ctx.checkpoints.as_ref())?;
-                let config = trained.outcome.exported_config(&request.model);
-                (trained, None, None, config)
-            }
+            _ => match &request.teacher_store {
+                Some(entry) => {
+                    let t = self.stored(request, &request.model, &request.train, entry, &data, &fold, &device, ctx)?;
+                    let config = t.outcome.exported_config(&request.model);
+                    (Trained { model: t.model, normalizer: t.normalizer, outcome: t.outcome }, None, None, config)
+                }
+                None => {
+                    let trained =
+                        train(&request.model, &data, &fold, &request.train, &device, ctx.progress, ctx.stop, ctx.checkpoints.as_ref())?;
+                    let config = trained.outcome.exported_config(&request.model);
+                    (trained, None, None, config)
+                }
+            },
         };
         let cost = if request.profile { cost::profile_trained(&trained.model, &data, &device) } else { Cost::Skipped };
         let output = RunOutput {
@@ -232,23 +248,20 @@ impl Workspace {
         Ok(Executed { output, model: trained.model, model_config, normalizer: trained.normalizer, teacher, distilled, data, fold })
     }
 
-    /// `model` trained with `train` on the run's fold, from the teacher store: trained and stored
-    /// first when the store lacks it, or, with `trained_at`, the entry stored by that commit's code
-    /// (an error when there is none: training it here would file this code's teacher under
-    /// another commit's name).
+    /// `model` trained with `train` on the run's fold, from the teacher store's `entry`.
     #[allow(clippy::too_many_arguments)]
     fn stored(
         &self,
         request: &RunRequest,
         model: &ModelConfig,
         train: &ValidTrainConfig,
-        trained_at: Option<&str>,
+        entry: &StoreEntry,
         data: &Prepared,
         fold: &Fold,
         device: &burn::tensor::Device,
         ctx: &RunContext,
     ) -> Result<StoredTeacher, RunError> {
-        let Some(commit) = trained_at else {
+        let StoreEntry::TrainedAt(commit) = entry else {
             let key = TeacherKey::new(data, &request.split, fold, model, train, &self.code_version);
             return Ok(self.teachers.get_or_train(&key, data, fold, device, ctx.progress, ctx.stop)?);
         };
@@ -278,8 +291,8 @@ impl Workspace {
         ctx: &RunContext,
     ) -> Result<ExecutedTeacher, RunError> {
         match source {
-            TeacherSource::Store { name, model, train, trained_at } => {
-                let t = self.stored(request, model, train, trained_at.as_deref(), data, fold, device, ctx)?;
+            TeacherSource::Store { name, model, train, entry } => {
+                let t = self.stored(request, model, train, entry, data, fold, device, ctx)?;
                 if ctx.stop.load(Ordering::SeqCst) && t.outcome.interrupted {
                     return Err(RunError::InterruptedTeacher);
                 }

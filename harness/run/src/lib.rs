@@ -12,7 +12,7 @@ mod execute;
 pub mod record;
 
 pub use environment::Environment;
-pub use execute::{Executed, ExecutedTeacher, MethodRequest, RunContext, RunRequest, TeacherSource, Workspace};
+pub use execute::{Executed, ExecutedTeacher, MethodRequest, RunContext, RunRequest, StoreEntry, TeacherSource, Workspace};
 pub use record::{Cost, DatasetInfo, DistillationInfo, RunOutput, SplitInfo, TeacherInfo};
 
 /// Methods named in method.md that this build does not have yet: suites may name them (so the

@@ -5,7 +5,7 @@ use harbench_data::prepare::DataDir;
 use harbench_data::progress::Silent;
 use harbench_data::split::SplitConfig;
 use harbench_models::ModelConfig;
-use harbench_run::{Cost, MethodRequest, RunContext, RunRequest, TeacherSource, Workspace};
+use harbench_run::{Cost, MethodRequest, RunContext, RunRequest, StoreEntry, TeacherSource, Workspace};
 use harbench_train::store::{code_version, TeacherStore};
 use harbench_train::{DeviceChoice, TrainConfig};
 use std::sync::atomic::AtomicBool;
@@ -20,8 +20,7 @@ fn request(method: Option<MethodRequest>) -> RunRequest {
         train: TrainConfig { epochs: 1, batch_size: 32, warmup_epochs: 0, ..Default::default() }.check().unwrap(),
         method,
         device: DeviceChoice::Flex,
-        via_teacher_store: false,
-        trained_at: None,
+        teacher_store: None,
         profile: false,
     }
 }
@@ -34,7 +33,7 @@ fn kd() -> MethodRequest {
             name: "teacher".into(),
             model: ModelConfig::preset("mobilenetv3-large-1d", Some(0.25)).unwrap(),
             train: TrainConfig { epochs: 1, batch_size: 32, warmup_epochs: 0, ..Default::default() }.check().unwrap(),
-            trained_at: None,
+            entry: StoreEntry::ThisCode,
         },
     }
 }
@@ -110,7 +109,7 @@ fn a_teacher_trained_at_an_earlier_commit_is_reused_and_never_trained_under_its_
     // Commit a trains the teacher (as a suite's teacher run does).
     let teacher_run = |trained_at: Option<&str>| {
         let TeacherSource::Store { model, train, .. } = kd().teacher else { unreachable!() };
-        RunRequest { model, train, via_teacher_store: true, trained_at: trained_at.map(String::from), ..request(None) }
+        RunRequest { model, train, teacher_store: Some(StoreEntry::trained_at(trained_at.map(String::from))), ..request(None) }
     };
     let trained = at(&a).execute(&teacher_run(None), &ctx).unwrap();
     // At commit b, without trained_at, the store has no teacher of this code: it would train one.
@@ -119,8 +118,8 @@ fn a_teacher_trained_at_an_earlier_commit_is_reused_and_never_trained_under_its_
     assert_eq!(reused.output.outcome, trained.output.outcome, "the teacher run reports commit a's training");
     let with = |commit: &str| {
         let mut method = kd();
-        if let TeacherSource::Store { trained_at, .. } = &mut method.teacher {
-            *trained_at = Some(commit.to_string());
+        if let TeacherSource::Store { entry, .. } = &mut method.teacher {
+            *entry = StoreEntry::TrainedAt(commit.to_string());
         }
         request(Some(method))
     };

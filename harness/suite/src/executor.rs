@@ -4,7 +4,7 @@
 use crate::plan::{Role, RunSpec};
 use crate::record::RunOutput;
 use crate::runner::{ExecError, Executor, RunContext, Unavailable};
-use harbench_run::{MethodRequest, RunError, RunRequest, TeacherSource, Workspace};
+use harbench_run::{MethodRequest, RunError, RunRequest, StoreEntry, TeacherSource, Workspace};
 
 pub struct LocalExecutor {
     pub workspace: Workspace,
@@ -28,7 +28,7 @@ pub fn request(run: &RunSpec) -> Result<RunRequest, RunError> {
                 name: teacher.model.label.clone(),
                 model: teacher.model.config().map_err(|e| invalid(e.to_string()))?,
                 train: teacher.train.clone(),
-                trained_at: teacher.trained_at.clone(),
+                entry: StoreEntry::trained_at(teacher.trained_at.clone()),
             },
         })
     } else {
@@ -43,8 +43,7 @@ pub fn request(run: &RunSpec) -> Result<RunRequest, RunError> {
         train: run.train.clone(),
         method,
         device: run.device,
-        via_teacher_store: run.role == Role::Teacher,
-        trained_at: run.trained_at.clone(),
+        teacher_store: (run.role == Role::Teacher).then(|| StoreEntry::trained_at(run.trained_at.clone())),
         profile: true,
     })
 }
