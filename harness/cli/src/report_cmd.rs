@@ -346,6 +346,14 @@ pub fn diff(args: DiffArgs) -> Result<()> {
             (None, _, _) => unreachable!("checked above"),
         };
         let Some(sides) = sides else { continue };
+        if let (Some(a), Some(b)) = (machine_file(&sides.a.1), machine_file(&sides.b.1)) {
+            if let Some((kernels_a, kernels_b)) = b.other_kernels(&a) {
+                println!(
+                    "note: suite {suite}: the two sides ran on other CPU kernels ({}: {kernels_a}; {}: {kernels_b}); a seed gives other numbers on other kernels, so differences below may come from them",
+                    sides.a.0, sides.b.0
+                );
+            }
+        }
         let ra = ResultsStore::records(&sides.a.1)?;
         let rb = ResultsStore::records(&sides.b.1)?;
         total.extend(diff::diff(suite, &ra, &rb, &options));

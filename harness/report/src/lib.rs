@@ -157,6 +157,7 @@ pub fn describe_machine(m: &Machine) -> String {
         format!("{:.0} GiB", m.memory_bytes as f64 / (1u64 << 30) as f64),
     ];
     parts.extend(m.os.clone());
+    parts.extend(m.kernels.as_ref().map(|k| k.simd.clone()));
     if !m.gpus.is_empty() {
         parts.push(m.gpus.join(", "));
     }

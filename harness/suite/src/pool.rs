@@ -75,7 +75,7 @@ pub fn run(
     assert!(workers.jobs > 0, "at least one worker");
     let Some(first) = selected.first() else { return Ok(Summary::default()) };
     let dir = target.dir(&first.suite);
-    store::write_json(&dir.join("machine.json"), &target.machine)?;
+    store::claim_machine_folder(&dir, &target.machine)?;
     let mut summary = Summary::default();
     view.suite().start(&format!("suite {}", first.suite), Some(selected.len() as u64));
     let mut todo = Vec::new();

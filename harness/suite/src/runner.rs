@@ -136,7 +136,7 @@ pub fn run_these(
     stop: &AtomicBool,
 ) -> Result<Summary, StoreError> {
     let dir = target.dir(suite);
-    store::write_json(&dir.join("machine.json"), &target.machine)?;
+    store::claim_machine_folder(&dir, &target.machine)?;
     let mut summary = Summary::default();
     runs.start(&format!("suite {suite}"), Some(selected.len() as u64));
     for (i, run) in selected.iter().enumerate() {

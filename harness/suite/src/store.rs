@@ -6,6 +6,7 @@
 //! file ([`harbench_common::lock`]) holding the owner's host, pid and process start time; a lock
 //! whose process is gone (on this host) is stale and is taken over.
 
+use crate::machine::Machine;
 use crate::record::RunRecord;
 use harbench_common::fs::FileError;
 use serde::Serialize;
@@ -17,6 +18,12 @@ pub enum StoreError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: not a valid run record: {message}")]
     Corrupt { path: PathBuf, message: String },
+    #[error(
+        "{path}: its records were made on other CPU kernels ({recorded}) than this machine's ({here}), and a seed \
+         gives other numbers there; new runs would not be comparable with them. Give this machine a result set \
+         of its own with --machine NAME (or HARBENCH_MACHINE), or run where the records were made"
+    )]
+    OtherKernels { path: PathBuf, recorded: String, here: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -39,6 +46,18 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError
     let mut text = serde_json::to_string_pretty(value).expect("plain data serialises");
     text.push('\n');
     write_atomic(path, text.as_bytes())
+}
+
+/// Writes `machine` as `dir`'s `machine.json`, unless the file there names other CPU kernels
+/// ([`Machine::other_kernels`]): records made there would not be comparable with new runs. A
+/// file that predates the field, or does not read, is replaced as before.
+pub fn claim_machine_folder(dir: &Path, machine: &Machine) -> Result<(), StoreError> {
+    let path = dir.join("machine.json");
+    let recorded = std::fs::read_to_string(&path).ok().and_then(|text| serde_json::from_str::<Machine>(&text).ok());
+    if let Some((recorded, here)) = recorded.and_then(|r| machine.other_kernels(&r)) {
+        return Err(StoreError::OtherKernels { path, recorded, here });
+    }
+    write_json(&path, machine)
 }
 
 /// The folder of `results/` that holds the teacher store, beside the suites' folders (so no suite

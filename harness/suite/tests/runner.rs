@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use harbench_data::progress::Silent;
+use harbench_suite::machine::Kernels;
 use harbench_suite::plan::RunSpec;
 use harbench_suite::record::{RunOutput, Status};
 use harbench_suite::runner::{self, ExecError, Executor, RunContext, Summary, Target, Unavailable};
@@ -99,6 +100,36 @@ fn records_every_run_then_skips_them_all() {
     assert_eq!(s, Summary { skipped: 6, ..Default::default() });
     assert!(again.calls.borrow().is_empty());
     assert!(log.iter().all(|l| l.ends_with("skipped (finished earlier)")), "{log:?}");
+}
+
+#[test]
+fn a_folder_made_on_other_cpu_kernels_is_not_extended() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = target(tmp.path());
+    let p = plan(SUITE);
+    go(&p, &t, &Scripted::new(&[]), &AtomicBool::new(false));
+    let dir = t.dir("t");
+    let before = std::fs::read_to_string(dir.join("machine.json")).unwrap();
+    std::fs::remove_file(dir.join("synthetic.mobilenetv3-small-1d.kd.holdout.s1.json")).unwrap();
+
+    // Same folder name, other SIMD level: the run that is missing is not made here.
+    let mut elsewhere = target(tmp.path());
+    elsewhere.machine.kernels = Some(Kernels { simd: "x86-64 avx512f".into(), caches: "L1d 32K, L2 512K".into() });
+    let e = Scripted::new(&[]);
+    let log = |_: &str| {};
+    let err = runner::run(&p, &elsewhere, &e, &[], &log, &Silent, &Silent, &AtomicBool::new(false)).unwrap_err().to_string();
+    assert!(err.contains("machine.json") && err.contains("(x86-64 avx2+fma with caches L1d 32K, L2 512K)"), "{err}");
+    assert!(err.contains("this machine's (x86-64 avx512f with caches L1d 32K, L2 512K)") && err.contains("--machine"), "{err}");
+    assert!(e.calls.borrow().is_empty(), "nothing ran");
+    assert_eq!(std::fs::read_to_string(dir.join("machine.json")).unwrap(), before, "the folder's machine.json is kept");
+    assert_eq!(ResultsStore::records(&dir).unwrap().len(), 5);
+
+    // The same kernels carry on, and so does a folder whose machine.json predates the field.
+    let mut old: serde_json::Value = serde_json::from_str(&before).unwrap();
+    old.as_object_mut().unwrap().remove("kernels");
+    std::fs::write(dir.join("machine.json"), old.to_string()).unwrap();
+    let (s, _) = go(&p, &elsewhere, &Scripted::new(&[]), &AtomicBool::new(false));
+    assert_eq!(s, Summary { finished: 1, skipped: 5, ..Default::default() });
 }
 
 #[test]

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use harbench_suite::gitinfo::GitInfo;
-use harbench_suite::machine::Machine;
+use harbench_suite::machine::{Kernels, Machine};
 use harbench_suite::plan::{self, Plan, RunSpec};
 use harbench_suite::record::{DatasetInfo, Headline, RunOutput, RunRecord, SplitInfo, Status, Timings, RECORD_SCHEMA};
 use harbench_suite::spec::{self, Known};
@@ -32,6 +32,7 @@ pub fn machine(name: &str) -> Machine {
         os: None,
         kernel: None,
         gpus: vec![],
+        kernels: Some(Kernels { simd: "x86-64 avx2+fma".into(), caches: "L1d 32K, L2 512K".into() }),
     }
 }
 
