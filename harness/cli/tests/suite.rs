@@ -224,6 +224,26 @@ fn run_report_and_diff_end_to_end() {
     copy_dir(&cwd.join("results/pipe/nogit"), &cwd.join("results/pipe/copy"));
     let d = ok(cwd, &["diff", "nogit", "copy", "--fail-on-regression"]);
     assert!(d.contains("0 improved, 0 regressed, 6 within noise"), "{d}");
+    assert!(!d.contains("other CPU kernels"), "{d}");
+
+    // This checkout's machine.json as if written on other CPU kernels: diff says so, and a run
+    // does not add to that folder (its numbers would not be comparable), naming the file.
+    let machine_json = cwd.join("results/pipe/nogit/testbox/machine.json");
+    let original = std::fs::read_to_string(&machine_json).unwrap();
+    let mut machine: serde_json::Value = serde_json::from_str(&original).unwrap();
+    assert!(machine["kernels"]["simd"].is_string(), "{original}");
+    machine["kernels"]["simd"] = serde_json::json!("elsewhere-simd");
+    std::fs::write(&machine_json, machine.to_string()).unwrap();
+    let d = ok(cwd, &["diff", "nogit", "copy"]);
+    assert!(d.contains("ran on other CPU kernels") && d.contains("elsewhere-simd"), "{d}");
+    std::fs::remove_file(cwd.join("results/pipe/nogit/testbox/synthetic.student.kd.holdout.s1.json")).unwrap();
+    let o = harbench(cwd).args(["run", "pipe"]).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(!o.status.success() && err.contains("machine.json") && err.contains("other CPU kernels (elsewhere-simd"), "{out}\n{err}");
+    assert!(!cwd.join("results/pipe/nogit/testbox/synthetic.student.kd.holdout.s1.json").exists(), "a run was made");
+    assert_eq!(std::fs::read_to_string(&machine_json).unwrap(), machine.to_string(), "machine.json was replaced");
+    std::fs::write(&machine_json, &original).unwrap();
+    assert!(ok(cwd, &["run", "pipe"]).contains("1 finished, 0 failed"));
 
     let o = harbench(cwd).args(["diff", "nogit", "HEAD"]).output().unwrap();
     assert!(!o.status.success());
