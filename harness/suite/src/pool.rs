@@ -75,7 +75,9 @@ pub fn run(
     assert!(workers.jobs > 0, "at least one worker");
     let Some(first) = selected.first() else { return Ok(Summary::default()) };
     let dir = target.dir(&first.suite);
-    store::claim_machine_folder(&dir, &target.machine)?;
+    if let Some(warning) = store::claim_machine_folder(&dir, &target.machine)? {
+        view.log(&warning);
+    }
     let mut summary = Summary::default();
     view.suite().start(&format!("suite {}", first.suite), Some(selected.len() as u64));
     let mut todo = Vec::new();

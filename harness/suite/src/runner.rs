@@ -136,7 +136,9 @@ pub fn run_these(
     stop: &AtomicBool,
 ) -> Result<Summary, StoreError> {
     let dir = target.dir(suite);
-    store::claim_machine_folder(&dir, &target.machine)?;
+    if let Some(warning) = store::claim_machine_folder(&dir, &target.machine)? {
+        log(&warning);
+    }
     let mut summary = Summary::default();
     runs.start(&format!("suite {suite}"), Some(selected.len() as u64));
     for (i, run) in selected.iter().enumerate() {

@@ -50,14 +50,26 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError
 
 /// Writes `machine` as `dir`'s `machine.json`, unless the file there names other CPU kernels
 /// ([`Machine::other_kernels`]): records made there would not be comparable with new runs. A
-/// file that predates the field, or does not read, is replaced as before.
-pub fn claim_machine_folder(dir: &Path, machine: &Machine) -> Result<(), StoreError> {
+/// file that predates the field is replaced as before, with a warning to show (`Some`): its
+/// records may have come from other kernels, and nothing here can tell. A file that does not read
+/// is replaced.
+pub fn claim_machine_folder(dir: &Path, machine: &Machine) -> Result<Option<String>, StoreError> {
     let path = dir.join("machine.json");
     let recorded = std::fs::read_to_string(&path).ok().and_then(|text| serde_json::from_str::<Machine>(&text).ok());
+    let warning = match (&recorded, &machine.kernels) {
+        (Some(r), Some(here)) if r.kernels.is_none() => Some(format!(
+            "warning: {} predates the record of CPU kernels: its records may come from other kernels than this \
+             machine's ({}), and then give other numbers for the same seed (docs/results.md)",
+            path.display(),
+            here.describe()
+        )),
+        _ => None,
+    };
     if let Some((recorded, here)) = recorded.and_then(|r| machine.other_kernels(&r)) {
         return Err(StoreError::OtherKernels { path, recorded, here });
     }
-    write_json(&path, machine)
+    write_json(&path, machine)?;
+    Ok(warning)
 }
 
 /// The folder of `results/` that holds the teacher store, beside the suites' folders (so no suite

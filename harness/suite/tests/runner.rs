@@ -128,8 +128,14 @@ fn a_folder_made_on_other_cpu_kernels_is_not_extended() {
     let mut old: serde_json::Value = serde_json::from_str(&before).unwrap();
     old.as_object_mut().unwrap().remove("kernels");
     std::fs::write(dir.join("machine.json"), old.to_string()).unwrap();
-    let (s, _) = go(&p, &elsewhere, &Scripted::new(&[]), &AtomicBool::new(false));
-    assert_eq!(s, Summary { finished: 1, skipped: 5, ..Default::default() });
+    std::fs::remove_file(dir.join("synthetic.mobilenetv3-small-1d.kd.holdout.s0.json")).unwrap();
+    let (s, log) = go(&p, &elsewhere, &Scripted::new(&[]), &AtomicBool::new(false));
+    assert_eq!(s, Summary { finished: 2, skipped: 4, ..Default::default() });
+    assert!(log[0].starts_with("warning: ") && log[0].contains("predates the record of CPU kernels"), "{log:?}");
+    assert!(log[0].contains("(x86-64 avx512f with caches L1d 32K, L2 512K)"), "{log:?}");
+    // Written again, the file names its kernels, and no warning follows.
+    let (_, log) = go(&p, &elsewhere, &Scripted::new(&[]), &AtomicBool::new(false));
+    assert!(log.iter().all(|l| !l.contains("warning")), "{log:?}");
 }
 
 #[test]
