@@ -38,8 +38,14 @@ fn kd() -> MethodRequest {
     }
 }
 
+/// burn's random generator is one per process: tests that seed it run one at a time, or a
+/// parallel test's draws would land between a seeded run's draws (seen in CI on 2026-12-03: the
+/// teacher-reuse test's second student differed from its first).
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_distilling_run_returns_typed_output_and_reuses_its_teacher() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let teachers = tmp.path().join("teachers");
     let workspace = Workspace::new(DataDir::new(tmp.path().join("data")), TeacherStore::new(&teachers), "test".into(), None);
@@ -68,6 +74,7 @@ fn a_distilling_run_returns_typed_output_and_reuses_its_teacher() {
 
 #[test]
 fn a_profiled_run_counts_memory_only_where_the_allocator_is_installed() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let workspace = Workspace::new(DataDir::new(tmp.path().join("data")), TeacherStore::new(tmp.path().join("t")), "test".into(), None);
     let stop = AtomicBool::new(false);
@@ -81,6 +88,7 @@ fn a_profiled_run_counts_memory_only_where_the_allocator_is_installed() {
 
 #[test]
 fn bad_requests_are_errors_that_name_what_is_wrong() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let workspace = Workspace::new(DataDir::new(tmp.path().join("data")), TeacherStore::new(tmp.path().join("t")), "test".into(), None);
     let stop = AtomicBool::new(false);
@@ -99,6 +107,7 @@ fn bad_requests_are_errors_that_name_what_is_wrong() {
 
 #[test]
 fn a_teacher_trained_at_an_earlier_commit_is_reused_and_never_trained_under_its_name() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let (a, b, c) = ("a".repeat(40), "b".repeat(40), "c".repeat(40));
     let at = |commit: &str| {
