@@ -160,11 +160,6 @@ fn pick_machine(commit_dirs: &[PathBuf], args: &ResultsArgs) -> Result<String> {
     bail!("results of several machines: {}; choose one with --machine", common.join(", "))
 }
 
-/// The machine's `machine.json` beside its records, when it reads.
-fn machine_file(dir: &Path) -> Option<Machine> {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("machine.json")).ok()?).ok()
-}
-
 pub fn report(args: ReportArgs) -> Result<()> {
     let plan = load_plan(&args.suite)?;
     let mut store = ResultsStore::new(&args.results.root);
@@ -203,7 +198,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
     let commit_dir = &commit_dirs[0];
     let machine_dir = commit_dir.join(&machine);
     print!("{}", r.terminal());
-    let machine_details = machine_file(&machine_dir);
+    let machine_details = store::read_machine(&machine_dir);
     let source = Source { plan: &plan, records: &records, report: &r, machine: machine_details.as_ref() };
     let written = harbench_report::write(&source, commit_dir, &args.format, !args.no_plots)
         .with_context(|| format!("writing the report of suite {} into {}", plan.suite, commit_dir.display()))?;
@@ -346,7 +341,7 @@ pub fn diff(args: DiffArgs) -> Result<()> {
             (None, _, _) => unreachable!("checked above"),
         };
         let Some(sides) = sides else { continue };
-        if let (Some(a), Some(b)) = (machine_file(&sides.a.1), machine_file(&sides.b.1)) {
+        if let (Some(a), Some(b)) = (store::read_machine(&sides.a.1), store::read_machine(&sides.b.1)) {
             if let Some((kernels_a, kernels_b)) = b.other_kernels(&a) {
                 println!(
                     "note: suite {suite}: the two sides ran on other CPU kernels ({}: {kernels_a}; {}: {kernels_b}); a seed gives other numbers on other kernels, so differences below may come from them",

@@ -50,6 +50,14 @@ impl Kernels {
     pub fn detect() -> Kernels {
         Kernels { simd: simd_level(), caches: caches(Path::new("/")) }
     }
+
+    pub fn describe(&self) -> String {
+        if self.caches.is_empty() {
+            format!("{} (caches unknown)", self.simd)
+        } else {
+            format!("{} with caches {}", self.simd, self.caches)
+        }
+    }
 }
 
 impl Machine {
@@ -81,16 +89,6 @@ impl Machine {
     pub fn other_kernels(&self, recorded: &Machine) -> Option<(String, String)> {
         let (here, there) = (self.kernels.as_ref()?, recorded.kernels.as_ref()?);
         (here != there).then(|| (there.describe(), here.describe()))
-    }
-}
-
-impl Kernels {
-    pub fn describe(&self) -> String {
-        if self.caches.is_empty() {
-            format!("{} (caches unknown)", self.simd)
-        } else {
-            format!("{} with caches {}", self.simd, self.caches)
-        }
     }
 }
 

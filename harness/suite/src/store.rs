@@ -48,6 +48,11 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError
     write_atomic(path, text.as_bytes())
 }
 
+/// `dir`'s `machine.json`, when there is one and it reads.
+pub fn read_machine(dir: &Path) -> Option<Machine> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("machine.json")).ok()?).ok()
+}
+
 /// Writes `machine` as `dir`'s `machine.json`, unless the file there names other CPU kernels
 /// ([`Machine::other_kernels`]): records made there would not be comparable with new runs. A
 /// file that predates the field is replaced as before, with a warning to show (`Some`): its
@@ -55,7 +60,7 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError
 /// is replaced.
 pub fn claim_machine_folder(dir: &Path, machine: &Machine) -> Result<Option<String>, StoreError> {
     let path = dir.join("machine.json");
-    let recorded = std::fs::read_to_string(&path).ok().and_then(|text| serde_json::from_str::<Machine>(&text).ok());
+    let recorded = read_machine(dir);
     let warning = match (&recorded, &machine.kernels) {
         (Some(r), Some(here)) if r.kernels.is_none() => Some(format!(
             "warning: {} predates the record of CPU kernels: its records may come from other kernels than this \
