@@ -139,6 +139,15 @@ fn current_or_newest(suite_dir: &Path) -> Result<String> {
     }
 }
 
+/// `REV:MACHINE` → (`REV`, the machine folder); a bare `REV` → (`REV`, `None`). A revision that
+/// names a commit never holds `:` (git's `REV:PATH` names a file).
+fn split_machine(value: &str) -> (&str, Option<String>) {
+    match value.split_once(':') {
+        Some((rev, machine)) if !machine.is_empty() => (rev, Some(harbench_suite::machine::folder_name(machine))),
+        _ => (value.trim_end_matches(':'), None),
+    }
+}
+
 /// The machine folder to read under `commit_dir`: the one asked for, this machine's, or the only one.
 fn pick_machine(commit_dirs: &[PathBuf], args: &ResultsArgs) -> Result<String> {
     let common: Vec<String> = {
@@ -174,9 +183,10 @@ pub fn report(args: ReportArgs) -> Result<()> {
         store = ResultsStore::new(reference);
     }
     let suite_dir = store.root.join(&plan.suite);
-    let commits = match args.commit.as_slice() {
+    let asked: Vec<(&str, Option<String>)> = args.commit.iter().map(|value| split_machine(value)).collect();
+    let commits = match asked.as_slice() {
         [] => vec![current_or_newest(&suite_dir)?],
-        revs => revs.iter().map(|rev| commit_folder(&suite_dir, rev)).collect::<Result<Vec<_>>>()?,
+        revs => revs.iter().map(|(rev, _)| commit_folder(&suite_dir, rev)).collect::<Result<Vec<_>>>()?,
     };
     let commit_dirs: Vec<PathBuf> = commits.iter().map(|c| store.commit_dir(&plan.suite, c)).collect();
     if commits.len() > 1 {
@@ -184,22 +194,40 @@ pub fn report(args: ReportArgs) -> Result<()> {
             bail!("no results of suite {} in {}", plan.suite, missing.display());
         }
     }
-    let machine = pick_machine(&commit_dirs, &args.results)?;
+    // Sets without a machine of their own read the machine `pick_machine` finds in all of them.
+    let unnamed: Vec<PathBuf> =
+        commit_dirs.iter().enumerate().filter(|(i, _)| asked.get(*i).is_none_or(|(_, m)| m.is_none())).map(|(_, d)| d.clone()).collect();
+    let default_machine = if unnamed.is_empty() { None } else { Some(pick_machine(&unnamed, &args.results)?) };
     let mut sets = Vec::new();
-    for (commit, dir) in commits.iter().zip(&commit_dirs) {
-        sets.push((commit.clone(), ResultsStore::records(&dir.join(&machine))?));
+    for (i, (commit, dir)) in commits.iter().zip(&commit_dirs).enumerate() {
+        let machine = asked.get(i).and_then(|(_, m)| m.clone()).or_else(|| default_machine.clone()).expect("a machine for every set");
+        let machine_dir = dir.join(&machine);
+        if asked.get(i).is_some_and(|(_, m)| m.is_some()) && !machine_dir.is_dir() {
+            bail!("no results of suite {} in {} (from --commit {})", plan.suite, machine_dir.display(), args.commit[i]);
+        }
+        let kernels = store::read_machine(&machine_dir).and_then(|m| m.kernels).map(|k| k.describe());
+        sets.push(report::ResultSet { commit: commit.clone(), machine, kernels, records: ResultsStore::records(&machine_dir)? });
     }
+    let machines: Vec<String> = sets.iter().map(|s| s.machine.clone()).collect();
+    let asked_machines: Vec<Option<String>> = (0..commits.len()).map(|i| asked.get(i).and_then(|(_, m)| m.clone())).collect();
     let (records, parts) = report::join_commits(sets);
     let commit = commits.join("+");
+    let machine = report::machines_of(&parts);
     let mut r = report::build(&plan, &records, &commit, &machine, args.checkpoint, args.split);
     if commits.len() > 1 {
         r.commits = parts;
     }
     let commit_dir = &commit_dirs[0];
-    let machine_dir = commit_dir.join(&machine);
     print!("{}", r.terminal());
-    let machine_details = store::read_machine(&machine_dir);
-    let source = Source { plan: &plan, records: &records, report: &r, machine: machine_details.as_ref() };
+    let mut machine_details = Vec::new();
+    for (dir, name) in commit_dirs.iter().zip(&machines) {
+        if let Some(m) = store::read_machine(&dir.join(name)) {
+            if !machine_details.iter().any(|d: &Machine| d.name == m.name) {
+                machine_details.push(m);
+            }
+        }
+    }
+    let source = Source { plan: &plan, records: &records, report: &r, machines: &machine_details };
     let written = harbench_report::write(&source, commit_dir, &args.format, !args.no_plots)
         .with_context(|| format!("writing the report of suite {} into {}", plan.suite, commit_dir.display()))?;
     let (figures, files): (Vec<&PathBuf>, Vec<&PathBuf>) = written.iter().partition(|p| p.parent() != Some(commit_dir.as_path()));
@@ -219,7 +247,15 @@ pub fn report(args: ReportArgs) -> Result<()> {
         let command = format!(
             "harbench report {} {} --checkpoint {}{} --results {} --md-out {}",
             args.suite,
-            commits.iter().map(|c| format!("--commit {c}")).collect::<Vec<_>>().join(" "),
+            commits
+                .iter()
+                .zip(&asked_machines)
+                .map(|(c, m)| match m {
+                    Some(m) => format!("--commit {c}:{m}"),
+                    None => format!("--commit {c}"),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
             args.checkpoint.name(),
             match args.split {
                 report::Split::Test => String::new(),
@@ -273,15 +309,6 @@ fn reference_sides(reference: &Path, store: &ResultsStore, suite: &str, rev: Opt
         bail!("suite {suite}: the reference store {} has no results for it", reference.display());
     };
     let ref_dir = ref_suite.join(&ref_commit);
-    let ref_machines = ResultsStore::folders(&ref_dir);
-    let here = Machine::detect().name;
-    let ref_machine = match ref_machines.as_slice() {
-        [only] => only.clone(),
-        several if several.contains(&here) => here.clone(),
-        several => {
-            bail!("suite {suite}: the reference {} holds several machines ({}); keep one per suite", ref_dir.display(), several.join(", "))
-        }
-    };
     let suite_dir = store.root.join(suite);
     let commit = match rev {
         Some(r) => commit_folder(&suite_dir, r)?,
@@ -296,6 +323,13 @@ fn reference_sides(reference: &Path, store: &ResultsStore, suite: &str, rev: Opt
         );
     }
     let machine = pick_machine(std::slice::from_ref(&dir), &args.results)?;
+    let Some(ref_machine) = reference_machine(&ref_dir, &dir.join(&machine)) else {
+        bail!(
+            "suite {suite}: the reference {} holds several machines ({}) and none matches {machine}'s name or kernels",
+            ref_dir.display(),
+            ResultsStore::folders(&ref_dir).join(", ")
+        )
+    };
     if machine != ref_machine {
         println!("note: suite {suite}: the reference ran on machine {ref_machine}, these results on {machine}; differences may come from the hardware");
     }
@@ -303,6 +337,28 @@ fn reference_sides(reference: &Path, store: &ResultsStore, suite: &str, rev: Opt
         a: (format!("reference {ref_commit}"), ref_dir.join(&ref_machine)),
         b: (format!("{commit}/{machine}"), dir.join(&machine)),
     }))
+}
+
+/// The machine folder of a reference commit folder to compare with the results in `results_dir`:
+/// the only one; else the one of the same name and kernels; else the only one with the same
+/// kernels (a reference kept per kernels, such as `vm` and `vm-avx2`); else the one of the same
+/// name. `None`: several and none of these.
+fn reference_machine(ref_dir: &Path, results_dir: &Path) -> Option<String> {
+    let folders = ResultsStore::folders(ref_dir);
+    if let [only] = folders.as_slice() {
+        return Some(only.clone());
+    }
+    let name = results_dir.file_name()?.to_string_lossy().to_string();
+    let theirs = store::read_machine(results_dir).and_then(|m| m.kernels);
+    let kernels_of = |folder: &String| store::read_machine(&ref_dir.join(folder)).and_then(|m| m.kernels);
+    let same_kernels: Vec<&String> = folders.iter().filter(|f| theirs.is_some() && kernels_of(f) == theirs).collect();
+    if same_kernels.contains(&&name) {
+        return Some(name);
+    }
+    if let [only] = same_kernels.as_slice() {
+        return Some((*only).clone());
+    }
+    folders.contains(&name).then_some(name)
 }
 
 pub fn diff(args: DiffArgs) -> Result<()> {

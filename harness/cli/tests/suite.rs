@@ -263,11 +263,42 @@ fn run_report_and_diff_end_to_end() {
     assert_eq!(teacher_row(&doc), teacher_row(&md), "the joined table lost the teacher rows");
     let o = harbench(cwd).args(["report", "pipe", "--commit", "copy", "--commit", "nowhere"]).output().unwrap();
     assert!(!o.status.success() && text(&o).1.contains("nowhere"), "{}", text(&o).1);
+    // The teacher rows moved to a machine folder of their own, made on other kernels: joined
+    // with `--commit REV:MACHINE`, each set named with its machine and kernels.
+    let other = cwd.join("results/pipe/later/otherbox");
+    std::fs::rename(&later, &other).unwrap();
+    let mut machine: serde_json::Value = serde_json::from_str(&original).unwrap();
+    (machine["name"], machine["kernels"]["simd"]) = (serde_json::json!("otherbox"), serde_json::json!("elsewhere-simd"));
+    std::fs::write(other.join("machine.json"), machine.to_string()).unwrap();
+    let joined = ok(cwd, &["report", "pipe", "--commit", "copy", "--commit", "later:otherbox", "--no-plots", "--md-out", "docs/joined.md"]);
+    assert!(
+        joined.contains("records of 2 result sets joined") && joined.contains("later on otherbox (2 run(s): synthetic.teacher.none)"),
+        "{joined}"
+    );
+    assert!(joined.contains("kernels: testbox x86-64") && joined.contains("otherbox elsewhere-simd"), "{joined}");
+    let doc = std::fs::read_to_string(cwd.join("docs/joined.md")).unwrap();
+    assert!(doc.starts_with("<!-- Written by `harbench report pipe --commit copy --commit later:otherbox --checkpoint best"), "{doc}");
+    assert_eq!(teacher_row(&doc), teacher_row(&md), "the joined table lost the teacher rows");
+    let page = std::fs::read_to_string(cwd.join("results/pipe/copy/report.html")).unwrap();
+    assert!(page.contains("Machine testbox: ") && page.contains("Machine otherbox: ") && page.contains("elsewhere-simd"), "{page}");
+    let o = harbench(cwd).args(["report", "pipe", "--commit", "copy", "--commit", "later:nobox"]).output().unwrap();
+    assert!(!o.status.success() && text(&o).1.contains("later/nobox"), "{}", text(&o).1);
 
     // The regression gate: the results as a reference store, compared with this checkout's.
     copy_dir(&cwd.join("results/pipe/nogit"), &cwd.join("reference/pipe/reference-commit"));
     let gate = ok(cwd, &["diff", "--against", "reference", "--suite", "pipe", "--fail-on-regression"]);
     assert!(gate.contains("reference reference-commit → nogit/testbox") && gate.contains("0 regressed"), "{gate}");
+    // A reference kept per kernels: another machine folder beside it, made on other kernels,
+    // is not the one compared; renamed, the folder with this machine's kernels still is.
+    let reference = cwd.join("reference/pipe/reference-commit");
+    copy_dir(&reference.join("testbox"), &reference.join("otherbox"));
+    std::fs::write(reference.join("otherbox/machine.json"), machine.to_string()).unwrap();
+    let gate = ok(cwd, &["diff", "--against", "reference", "--suite", "pipe"]);
+    assert!(gate.contains("reference reference-commit → nogit/testbox") && !gate.contains("note:"), "{gate}");
+    std::fs::rename(reference.join("testbox"), reference.join("samebox")).unwrap();
+    let gate = ok(cwd, &["diff", "--against", "reference", "--suite", "pipe"]);
+    assert!(gate.contains("the reference ran on machine samebox") && !gate.contains("other CPU kernels"), "{gate}");
+    std::fs::remove_dir_all(reference.join("otherbox")).unwrap();
     // A deliberately worse student with kd (10 points lower on both seeds) fails it, by name.
     for seed in [0, 1] {
         let path = cwd.join(format!("results/pipe/nogit/testbox/synthetic.student.kd.holdout.s{seed}.json"));

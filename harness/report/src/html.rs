@@ -52,8 +52,9 @@ fn table(t: &Table) -> String {
     out
 }
 
-/// The whole page. `machine` describes the machine (CPU, cores, memory) where known.
-pub fn page(report: &Report, machine: Option<&str>, figures: &[PageFigure]) -> String {
+/// The whole page. `machines`: (folder name, description: CPU, cores, memory, kernels) of each
+/// machine the records come from, where known.
+pub fn page(report: &Report, machines: &[(String, String)], figures: &[PageFigure]) -> String {
     let title = format!("harbench: suite {} at commit {}", report.suite, report.commit);
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
@@ -61,8 +62,8 @@ pub fn page(report: &Report, machine: Option<&str>, figures: &[PageFigure]) -> S
         escape(&title)
     );
     out.push_str(&format!("<p class=\"provenance\">{}", escape(&report.provenance())));
-    if let Some(m) = machine {
-        out.push_str(&format!("<br>Machine {}: {}", escape(&report.machine), escape(m)));
+    for (name, description) in machines {
+        out.push_str(&format!("<br>Machine {}: {}", escape(name), escape(description)));
     }
     out.push_str("<br>Written by <code>harbench report</code>; every number re-runs with <code>harbench run</code> on this commit.</p>\n");
     for t in &report.tables {

@@ -57,8 +57,8 @@ pub struct Source<'a> {
     pub plan: &'a Plan,
     pub records: &'a [RunRecord],
     pub report: &'a Report,
-    /// The machine's `machine.json`, where there is one.
-    pub machine: Option<&'a Machine>,
+    /// The `machine.json` of each machine folder the records come from, where there is one.
+    pub machines: &'a [Machine],
 }
 
 /// A figure written to disk.
@@ -189,8 +189,8 @@ pub fn write(source: &Source, dir: &Path, formats: &[Format], plots: bool) -> Re
     if formats.contains(&Format::Html) {
         let page_figures: Vec<html::PageFigure> =
             drawn.iter().map(|d| html::PageFigure { title: d.title.clone(), svg: &d.svg, folded: d.folded }).collect();
-        let machine = source.machine.map(describe_machine);
-        put(format!("report{}{}.html", r.checkpoint.suffix(), r.split.suffix()), html::page(r, machine.as_deref(), &page_figures))?;
+        let machines: Vec<(String, String)> = source.machines.iter().map(|m| (m.name.clone(), describe_machine(m))).collect();
+        put(format!("report{}{}.html", r.checkpoint.suffix(), r.split.suffix()), html::page(r, &machines, &page_figures))?;
     }
     if plots {
         written.extend(drawn.iter().flat_map(|d| d.files.clone()));

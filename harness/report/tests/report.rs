@@ -109,7 +109,7 @@ fn every_format_and_figure_is_written_and_readable() {
     let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test);
     let dir = tempfile::tempdir().unwrap();
     let m = machine("box");
-    let source = Source { plan: &p, records: &records, report: &r, machine: Some(&m) };
+    let source = Source { plan: &p, records: &records, report: &r, machines: std::slice::from_ref(&m) };
     let written = harbench_report::write(&source, dir.path(), &Format::ALL, true).unwrap();
     let names: Vec<String> = written.iter().map(|f| f.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
     for want in [
@@ -150,11 +150,11 @@ fn a_second_report_replaces_figures_of_rows_that_are_gone() {
     let (p, records) = made_up();
     let dir = tempfile::tempdir().unwrap();
     let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test);
-    harbench_report::write(&Source { plan: &p, records: &records, report: &r, machine: None }, dir.path(), &[Format::Markdown], true)
+    harbench_report::write(&Source { plan: &p, records: &records, report: &r, machines: &[] }, dir.path(), &[Format::Markdown], true)
         .unwrap();
     let without_dkd: Vec<RunRecord> = records.into_iter().filter(|r| r.config.method.label != "dkd").collect();
     let r = report::build(&p, &without_dkd, "0123456789ab", "box", Checkpoint::Best, Split::Test);
-    harbench_report::write(&Source { plan: &p, records: &without_dkd, report: &r, machine: None }, dir.path(), &[Format::Markdown], true)
+    harbench_report::write(&Source { plan: &p, records: &without_dkd, report: &r, machines: &[] }, dir.path(), &[Format::Markdown], true)
         .unwrap();
     assert!(!dir.path().join("figures/confusion-synthetic-mobilenetv3-small-1d-dkd.svg").exists());
     assert!(dir.path().join("figures/confusion-synthetic-mobilenetv3-small-1d-kd.svg").exists());

@@ -351,10 +351,15 @@ pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, ch
     }
 }
 
-/// What one commit folder gave to a report that joins several.
+/// What one result set (a commit folder on one machine folder) gave to a report that joins several.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommitRuns {
     pub commit: String,
+    /// The machine folder under the commit folder.
+    pub machine: String,
+    /// The kernels its `machine.json` names ([`crate::machine::Kernels::describe`]; `None`: not
+    /// recorded there).
+    pub kernels: Option<String>,
     /// Records taken from this folder.
     pub runs: usize,
     /// The groups they belong to (dataset, model and method: `uci-har.cnn3.none`, [`Group::key`]),
@@ -362,22 +367,34 @@ pub struct CommitRuns {
     pub rows: Vec<String>,
 }
 
+/// The records of one suite from one commit folder on one machine folder, for [`join_commits`].
+#[derive(Debug, Clone)]
+pub struct ResultSet {
+    pub commit: String,
+    pub machine: String,
+    pub kernels: Option<String>,
+    pub records: Vec<RunRecord>,
+}
+
 /// Joins the records of one suite run at several commits (a suite continued after a code
-/// change, with the rows it added at the new commit): each run key is taken from the first
-/// folder, in the order given, that has it finished, else from the first that has it at all.
-/// Returns the records and what each folder gave.
-pub fn join_commits(sets: Vec<(String, Vec<RunRecord>)>) -> (Vec<RunRecord>, Vec<CommitRuns>) {
+/// change, with the rows it added at the new commit), or on several machines (rows added on
+/// other kernels, kept in a machine folder of their own): each run key is taken from the first
+/// set, in the order given, that has it finished, else from the first that has it at all.
+/// Returns the records and what each set gave.
+pub fn join_commits(sets: Vec<ResultSet>) -> (Vec<RunRecord>, Vec<CommitRuns>) {
     let mut chosen: BTreeMap<String, (bool, usize, RunRecord)> = BTreeMap::new();
-    for (index, (_, records)) in sets.iter().enumerate() {
-        for r in records {
+    for (index, set) in sets.iter().enumerate() {
+        for r in &set.records {
             let better = chosen.get(&r.key).is_none_or(|(finished, _, _)| !finished && r.finished());
             if better {
                 chosen.insert(r.key.clone(), (r.finished(), index, r.clone()));
             }
         }
     }
-    let mut parts: Vec<CommitRuns> =
-        sets.iter().map(|(commit, _)| CommitRuns { commit: commit.clone(), runs: 0, rows: Vec::new() }).collect();
+    let mut parts: Vec<CommitRuns> = sets
+        .into_iter()
+        .map(|set| CommitRuns { commit: set.commit, machine: set.machine, kernels: set.kernels, runs: 0, rows: Vec::new() })
+        .collect();
     let mut records = Vec::new();
     for (_, (_, index, record)) in chosen {
         let part = &mut parts[index];
@@ -389,6 +406,17 @@ pub fn join_commits(sets: Vec<(String, Vec<RunRecord>)>) -> (Vec<RunRecord>, Vec
         records.push(record);
     }
     (records, parts)
+}
+
+/// The machine folders of joined result sets, each once, in order, joined by `+`.
+pub fn machines_of(parts: &[CommitRuns]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for p in parts {
+        if !names.contains(&p.machine.as_str()) {
+            names.push(&p.machine);
+        }
+    }
+    names.join("+")
 }
 
 pub fn title(kind: TableKind) -> &'static str {
@@ -694,6 +722,10 @@ impl Report {
     /// Where the numbers come from, in the store's terms: checkpoint, split protocol, commit and
     /// machine.
     pub fn provenance(&self) -> String {
+        let one_machine = self.commits.iter().all(|c| c.machine == self.commits[0].machine);
+        if self.commits.len() > 1 && !one_machine {
+            return self.provenance_of_machines();
+        }
         if self.commits.len() > 1 {
             let parts: Vec<String> = self
                 .commits
@@ -729,6 +761,38 @@ impl Report {
             self.suite,
             self.commit,
             self.machine
+        )
+    }
+
+    /// [`Report::provenance`] of result sets from several machine folders: each set names its
+    /// machine, and each machine its kernels, since numbers depend on them (docs/results.md).
+    fn provenance_of_machines(&self) -> String {
+        let parts: Vec<String> = self
+            .commits
+            .iter()
+            .map(|c| {
+                let rows = if c.rows.is_empty() { "none".into() } else { c.rows.join(", ") };
+                format!("{} on {} ({} run(s): {rows})", c.commit, c.machine, c.runs)
+            })
+            .collect();
+        let mut kernels: Vec<String> = Vec::new();
+        for c in &self.commits {
+            let said = format!("{} {}", c.machine, c.kernels.as_deref().unwrap_or("not recorded"));
+            if !kernels.contains(&said) {
+                kernels.push(said);
+            }
+        }
+        let folders: Vec<String> = self.commits.iter().map(|c| format!("{}/{}", c.commit, c.machine)).collect();
+        format!(
+            "{} scored on the {} split; split: {}; the suite's records of {} result sets joined, each run from the first set that has it: {}; kernels: {} (results/{}/{{{}}}).",
+            self.checkpoint.describe(),
+            self.split.name(),
+            if self.protocols.is_empty() { "none planned".to_string() } else { self.protocols.join("; ") },
+            self.commits.len(),
+            parts.join("; "),
+            kernels.join("; "),
+            self.suite,
+            folders.join(",")
         )
     }
 

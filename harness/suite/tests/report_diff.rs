@@ -199,6 +199,11 @@ fn the_last_epoch_model_can_be_scored_instead_of_the_best_checkpoint() {
     assert!("final".parse::<Checkpoint>().unwrap_err().contains("best or last"));
 }
 
+/// The records of one commit folder on one machine folder, kernels not recorded.
+fn set(commit: &str, machine: &str, records: Vec<RunRecord>) -> report::ResultSet {
+    report::ResultSet { commit: commit.into(), machine: machine.into(), kernels: None, records }
+}
+
 #[test]
 fn records_of_several_commits_join_each_run_from_the_first_commit_that_finished_it() {
     let p = plan(SUITE);
@@ -212,7 +217,7 @@ fn records_of_several_commits_join_each_run_from_the_first_commit_that_finished_
     // The later commit re-ran none.s0 (ignored: the first commit has it), finished none.s1
     // (taken: the first commit's failed), and added kd.s0.
     let later = vec![record(find(&p, none0), 0.10, 0.10), record(find(&p, none1), 0.92, 0.84), record(find(&p, kd0), 0.94, 0.90)];
-    let (records, parts) = report::join_commits(vec![("aaaaaaaaaaaa".into(), first), ("bbbbbbbbbbbb".into(), later)]);
+    let (records, parts) = report::join_commits(vec![set("aaaaaaaaaaaa", "box", first), set("bbbbbbbbbbbb", "box", later)]);
     let by_key = |key: &str| records.iter().find(|r| r.key == key).unwrap().best.clone().unwrap().test_accuracy;
     assert_eq!(records.len(), 3);
     assert_eq!((by_key(none0), by_key(none1), by_key(kd0)), (Some(0.90), Some(0.92), Some(0.94)));
@@ -230,6 +235,41 @@ fn records_of_several_commits_join_each_run_from_the_first_commit_that_finished_
     assert!(said.contains("aaaaaaaaaaaa (1 run(s))"), "{said}");
     assert!(said.contains("bbbbbbbbbbbb (2 run(s): synthetic.mobilenetv3-small-1d.kd, synthetic.mobilenetv3-small-1d.none)"), "{said}");
     assert!(said.contains("results/t/{aaaaaaaaaaaa,bbbbbbbbbbbb}/box"), "{said}");
+}
+
+#[test]
+fn result_sets_of_two_machines_name_each_machine_and_its_kernels() {
+    let p = plan(SUITE);
+    let none0 = "synthetic.mobilenetv3-small-1d.none.holdout.s0";
+    let kd0 = "synthetic.mobilenetv3-small-1d.kd.holdout.s0";
+    let kd1 = "synthetic.mobilenetv3-small-1d.kd.holdout.s1";
+    // The first machine has the student alone and KD's seed 0; the second re-ran KD's seed 0
+    // (ignored: the first set has it) and added seed 1.
+    let first = vec![record(find(&p, none0), 0.90, 0.80), record(find(&p, kd0), 0.94, 0.90)];
+    let second = vec![record(find(&p, kd0), 0.10, 0.10), record(find(&p, kd1), 0.96, 0.92)];
+    let mut other = set("aaaaaaaaaaaa", "box-avx2", second);
+    other.kernels = Some("x86-64 avx2+fma with caches L2 512K".into());
+    let (records, parts) = report::join_commits(vec![set("aaaaaaaaaaaa", "box", first), other]);
+    assert_eq!(records.len(), 3);
+    let kd0_record = records.iter().find(|r| r.key == kd0).unwrap();
+    assert_eq!(kd0_record.best.as_ref().unwrap().test_accuracy, Some(0.94));
+    assert_eq!(report::machines_of(&parts), "box+box-avx2");
+
+    let mut r = report::build(&p, &records, "aaaaaaaaaaaa+aaaaaaaaaaaa", &report::machines_of(&parts), Checkpoint::Best, Split::Test);
+    r.commits = parts;
+    let said = r.provenance();
+    assert!(said.contains("records of 2 result sets joined"), "{said}");
+    assert!(
+        said.contains("aaaaaaaaaaaa on box (2 run(s): synthetic.mobilenetv3-small-1d.kd, synthetic.mobilenetv3-small-1d.none)"),
+        "{said}"
+    );
+    assert!(said.contains("aaaaaaaaaaaa on box-avx2 (1 run(s): synthetic.mobilenetv3-small-1d.kd)"), "{said}");
+    assert!(said.contains("kernels: box not recorded; box-avx2 x86-64 avx2+fma with caches L2 512K"), "{said}");
+    assert!(said.contains("results/t/{aaaaaaaaaaaa/box,aaaaaaaaaaaa/box-avx2}"), "{said}");
+    let kd = &r.tables[0];
+    let row = kd.rows.iter().find(|row| row[0] == "mobilenetv3-small-1d" && row[1] == "kd").unwrap();
+    // KD's two seeds, one from each machine: 95.00 ± 1.41.
+    assert_eq!(row[2], "95.00 ± 1.41");
 }
 
 /// A record of `run` as a selection run leaves it: validation scores, the test split withheld.
