@@ -22,7 +22,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "harbench",
-    version,
+    version = env!("HARBENCH_VERSION_TEXT"),
     about = "Benchmark and reproducibility harness for knowledge distillation in inertial human activity recognition",
     long_about = "harbench trains and measures activity-recognition models and distillation methods on public \
 inertial datasets, so that every number in a results table can be re-run from one command.\n\n\

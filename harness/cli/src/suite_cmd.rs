@@ -297,9 +297,37 @@ pub(crate) fn absolute(p: &Path) -> PathBuf {
 pub(crate) fn target(results: &ResultsArgs) -> Result<Target> {
     let git = match &results.pinned_git {
         Some(json) => serde_json::from_str(json).with_context(|| format!("--pinned-git {json}: not a git state"))?,
-        None => GitInfo::discover(&cwd()),
+        None => {
+            let git = GitInfo::discover(&cwd());
+            check_build_is_checkout(&git)?;
+            git
+        }
     };
     Ok(Target { store: ResultsStore::new(&results.root), git, machine: machine(results) })
+}
+
+/// The commit this binary was built from (build.rs; `None`: built outside git).
+pub(crate) const BUILD_COMMIT: Option<&str> = option_env!("HARBENCH_BUILD_COMMIT");
+
+/// Records are filed under the checkout's commit, so the code that makes them must be that
+/// commit's: a binary built elsewhere (copied, installed, or a build cargo kept from another
+/// worktree sharing the target folder) would file one commit's numbers under another's name.
+/// Workers (`--pinned-git`) run the binary their parent checked.
+fn check_build_is_checkout(git: &GitInfo) -> Result<()> {
+    let (Some(built), Some(here)) = (BUILD_COMMIT, git.commit.as_deref()) else { return Ok(()) };
+    if built == here {
+        return Ok(());
+    }
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "this harbench".into());
+    bail!(
+        "{exe} was built from commit {} but the checkout here is at {}: its records would be filed under {} with another \
+commit's code. Build this checkout (`cargo build --release -p harbench`) and run that binary. Where several worktrees \
+share one CARGO_TARGET_DIR, cargo may keep another worktree's build (it compares file times): give each worktree its \
+own target folder, or `touch` the sources before building.",
+        &built[..12.min(built.len())],
+        &here[..12.min(here.len())],
+        git.folder()
+    )
 }
 
 /// The executor of runs in this process, with the teacher store of `target`.

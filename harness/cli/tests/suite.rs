@@ -1,7 +1,7 @@
 //! `harbench run / report / diff` as a user runs them, on tiny synthetic suites (no download).
 
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 mod common;
@@ -418,4 +418,42 @@ fn a_diverging_run_is_recorded_as_failed_and_fails_the_command() {
     assert_eq!(record["status"], "failed");
     let failure = record["failure"].as_str().unwrap();
     assert!(failure.contains("loss became") && failure.contains("at epoch 1"), "{failure}");
+}
+
+/// `git ARGS` in `dir` (with a committer, as on a fresh CI machine); its output, trimmed.
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let o = Command::new("git")
+        .args(["-c", "user.name=test", "-c", "user.email=test@example.org"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    o.status.success().then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+#[test]
+fn a_binary_built_from_another_commit_files_no_records_under_this_checkout() {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let version = ok(source, &["--version"]);
+    let Some(built) = git(source, &["rev-parse", "HEAD"]) else {
+        // A source archive: nothing to compare with, and the binary says so.
+        assert!(version.contains("built outside git"), "{version}");
+        return;
+    };
+    assert!(version.contains(&format!("built from commit {}", &built[..12])), "{version}");
+
+    // A checkout at another commit: the run is refused before anything is written.
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::create_dir(cwd.join("suites")).unwrap();
+    std::fs::write(cwd.join("suites/pipe.yaml"), PIPELINE).unwrap();
+    git(cwd, &["init", "-q"]).expect("git init");
+    git(cwd, &["add", "-A"]).expect("git add");
+    git(cwd, &["commit", "-qm", "a suite"]).expect("git commit");
+    let here = git(cwd, &["rev-parse", "HEAD"]).unwrap();
+    let o = harbench(cwd).args(["run", "pipe"]).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(!o.status.success(), "{out}\n{err}");
+    assert!(err.contains(&format!("built from commit {} but the checkout here is at {}", &built[..12], &here[..12])), "{err}");
+    assert!(!cwd.join("results").exists(), "records were written");
 }
