@@ -148,6 +148,21 @@ fn split_machine(value: &str) -> (&str, Option<String>) {
     }
 }
 
+/// Every (commit, machine) folder of a suite in the store, the one whose first run finished
+/// earliest first (the suite's own start, then the rows added later).
+fn every_result_set(suite_dir: &Path) -> Result<Vec<(String, Option<String>)>> {
+    let mut sets = Vec::new();
+    for commit in ResultsStore::folders(suite_dir) {
+        for machine in ResultsStore::folders(&suite_dir.join(&commit)) {
+            let records = ResultsStore::records(&suite_dir.join(&commit).join(&machine))?;
+            let first = records.iter().map(|r| r.timings.finished).fold(f64::INFINITY, f64::min);
+            sets.push((first, commit.clone(), machine));
+        }
+    }
+    sets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(sets.into_iter().map(|(_, commit, machine)| (commit, Some(machine))).collect())
+}
+
 /// The machine folder to read under `commit_dir`: the one asked for, this machine's, or the only one.
 fn pick_machine(commit_dirs: &[PathBuf], args: &ResultsArgs) -> Result<String> {
     let common: Vec<String> = {
@@ -173,7 +188,8 @@ pub fn report(args: ReportArgs) -> Result<()> {
     let plan = load_plan(&args.suite)?;
     let mut store = ResultsStore::new(&args.results.root);
     let reference = store.root.join(store::REFERENCE_FOLDER);
-    if !store.root.join(&plan.suite).is_dir() && reference.join(&plan.suite).is_dir() {
+    let from_reference = !store.root.join(&plan.suite).is_dir() && reference.join(&plan.suite).is_dir();
+    if from_reference {
         println!(
             "No results of suite {} in {}; reporting the committed reference in {}.",
             plan.suite,
@@ -183,7 +199,16 @@ pub fn report(args: ReportArgs) -> Result<()> {
         store = ResultsStore::new(reference);
     }
     let suite_dir = store.root.join(&plan.suite);
-    let asked: Vec<(&str, Option<String>)> = args.commit.iter().map(|value| split_machine(value)).collect();
+    let mut asked: Vec<(String, Option<String>)> =
+        args.commit.iter().map(|value| split_machine(value)).map(|(rev, m)| (rev.to_string(), m)).collect();
+    if from_reference && asked.is_empty() {
+        // The committed reference of a suite is every result set in it (rows added at later
+        // commits or on other kernels), as its tables in docs/ join them.
+        asked = every_result_set(&suite_dir)?;
+        if asked.len() > 1 {
+            println!("The reference holds {} result sets of suite {}: joining them all (choose with --commit).", asked.len(), plan.suite);
+        }
+    }
     let commits = match asked.as_slice() {
         [] => vec![current_or_newest(&suite_dir)?],
         revs => revs.iter().map(|(rev, _)| commit_folder(&suite_dir, rev)).collect::<Result<Vec<_>>>()?,
@@ -203,7 +228,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
         let machine = asked.get(i).and_then(|(_, m)| m.clone()).or_else(|| default_machine.clone()).expect("a machine for every set");
         let machine_dir = dir.join(&machine);
         if asked.get(i).is_some_and(|(_, m)| m.is_some()) && !machine_dir.is_dir() {
-            bail!("no results of suite {} in {} (from --commit {})", plan.suite, machine_dir.display(), args.commit[i]);
+            bail!("no results of suite {} in {} (from --commit {}:{machine})", plan.suite, machine_dir.display(), asked[i].0);
         }
         let kernels = store::read_machine(&machine_dir).and_then(|m| m.kernels).map(|k| k.describe());
         sets.push(report::ResultSet { commit: commit.clone(), machine, kernels, records: ResultsStore::records(&machine_dir)? });
@@ -211,7 +236,13 @@ pub fn report(args: ReportArgs) -> Result<()> {
     let machines: Vec<String> = sets.iter().map(|s| s.machine.clone()).collect();
     let asked_machines: Vec<Option<String>> = (0..commits.len()).map(|i| asked.get(i).and_then(|(_, m)| m.clone())).collect();
     let (records, parts) = report::join_commits(sets);
-    let commit = commits.join("+");
+    let mut distinct: Vec<&str> = Vec::new();
+    for c in &commits {
+        if !distinct.contains(&c.as_str()) {
+            distinct.push(c);
+        }
+    }
+    let commit = distinct.join("+");
     let machine = report::machines_of(&parts);
     let mut r = report::build(&plan, &records, &commit, &machine, args.checkpoint, args.split);
     if commits.len() > 1 {

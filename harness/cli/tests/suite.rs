@@ -283,6 +283,27 @@ fn run_report_and_diff_end_to_end() {
     assert!(page.contains("Machine testbox: ") && page.contains("Machine otherbox: ") && page.contains("elsewhere-simd"), "{page}");
     let o = harbench(cwd).args(["report", "pipe", "--commit", "copy", "--commit", "later:nobox"]).output().unwrap();
     assert!(!o.status.success() && text(&o).1.contains("later/nobox"), "{}", text(&o).1);
+    // A fresh clone has no results of its own: `report` joins every result set of the committed
+    // reference, whatever this machine is called.
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::create_dir(fresh.path().join("suites")).unwrap();
+    std::fs::write(fresh.path().join("suites/pipe.yaml"), PIPELINE).unwrap();
+    copy_dir(&cwd.join("results/pipe/copy/testbox"), &fresh.path().join("results/reference/pipe/copy/testbox"));
+    copy_dir(&other, &fresh.path().join("results/reference/pipe/later/otherbox"));
+    let o = harbench(fresh.path())
+        .env("HARBENCH_MACHINE", "elsewhere")
+        .args(["report", "pipe", "--format", "md", "--no-plots"])
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(
+        out.contains("holds 2 result sets of suite pipe: joining them all") && out.contains("records of 2 result sets joined"),
+        "{out}"
+    );
+    assert!(out.contains("copy on testbox") && out.contains("later on otherbox"), "{out}");
+    let tables = std::fs::read_to_string(fresh.path().join("results/reference/pipe/later/tables.md")).unwrap();
+    assert_eq!(teacher_row(&tables), teacher_row(&md), "the joined table lost the teacher rows");
 
     // The regression gate: the results as a reference store, compared with this checkout's.
     copy_dir(&cwd.join("results/pipe/nogit"), &cwd.join("reference/pipe/reference-commit"));

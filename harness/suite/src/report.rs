@@ -770,9 +770,14 @@ impl Report {
         let parts: Vec<String> = self
             .commits
             .iter()
-            .map(|c| {
-                let rows = if c.rows.is_empty() { "none".into() } else { c.rows.join(", ") };
-                format!("{} on {} ({} run(s): {rows})", c.commit, c.machine, c.runs)
+            .enumerate()
+            // The first set gives most rows; the later ones name theirs.
+            .map(|(i, c)| match i {
+                0 => format!("{} on {} ({} run(s))", c.commit, c.machine, c.runs),
+                _ => {
+                    let rows = if c.rows.is_empty() { "none".into() } else { c.rows.join(", ") };
+                    format!("{} on {} ({} run(s): {rows})", c.commit, c.machine, c.runs)
+                }
             })
             .collect();
         let mut kernels: Vec<String> = Vec::new();
