@@ -224,25 +224,23 @@ pub fn report(args: ReportArgs) -> Result<()> {
         commit_dirs.iter().enumerate().filter(|(i, _)| asked.get(*i).is_none_or(|(_, m)| m.is_none())).map(|(_, d)| d.clone()).collect();
     let default_machine = if unnamed.is_empty() { None } else { Some(pick_machine(&unnamed, &args.results)?) };
     let mut sets = Vec::new();
+    // Each set's machine.json, read once: its kernels for the provenance, its details for the page.
+    let mut machine_files: Vec<Machine> = Vec::new();
     for (i, (commit, dir)) in commits.iter().zip(&commit_dirs).enumerate() {
-        let machine = asked.get(i).and_then(|(_, m)| m.clone()).or_else(|| default_machine.clone()).expect("a machine for every set");
+        let named = asked.get(i).and_then(|(_, m)| m.clone());
+        let machine = named.clone().or_else(|| default_machine.clone()).expect("a machine for every set");
         let machine_dir = dir.join(&machine);
-        if asked.get(i).is_some_and(|(_, m)| m.is_some()) && !machine_dir.is_dir() {
+        if named.is_some() && !machine_dir.is_dir() {
             bail!("no results of suite {} in {} (from --commit {}:{machine})", plan.suite, machine_dir.display(), asked[i].0);
         }
-        let kernels = store::read_machine(&machine_dir).and_then(|m| m.kernels).map(|k| k.describe());
+        let file = store::read_machine(&machine_dir);
+        let kernels = file.as_ref().and_then(|m| m.kernels.as_ref()).map(|k| k.describe());
+        machine_files.extend(file);
         sets.push(report::ResultSet { commit: commit.clone(), machine, kernels, records: ResultsStore::records(&machine_dir)? });
     }
-    let machines: Vec<String> = sets.iter().map(|s| s.machine.clone()).collect();
     let asked_machines: Vec<Option<String>> = (0..commits.len()).map(|i| asked.get(i).and_then(|(_, m)| m.clone())).collect();
     let (records, parts) = report::join_commits(sets);
-    let mut distinct: Vec<&str> = Vec::new();
-    for c in &commits {
-        if !distinct.contains(&c.as_str()) {
-            distinct.push(c);
-        }
-    }
-    let commit = distinct.join("+");
+    let commit = report::first_seen(commits.iter().map(String::as_str)).join("+");
     let machine = report::machines_of(&parts);
     let mut r = report::build(&plan, &records, &commit, &machine, args.checkpoint, args.split);
     if commits.len() > 1 {
@@ -250,12 +248,10 @@ pub fn report(args: ReportArgs) -> Result<()> {
     }
     let commit_dir = &commit_dirs[0];
     print!("{}", r.terminal());
-    let mut machine_details = Vec::new();
-    for (dir, name) in commit_dirs.iter().zip(&machines) {
-        if let Some(m) = store::read_machine(&dir.join(name)) {
-            if !machine_details.iter().any(|d: &Machine| d.name == m.name) {
-                machine_details.push(m);
-            }
+    let mut machine_details: Vec<Machine> = Vec::new();
+    for m in machine_files {
+        if !machine_details.iter().any(|d| d.name == m.name) {
+            machine_details.push(m);
         }
     }
     let source = Source { plan: &plan, records: &records, report: &r, machines: &machine_details };

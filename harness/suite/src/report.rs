@@ -410,13 +410,18 @@ pub fn join_commits(sets: Vec<ResultSet>) -> (Vec<RunRecord>, Vec<CommitRuns>) {
 
 /// The machine folders of joined result sets, each once, in order, joined by `+`.
 pub fn machines_of(parts: &[CommitRuns]) -> String {
-    let mut names: Vec<&str> = Vec::new();
-    for p in parts {
-        if !names.contains(&p.machine.as_str()) {
-            names.push(&p.machine);
+    first_seen(parts.iter().map(|p| p.machine.as_str())).join("+")
+}
+
+/// `items` without repeats, each where it first appears.
+pub fn first_seen<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut seen = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
         }
     }
-    names.join("+")
+    seen
 }
 
 pub fn title(kind: TableKind) -> &'static str {
@@ -722,81 +727,44 @@ impl Report {
     /// Where the numbers come from, in the store's terms: checkpoint, split protocol, commit and
     /// machine.
     pub fn provenance(&self) -> String {
-        let one_machine = self.commits.iter().all(|c| c.machine == self.commits[0].machine);
-        if self.commits.len() > 1 && !one_machine {
-            return self.provenance_of_machines();
-        }
-        if self.commits.len() > 1 {
-            let parts: Vec<String> = self
-                .commits
-                .iter()
-                .enumerate()
-                // The first commit gives most rows; the later ones name theirs.
-                .map(|(i, c)| match i {
-                    0 => format!("{} ({} run(s))", c.commit, c.runs),
-                    _ => format!("{} ({} run(s): {})", c.commit, c.runs, if c.rows.is_empty() { "none".into() } else { c.rows.join(", ") }),
-                })
-                .collect();
-            let folders: Vec<&str> = self.commits.iter().map(|c| c.commit.as_str()).collect();
-            return format!(
-                "{} scored on the {} split; split: {}; the suite's records of {} commits joined, each run from the first commit that has it: {}; machine {} (results/{}/{{{}}}/{}).",
-                self.checkpoint.describe(),
-                self.split.name(),
-                if self.protocols.is_empty() { "none planned".to_string() } else { self.protocols.join("; ") },
-                self.commits.len(),
-                parts.join("; "),
-                self.machine,
-                self.suite,
-                folders.join(","),
-                self.machine
-            );
-        }
-        format!(
-            "{} scored on the {} split; split: {}; commit {}, machine {} (results/{}/{}/{}).",
+        let scored = format!(
+            "{} scored on the {} split; split: {}",
             self.checkpoint.describe(),
             self.split.name(),
-            if self.protocols.is_empty() { "none planned".to_string() } else { self.protocols.join("; ") },
-            self.commit,
-            self.machine,
-            self.suite,
-            self.commit,
-            self.machine
-        )
-    }
-
-    /// [`Report::provenance`] of result sets from several machine folders: each set names its
-    /// machine, and each machine its kernels, since numbers depend on them (docs/results.md).
-    fn provenance_of_machines(&self) -> String {
+            if self.protocols.is_empty() { "none planned".to_string() } else { self.protocols.join("; ") }
+        );
+        if self.commits.len() <= 1 {
+            let (commit, machine, suite) = (&self.commit, &self.machine, &self.suite);
+            return format!("{scored}; commit {commit}, machine {machine} (results/{suite}/{commit}/{machine}).");
+        }
+        // Sets of one machine are named by their commit; of several, by commit and machine,
+        // with each machine's kernels, since numbers depend on them (docs/results.md).
+        let one_machine = self.commits.iter().all(|c| c.machine == self.commits[0].machine);
+        let label = |c: &CommitRuns| if one_machine { c.commit.clone() } else { format!("{} on {}", c.commit, c.machine) };
         let parts: Vec<String> = self
             .commits
             .iter()
             .enumerate()
             // The first set gives most rows; the later ones name theirs.
             .map(|(i, c)| match i {
-                0 => format!("{} on {} ({} run(s))", c.commit, c.machine, c.runs),
-                _ => {
-                    let rows = if c.rows.is_empty() { "none".into() } else { c.rows.join(", ") };
-                    format!("{} on {} ({} run(s): {rows})", c.commit, c.machine, c.runs)
-                }
+                0 => format!("{} ({} run(s))", label(c), c.runs),
+                _ => format!("{} ({} run(s): {})", label(c), c.runs, if c.rows.is_empty() { "none".into() } else { c.rows.join(", ") }),
             })
             .collect();
-        let mut kernels: Vec<String> = Vec::new();
-        for c in &self.commits {
-            let said = format!("{} {}", c.machine, c.kernels.as_deref().unwrap_or("not recorded"));
-            if !kernels.contains(&said) {
-                kernels.push(said);
-            }
+        let (n, parts, suite) = (self.commits.len(), parts.join("; "), &self.suite);
+        if one_machine {
+            let folders: Vec<&str> = self.commits.iter().map(|c| c.commit.as_str()).collect();
+            let machine = &self.machine;
+            return format!(
+                "{scored}; the suite's records of {n} commits joined, each run from the first commit that has it: {parts}; machine {machine} (results/{suite}/{{{}}}/{machine}).",
+                folders.join(",")
+            );
         }
+        let kernels = first_seen(self.commits.iter().map(|c| format!("{} {}", c.machine, c.kernels.as_deref().unwrap_or("not recorded"))));
         let folders: Vec<String> = self.commits.iter().map(|c| format!("{}/{}", c.commit, c.machine)).collect();
         format!(
-            "{} scored on the {} split; split: {}; the suite's records of {} result sets joined, each run from the first set that has it: {}; kernels: {} (results/{}/{{{}}}).",
-            self.checkpoint.describe(),
-            self.split.name(),
-            if self.protocols.is_empty() { "none planned".to_string() } else { self.protocols.join("; ") },
-            self.commits.len(),
-            parts.join("; "),
+            "{scored}; the suite's records of {n} result sets joined, each run from the first set that has it: {parts}; kernels: {} (results/{suite}/{{{}}}).",
             kernels.join("; "),
-            self.suite,
             folders.join(",")
         )
     }
