@@ -6,8 +6,12 @@
 //! and without padding; the per-step features of all channels are then concatenated and fed to
 //! two LSTM layers of 128 units; the classifier reads the last time step. Dropout (0.5) on the
 //! inputs of both LSTM layers and of the classifier, as in the paper.
+//!
+//! The LSTM layers run as one fused operation each on the CPU backend ([`crate::fused_lstm`]):
+//! burn's step-by-step layer made this the slowest model to train (docs/models.md).
 
 use crate::architecture::{Architecture, ArchitectureConfig};
+use crate::fused_lstm::lstm_sequence;
 use crate::heads::{Classifier, ClassifierConfig};
 use crate::layers::{check_dropout, check_width, lstm, scale_width};
 use crate::{macs, ModelOutput};
@@ -122,7 +126,7 @@ impl DeepConvLstm {
         // [B, C·F, T] → [B, T, C·F]: all channels' features of a step form the LSTM input.
         let mut seq = anchors[1].clone().swap_dims(1, 2);
         for lstm in &self.lstms {
-            seq = lstm.forward(self.dropout.forward(seq), None).0;
+            seq = lstm_sequence(lstm, self.dropout.forward(seq));
         }
         let steps = seq.dims()[1];
         anchors.push(seq.clone().swap_dims(1, 2));

@@ -8,6 +8,7 @@
 
 pub mod architecture;
 pub mod device;
+pub mod fused_lstm;
 pub mod hard_swish;
 pub mod heads;
 pub mod layers;

@@ -227,6 +227,8 @@ impl TinyHar {
         let mixed = self.dropout.forward(self.interaction.forward(tokens).reshape([batch, steps, channels * filters]));
         let fused = relu(self.fusion.forward(mixed));
         anchors.push(fused.clone().swap_dims(1, 2));
+        // burn's step-by-step layer, not crate::fused_lstm: the committed reference records of
+        // TinyHAR were made with it, and the fused layer rounds differently (docs/models.md).
         let (seq, _) = self.lstm.forward(fused, None);
         anchors.push(seq.clone().swap_dims(1, 2));
         let pooled = self.aggregation.forward(seq);
