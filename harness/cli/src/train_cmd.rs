@@ -168,7 +168,7 @@ pub fn run(args: TrainArgs, data_dir: &Path) -> Result<()> {
         args.mirror.clone(),
     );
     let bar = Bar::new();
-    let executed = workspace.execute(&request, &RunContext { progress: &bar, stop: &stop, checkpoints: None })?;
+    let executed = workspace.execute(&request, &RunContext { progress: &bar, stop: &stop, checkpoints: None, teacher_record: None })?;
     if let Some(t) = executed.teacher.as_ref().filter(|t| t.checkpoint.is_none()) {
         eprintln!("teacher: {} {}", if t.info.reused { "reused" } else { "trained and stored" }, t.info.store_key);
     }

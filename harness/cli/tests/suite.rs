@@ -245,6 +245,31 @@ fn run_report_and_diff_end_to_end() {
     std::fs::write(&machine_json, &original).unwrap();
     assert!(ok(cwd, &["run", "pipe"]).contains("1 finished, 0 failed"));
 
+    // A teacher that trained to other numbers than the set's teacher record (here the record is
+    // edited, as if another CPU had made it) teaches no row of that set: the distilling run
+    // fails, naming the record and the first difference, and runs again once they agree.
+    let teacher_json = cwd.join("results/pipe/nogit/testbox/synthetic.teacher.none.holdout.s1.json");
+    let recorded = std::fs::read_to_string(&teacher_json).unwrap();
+    let mut edited: serde_json::Value = serde_json::from_str(&recorded).unwrap();
+    let loss = edited["output"]["outcome"]["history"][0]["train_loss"].as_f64().unwrap();
+    edited["output"]["outcome"]["history"][0]["train_loss"] = serde_json::json!(loss + 1e-3);
+    std::fs::write(&teacher_json, edited.to_string()).unwrap();
+    let student = cwd.join("results/pipe/nogit/testbox/synthetic.student.kd.holdout.s1.json");
+    std::fs::remove_file(&student).unwrap();
+    let o = harbench(cwd).args(["run", "pipe"]).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(!o.status.success() && out.contains("1 failed"), "{out}\n{err}");
+    let failed: serde_json::Value = serde_json::from_slice(&std::fs::read(&student).unwrap()).unwrap();
+    let why = failed["failure"].as_str().unwrap();
+    assert!(
+        why.contains("does not reproduce the teacher record")
+            && why.contains("synthetic.teacher.none.holdout.s1.json")
+            && why.contains("epoch 1 training loss"),
+        "{why}"
+    );
+    std::fs::write(&teacher_json, &recorded).unwrap();
+    assert!(ok(cwd, &["run", "pipe"]).contains("1 finished, 0 failed"));
+
     let o = harbench(cwd).args(["diff", "nogit", "HEAD"]).output().unwrap();
     assert!(!o.status.success());
 

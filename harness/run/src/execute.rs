@@ -3,7 +3,7 @@
 use crate::checkpoint;
 use crate::cost;
 use crate::record::{Cost, DatasetInfo, DistillationInfo, RunOutput, SplitInfo, TeacherInfo};
-use crate::{Environment, RunError};
+use crate::{Environment, RecordedTeacher, RunError};
 use harbench_data::cache::Prepared;
 use harbench_data::fetch::{self, FetchOptions, Origin};
 use harbench_data::prepare::{self, DataDir, Overrides};
@@ -86,6 +86,10 @@ pub struct RunContext<'a> {
     /// Where the run saves its state after each epoch and resumes from (`None`: it does not).
     /// Teachers trained through the store keep theirs in the store instead.
     pub checkpoints: Option<EpochCheckpoints>,
+    /// The recorded training of the teacher a distilling run must learn from (a suite's teacher
+    /// record in the run's result set): a teacher from the store that trained otherwise is
+    /// refused ([`RunError::TeacherDiffers`]). `None`: any stored teacher of these settings.
+    pub teacher_record: Option<RecordedTeacher>,
 }
 
 /// The teacher a distilling run used.
@@ -295,6 +299,12 @@ impl Workspace {
                 let t = self.stored(request, model, train, entry, data, fold, device, ctx)?;
                 if ctx.stop.load(Ordering::SeqCst) && t.outcome.interrupted {
                     return Err(RunError::InterruptedTeacher);
+                }
+                if let Some(recorded) = &ctx.teacher_record {
+                    if let Some(difference) = recorded.first_difference(&t.outcome.history) {
+                        let (run, record) = (request.label.clone(), recorded.source.clone());
+                        return Err(RunError::TeacherDiffers { run, record, difference });
+                    }
                 }
                 Ok(ExecutedTeacher {
                     name: name.clone(),

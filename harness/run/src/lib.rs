@@ -10,10 +10,12 @@ pub mod cost;
 mod environment;
 mod execute;
 pub mod record;
+mod recorded_teacher;
 
 pub use environment::Environment;
 pub use execute::{Executed, ExecutedTeacher, MethodRequest, RunContext, RunRequest, StoreEntry, TeacherSource, Workspace};
 pub use record::{Cost, DatasetInfo, DistillationInfo, RunOutput, SplitInfo, TeacherInfo};
+pub use recorded_teacher::RecordedTeacher;
 
 /// Methods named in method.md that this build does not have yet: suites may name them (so the
 /// paper suite validates), and their runs are recorded as unavailable. Every method of method.md
@@ -59,6 +61,13 @@ pub enum RunError {
     Device(#[from] harbench_models::device::DeviceError),
     #[error("teacher checkpoint {path}: {message}")]
     Teacher { path: std::path::PathBuf, message: String },
+    #[error(
+        "run {run}: its teacher does not reproduce the teacher record {record} ({difference}): this machine trains that \
+         teacher to other numbers (other CPU kernels? docs/results.md, \"Numbers depend on the CPU's kernels\"), so a \
+         row distilled from it does not belong in this result set; run the suite into a result set of its own \
+         (--machine NAME)"
+    )]
+    TeacherDiffers { run: String, record: String, difference: String },
     #[error("interrupted while training the teacher; nothing distilled")]
     InterruptedTeacher,
     #[error(transparent)]

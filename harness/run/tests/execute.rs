@@ -50,7 +50,7 @@ fn a_distilling_run_returns_typed_output_and_reuses_its_teacher() {
     let teachers = tmp.path().join("teachers");
     let workspace = Workspace::new(DataDir::new(tmp.path().join("data")), TeacherStore::new(&teachers), "test".into(), None);
     let stop = AtomicBool::new(false);
-    let ctx = RunContext { progress: &Silent, stop: &stop, checkpoints: None };
+    let ctx = RunContext { progress: &Silent, stop: &stop, checkpoints: None, teacher_record: None };
 
     let first = workspace.execute(&request(Some(kd())), &ctx).unwrap();
     let out = &first.output;
@@ -79,7 +79,8 @@ fn a_profiled_run_counts_memory_only_where_the_allocator_is_installed() {
     let workspace = Workspace::new(DataDir::new(tmp.path().join("data")), TeacherStore::new(tmp.path().join("t")), "test".into(), None);
     let stop = AtomicBool::new(false);
     let run = RunRequest { profile: true, ..request(None) };
-    let executed = workspace.execute(&run, &RunContext { progress: &Silent, stop: &stop, checkpoints: None }).unwrap();
+    let executed =
+        workspace.execute(&run, &RunContext { progress: &Silent, stop: &stop, checkpoints: None, teacher_record: None }).unwrap();
     let profile = executed.output.cost.profile().expect("profiled");
     assert_eq!(profile.macs, executed.model.macs(executed.data.windows.channels, executed.data.windows.length));
     // This test binary has the system allocator: memory is absent, and says why.
@@ -92,7 +93,7 @@ fn bad_requests_are_errors_that_name_what_is_wrong() {
     let tmp = tempfile::tempdir().unwrap();
     let workspace = Workspace::new(DataDir::new(tmp.path().join("data")), TeacherStore::new(tmp.path().join("t")), "test".into(), None);
     let stop = AtomicBool::new(false);
-    let ctx = RunContext { progress: &Silent, stop: &stop, checkpoints: None };
+    let ctx = RunContext { progress: &Silent, stop: &stop, checkpoints: None, teacher_record: None };
     let typo = MethodRequest { name: "kdd".into(), ..kd() };
     let err = workspace.execute(&request(Some(typo)), &ctx).err().unwrap().to_string();
     assert!(err.contains("did you mean 'kd'"), "{err}");
@@ -114,7 +115,7 @@ fn a_teacher_trained_at_an_earlier_commit_is_reused_and_never_trained_under_its_
         Workspace::new(DataDir::new(tmp.path().join("data")), TeacherStore::new(tmp.path().join("t")), code_version(Some(commit)), None)
     };
     let stop = AtomicBool::new(false);
-    let ctx = RunContext { progress: &Silent, stop: &stop, checkpoints: None };
+    let ctx = RunContext { progress: &Silent, stop: &stop, checkpoints: None, teacher_record: None };
     // Commit a trains the teacher (as a suite's teacher run does).
     let teacher_run = |trained_at: Option<&str>| {
         let TeacherSource::Store { model, train, .. } = kd().teacher else { unreachable!() };

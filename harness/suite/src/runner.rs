@@ -9,6 +9,7 @@ use crate::plan::{self, Plan, RunSpec};
 use crate::record::{Headline, RunOutput, RunRecord, Status, Timings, RECORD_SCHEMA};
 use crate::store::{self, Claim, ResultsStore, StoreError};
 use harbench_data::progress::Progress;
+use harbench_run::RecordedTeacher;
 use harbench_train::EpochCheckpoints;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -186,7 +187,8 @@ pub fn run_these(
         }
         // A run killed part-way continues from its last finished epoch (plain training only;
         // see `harbench_train::resume`); the checkpoints go once its record is written.
-        let (result, timings, budget_hit) = execute(run, executor, inner, stop, checkpoints.clone());
+        let teacher_record = recorded_teacher(&dir, run)?;
+        let (result, timings, budget_hit) = execute(run, executor, inner, stop, checkpoints.clone(), teacher_record);
         let record = match result {
             Ok(out) if out.outcome.interrupted && !budget_hit => {
                 log(&format!("{label}: interrupted; not recorded (it will run again)"));
@@ -253,6 +255,19 @@ pub(crate) fn tidy_finished(dir: &Path, run: &RunSpec, hash: &str) -> Result<(),
     Ok(())
 }
 
+/// The training a distilling run's teacher must reproduce: the finished record of the suite's
+/// teacher run in the same result set, when it has the teacher's settings. A teacher reused from
+/// another commit's store (`trained_at`) has its record elsewhere and is not checked here.
+fn recorded_teacher(dir: &Path, run: &RunSpec) -> Result<Option<RecordedTeacher>, StoreError> {
+    let Some(teacher) = run.teacher.as_ref().filter(|t| t.trained_at.is_none()) else { return Ok(None) };
+    let Some(record) = ResultsStore::read(dir, &teacher.run_key)? else { return Ok(None) };
+    if !record.finished() || record.config.model != teacher.model || record.config.train != teacher.train {
+        return Ok(None);
+    }
+    let source = ResultsStore::record_path(dir, &teacher.run_key).display().to_string();
+    Ok(record.output.map(|o| RecordedTeacher { source, history: o.outcome.history }))
+}
+
 /// Runs one run under a watchdog that raises its stop flag on Ctrl-C or at its time budget.
 fn execute(
     run: &RunSpec,
@@ -260,6 +275,7 @@ fn execute(
     inner: &dyn Progress,
     stop: &AtomicBool,
     checkpoints: EpochCheckpoints,
+    teacher_record: Option<RecordedTeacher>,
 ) -> (Result<RunOutput, ExecError>, Timings, bool) {
     let started = now();
     let clock = Instant::now();
@@ -280,7 +296,7 @@ fn execute(
                 std::thread::sleep(Duration::from_millis(50));
             }
         });
-        let ctx = RunContext { progress: inner, stop: &run_stop, checkpoints: Some(checkpoints) };
+        let ctx = RunContext { progress: inner, stop: &run_stop, checkpoints: Some(checkpoints), teacher_record };
         // A panic in training code is a failed run, not a dead suite.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(run, &ctx)))
             .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_text(&panic)).into()));
