@@ -433,8 +433,9 @@ fn dry_run(plan: &Plan, target: &Target, executor: &LocalExecutor, filters: &[St
     let unavailable = rows.iter().filter(|r| r.state == "n/a").count();
     let known: f64 = todo.iter().filter_map(|r| r.estimate).fold(0.0, |a, b| a + b);
     let unknown = todo.iter().filter(|r| r.estimate.is_none()).count();
+    let guessed = todo.iter().filter(|r| r.basis == runner::DEFAULT_BASIS).count();
     println!(
-        "suite {}: {} runs, {} done, {} not in this build, {} to run; estimate {}{} on one worker (an upper bound: epochs × training windows ÷ samples/s; early stopping ends runs sooner; default {} samples/s where this machine has no record)",
+        "suite {}: {} runs, {} done, {} not in this build, {} to run; estimate {}{} on one worker (epochs × training windows ÷ samples/s; from recorded speeds an upper bound, since early stopping ends runs sooner{})",
         plan.suite,
         rows.len(),
         rows.len() - todo.len() - unavailable,
@@ -442,7 +443,14 @@ fn dry_run(plan: &Plan, target: &Target, executor: &LocalExecutor, filters: &[St
         todo.len(),
         duration(known),
         if unknown > 0 { format!(" + {unknown} run(s) of unknown length") } else { String::new() },
-        runner::DEFAULT_SAMPLES_PER_SECOND
+        if guessed > 0 {
+            format!(
+                "; {guessed} run(s) at the default {} samples/s, the student's, as no machine recorded the speed of their model and method: a guess, and a slower model takes longer (DeepConvLSTM: about 35 on one core)",
+                runner::DEFAULT_SAMPLES_PER_SECOND
+            )
+        } else {
+            String::new()
+        }
     );
     // Rows follow the filtered plan's order, one per run.
     let pending: Vec<&plan::RunSpec> = plan::filter(&plan.runs, filters)

@@ -18,17 +18,20 @@ pub fn escape(text: &str) -> String {
             '±' => out.push_str(r"$\pm$"),
             'Δ' => out.push_str(r"$\Delta$"),
             '—' => out.push_str("---"),
+            '†' => out.push_str(r"\dag{}"),
             _ => out.push(c),
         }
     }
     out
 }
 
-/// A cell: escaped, with a fewer-seeds mark `*` as a superscript, in bold when it is its column's best.
+/// A cell: escaped, with its marks (`*` fewer seeds, `†` seeds from several result sets) as
+/// superscripts, in bold when it is its column's best.
 fn cell(text: &str, best: bool) -> String {
-    let (body, mark) = match text.strip_suffix('*') {
-        Some(body) => (body, r"\textsuperscript{*}"),
-        None => (text, ""),
+    let body = text.trim_end_matches(['*', '†']);
+    let mark = match &text[body.len()..] {
+        "" => String::new(),
+        marks => format!(r"\textsuperscript{{{}}}", escape(marks)),
     };
     let body = escape(body);
     if best {
@@ -95,5 +98,8 @@ mod tests {
         assert_eq!(escape("91.20 ± 0.35"), r"91.20 $\pm$ 0.35");
         assert_eq!(cell("91.20 ± 0.35*", true), r"\textbf{91.20 $\pm$ 0.35}\textsuperscript{*}");
         assert_eq!(cell("—", false), "---");
+        assert_eq!(cell("90.49 ± 2.79†", false), r"90.49 $\pm$ 2.79\textsuperscript{\dag{}}");
+        assert_eq!(cell("90.49 ± 2.79*†", true), r"\textbf{90.49 $\pm$ 2.79}\textsuperscript{*\dag{}}");
+        assert_eq!(escape("† seeds"), r"\dag{} seeds");
     }
 }

@@ -476,6 +476,7 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
     };
     let planned_seeds = plan.runs.iter().map(|r| r.seed).collect::<std::collections::BTreeSet<_>>().len();
     let (mut any, mut short, mut failed, mut unavailable, mut withheld) = (false, false, 0, 0, false);
+    let mut joined: Vec<String> = Vec::new();
     for (model, method) in rows {
         let mut cells = vec![model.clone(), method.clone()];
         let mut numbers = vec![None, None];
@@ -484,6 +485,11 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
             failed += group.iter().filter(|r| !r.finished() && !r.unavailable).count();
             unavailable += group.iter().filter(|r| r.unavailable).count();
             let mut accuracies = vec![];
+            let sets = seeds_by_set(&group);
+            let from_several = sets.len() > 1;
+            if from_several {
+                joined.push(format!("{model} {method} on {d}: {}", describe_sets(&sets)));
+            }
             for metric in split.metrics() {
                 let values = seed_values(&group, metric, checkpoint);
                 if metric == split.accuracy() {
@@ -510,8 +516,9 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
                 }
                 any = true;
                 let (m, s) = (stats::mean(&values), stats::std_dev(&values));
-                let mark = if values.len() < planned_seeds { "*" } else { "" };
-                short |= !mark.is_empty();
+                let few = values.len() < planned_seeds;
+                short |= few;
+                let mark = format!("{}{}", if few { "*" } else { "" }, if from_several { "†" } else { "" });
                 cells.push(format!("{}{mark}", pct(m, s)));
                 numbers.push(Some(100.0 * m));
                 t.csv.push([
@@ -544,6 +551,13 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
         split.name(),
         if short { "; * fewer seeds than planned" } else { "" }
     ));
+    if !joined.is_empty() {
+        t.notes.push(format!(
+            "† seeds from several result sets (commit on machine): {}. A seed on other CPU kernels is another draw of the same \
+             experiment, not a re-run of the same numbers, and a distilled seed there learnt from that set's own teacher of the seed.",
+            joined.join("; ")
+        ));
+    }
     if compares {
         t.notes.push(format!(
             "Δacc vs alone: mean {} accuracy minus that of the same model trained without distillation (method none), in \
@@ -565,6 +579,33 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
         t.notes.push(format!("n/a: {unavailable} run(s) need a method or model this build does not have."));
     }
     t
+}
+
+/// The seeds of a row's finished runs by the result set that made them (`commit on machine`, from
+/// each record's own git commit and machine folder), in order of their first seed.
+fn seeds_by_set(group: &[&RunRecord]) -> Vec<(String, Vec<u64>)> {
+    let mut sets: Vec<(String, Vec<u64>)> = Vec::new();
+    let mut finished: Vec<&&RunRecord> = group.iter().filter(|r| r.finished()).collect();
+    finished.sort_by_key(|r| r.config.seed);
+    for r in finished {
+        let commit = r.git.commit.as_deref().map_or("no commit".to_string(), |c| c.chars().take(12).collect());
+        let label = format!("{commit} on {}", r.machine);
+        match sets.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, seeds)) if !seeds.contains(&r.config.seed) => seeds.push(r.config.seed),
+            Some(_) => {}
+            None => sets.push((label, vec![r.config.seed])),
+        }
+    }
+    sets
+}
+
+/// `seeds 0, 1 from A, seed 2 from B`.
+fn describe_sets(sets: &[(String, Vec<u64>)]) -> String {
+    let part = |(label, seeds): &(String, Vec<u64>)| {
+        let list = seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        format!("{} {list} from {label}", if seeds.len() == 1 { "seed" } else { "seeds" })
+    };
+    sets.iter().map(part).collect::<Vec<_>>().join(", ")
 }
 
 /// The cell comparing a row's per-seed accuracies with its model's trained alone, e.g.

@@ -365,25 +365,37 @@ pub struct PlannedRun {
 /// for the 1-D MobileNetV3 student on 2 CPU cores (docs/suites.md).
 pub const DEFAULT_SAMPLES_PER_SECOND: f64 = 400.0;
 
+/// Basis of an estimate at [`DEFAULT_SAMPLES_PER_SECOND`]: no machine recorded the model's speed.
+pub const DEFAULT_BASIS: &str = "default samples/s";
+
 /// The plan's state and a time estimate per pending run: the wall time of a finished run with
 /// the same settings on this machine (any commit); else epochs × training windows at the
-/// samples/s recorded on this machine for the same model and method (or the default).
+/// samples/s recorded on this machine for the same model and method, else on the store's other
+/// machines, else the default.
 pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &[String]) -> Result<Vec<PlannedRun>, StoreError> {
     let dir = target.dir(&plan.suite);
-    // Every record of this machine, in every suite and commit.
+    // Every record of the store, in every suite, commit and machine folder.
     let mut by_hash: BTreeMap<String, f64> = BTreeMap::new();
     let mut speeds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut speeds_elsewhere: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut windows: BTreeMap<String, usize> = BTreeMap::new();
     for suite in ResultsStore::folders(&target.store.root) {
         for commit in ResultsStore::folders(&target.store.root.join(&suite)) {
-            let machine_dir = target.store.run_dir(&suite, &commit, &target.machine.name);
-            for r in ResultsStore::records(&machine_dir).unwrap_or_default().into_iter().filter(RunRecord::finished) {
-                by_hash.insert(r.config_hash.clone(), r.timings.wall_seconds);
-                if let Some(s) = r.timings.samples_per_second {
-                    speeds.entry(speed_key(&r.config)).or_default().push(s);
-                }
-                if let Some(o) = &r.output {
-                    windows.insert(split_key(&r.config), o.split.sizes[0]);
+            for machine in ResultsStore::folders(&target.store.commit_dir(&suite, &commit)) {
+                let here = machine == target.machine.name;
+                let machine_dir = target.store.run_dir(&suite, &commit, &machine);
+                for r in ResultsStore::records(&machine_dir).unwrap_or_default().into_iter().filter(RunRecord::finished) {
+                    if here {
+                        by_hash.insert(r.config_hash.clone(), r.timings.wall_seconds);
+                    }
+                    if let Some(s) = r.timings.samples_per_second {
+                        let speeds = if here { &mut speeds } else { &mut speeds_elsewhere };
+                        speeds.entry(speed_key(&r.config)).or_default().push(s);
+                    }
+                    // A split's size does not depend on the machine.
+                    if let Some(o) = &r.output {
+                        windows.insert(split_key(&r.config), o.split.sizes[0]);
+                    }
                 }
             }
         }
@@ -407,10 +419,15 @@ pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &
             (Some(s), "same run recorded")
         } else {
             let n = windows.get(&split_key(run)).copied().or_else(|| executor.training_windows(run));
-            let speed = speeds.get(&speed_key(run)).map(|v| crate::stats::mean(v));
+            let key = speed_key(run);
+            let speed = match (speeds.get(&key), speeds_elsewhere.get(&key)) {
+                (Some(v), _) => Some((crate::stats::mean(v), "recorded samples/s")),
+                (None, Some(v)) => Some((crate::stats::mean(v), "samples/s of other machines")),
+                (None, None) => None,
+            };
             match (n, speed) {
-                (Some(n), Some(s)) => (Some((run.train.epochs * n) as f64 / s), "recorded samples/s"),
-                (Some(n), None) => (Some((run.train.epochs * n) as f64 / DEFAULT_SAMPLES_PER_SECOND), "default samples/s"),
+                (Some(n), Some((s, basis))) => (Some((run.train.epochs * n) as f64 / s), basis),
+                (Some(n), None) => (Some((run.train.epochs * n) as f64 / DEFAULT_SAMPLES_PER_SECOND), DEFAULT_BASIS),
                 (None, _) => (None, "unknown (dataset not prepared)"),
             }
         };

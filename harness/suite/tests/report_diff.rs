@@ -246,7 +246,10 @@ fn result_sets_of_two_machines_name_each_machine_and_its_kernels() {
     // The first machine has the student alone and KD's seed 0; the second re-ran KD's seed 0
     // (ignored: the first set has it) and added seed 1.
     let first = vec![record(find(&p, none0), 0.90, 0.80), record(find(&p, kd0), 0.94, 0.90)];
-    let second = vec![record(find(&p, kd0), 0.10, 0.10), record(find(&p, kd1), 0.96, 0.92)];
+    let mut second = vec![record(find(&p, kd0), 0.10, 0.10), record(find(&p, kd1), 0.96, 0.92)];
+    for r in &mut second {
+        r.machine = "box-avx2".into();
+    }
     let mut other = set("aaaaaaaaaaaa", "box-avx2", second);
     other.kernels = Some("x86-64 avx2+fma with caches L2 512K".into());
     let (records, parts) = report::join_commits(vec![set("aaaaaaaaaaaa", "box", first), other]);
@@ -265,8 +268,17 @@ fn result_sets_of_two_machines_name_each_machine_and_its_kernels() {
     assert!(said.contains("results/t/{aaaaaaaaaaaa/box,aaaaaaaaaaaa/box-avx2}"), "{said}");
     let kd = &r.tables[0];
     let row = kd.rows.iter().find(|row| row[0] == "mobilenetv3-small-1d" && row[1] == "kd").unwrap();
-    // KD's two seeds, one from each machine: 95.00 ± 1.41.
-    assert_eq!(row[2], "95.00 ± 1.41");
+    // KD's two seeds, one from each machine: 95.00 ± 1.41, marked as joined from two sets, and a
+    // note says which seed came from where; the student alone, from one set, is not marked.
+    assert_eq!(row[2..4], ["95.00 ± 1.41†", "91.00 ± 1.41†"]);
+    let alone = kd.rows.iter().find(|row| row[0] == "mobilenetv3-small-1d" && row[1] == "none").unwrap();
+    assert!(!alone[2].contains('†'), "{alone:?}");
+    let note = kd.notes.iter().find(|n| n.starts_with('†')).expect("a note for the joined row");
+    assert!(
+        note.contains("mobilenetv3-small-1d kd on synthetic: seed 0 from 0123456789ab on box, seed 1 from 0123456789ab on box-avx2"),
+        "{note}"
+    );
+    assert!(!note.contains("none on"), "{note}");
 }
 
 /// A record of `run` as a selection run leaves it: validation scores, the test split withheld.

@@ -301,4 +301,15 @@ fn dry_run_shows_states_and_estimates_from_recorded_speed() {
     assert_eq!(rows.iter().filter(|r| r.state == "done").count(), 5);
     let failed = rows.iter().find(|r| r.state == "failed").unwrap();
     assert_eq!(failed.basis, "recorded samples/s");
+
+    // Another machine on the same store has no record of its own: it borrows box's speed, not
+    // box's wall times, which are not its own.
+    let elsewhere = Target { store: ResultsStore::new(tmp.path()), git: git("0123456789abcdef0123"), machine: machine("other") };
+    let rows = runner::dry_run(&changed, &elsewhere, &e, &[]).unwrap();
+    let borrowed = rows.iter().find(|r| r.key == "synthetic.mobilenetv3-small-1d.none.holdout.s0").unwrap();
+    assert_eq!((borrowed.state, borrowed.basis.as_str()), ("pending", "samples/s of other machines"));
+    assert!((borrowed.estimate.unwrap() - 0.08).abs() < 1e-12, "{borrowed:?}");
+    let rows = runner::dry_run(&p, &elsewhere, &e, &[]).unwrap();
+    let same = rows.iter().find(|r| r.key == "synthetic.mobilenetv3-small-1d.none.holdout.s0").unwrap();
+    assert_eq!(same.basis, "samples/s of other machines", "box's wall time of the same run is not this machine's");
 }
