@@ -5,7 +5,10 @@ kd` times it: the frozen teacher (mobilenetv3-large-1d, eval mode, no gradient) 
 every step, and the loss is harbench's KD default, 0.1·CE + 0.9·τ²·KL(softmax(z_t/τ) ‖ softmax(z_s/τ)),
 τ = 4.
 
-Prints one JSON line: {"model", "channels", "threads", "parameters", "samples_per_second": [...], "median"}.
+With --device cuda, the step runs on the GPU (cuDNN's autotuner on, as PyTorch users train); the loss is
+read back every step, so each timed step has finished, as in `harbench bench-train --device gpu`.
+
+Prints one JSON line: {"model", "channels", "threads", "device", "parameters", "samples_per_second": [...], "median"}.
 """
 import argparse
 import json
@@ -26,21 +29,27 @@ p.add_argument("--warmup", type=int, default=5)
 p.add_argument("--steps", type=int, default=20)
 p.add_argument("--repeats", type=int, default=5)
 p.add_argument("--threads", type=int, required=True)
+p.add_argument("--device", default="cpu", help="cpu, or cuda for the first GPU")
 p.add_argument("--kd-teacher-width", type=float, help="time a KD step from a mobilenetv3-large-1d teacher of this width")
 a = p.parse_args()
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
-net = MobileNetV3(a.model, a.channels, a.classes, a.width)
+device = torch.device(a.device)
+torch.backends.cudnn.benchmark = True
+net = MobileNetV3(a.model, a.channels, a.classes, a.width).to(device)
 opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-2)
 loss_fn = torch.nn.CrossEntropyLoss()
 teacher = None
 if a.kd_teacher_width is not None:
-    teacher = MobileNetV3("mobilenetv3-large-1d", a.channels, a.classes, a.kd_teacher_width).eval()
+    teacher = MobileNetV3("mobilenetv3-large-1d", a.channels, a.classes, a.kd_teacher_width).to(device).eval()
     for q in teacher.parameters():
         q.requires_grad_(False)
 TAU, ALPHA = 4.0, 0.9
-batches = [(torch.empty(a.batch_size, a.channels, a.length).uniform_(-2, 2), torch.randint(0, a.classes, (a.batch_size,))) for _ in range(4)]
+batches = [
+    (torch.empty(a.batch_size, a.channels, a.length).uniform_(-2, 2).to(device), torch.randint(0, a.classes, (a.batch_size,)).to(device))
+    for _ in range(4)
+]
 
 
 def step(i):
@@ -68,7 +77,7 @@ for r in range(a.repeats):
         step(r * a.steps + i)
     rates.append(a.steps * a.batch_size / (time.perf_counter() - t))
 print(json.dumps({
-    "model": a.model, "width": a.width, "channels": a.channels, "threads": a.threads, "torch": torch.__version__,
+    "model": a.model, "width": a.width, "channels": a.channels, "threads": a.threads, "device": a.device, "torch": torch.__version__,
     # burn's num_params() counts batch norm's running mean and variance too: add them to compare.
     "parameters": sum(p.numel() for p in net.parameters())
     + sum(b.numel() for n, b in net.named_buffers() if n.endswith(("running_mean", "running_var"))),
