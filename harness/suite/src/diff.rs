@@ -1,11 +1,15 @@
 //! Differences between two result sets (two commits): per run group (the run key without its
 //! seed and fold) and metric, both means, the delta, and whether it is beyond noise — Welch's
 //! t-test over seeds when both sides have at least two, otherwise an absolute threshold.
+//!
+//! Where the two sides share seeds of a group, only the shared seeds are compared: a `--filter`ed
+//! re-run of one seed is checked against that seed of the reference, not against the mean of
+//! all three. A group whose every compared seed is equal on both sides is marked identical.
 
 use crate::record::RunRecord;
 use crate::report::{seed_values, Checkpoint, Group, Metric, Split};
 use crate::stats;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
@@ -65,6 +69,17 @@ pub struct DiffRow {
     /// Welch p-value, when both sides have two or more seeds.
     pub p: Option<f64>,
     pub verdict: Verdict,
+    /// Both sides have the same seeds and every seed's value is equal (a re-run to the last bit).
+    pub identical: bool,
+}
+
+/// Seeds of a group that one side has and the other lacks, left out of its comparison because
+/// the two sides share other seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedsLeftOut {
+    pub group: String,
+    pub only_a: Vec<u64>,
+    pub only_b: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -73,6 +88,35 @@ pub struct Diff {
     /// Groups with finished runs on one side only.
     pub only_a: Vec<String>,
     pub only_b: Vec<String>,
+    /// Groups compared on the seeds both sides have, with the seeds left out.
+    pub seeds_left_out: Vec<SeedsLeftOut>,
+}
+
+fn seeds(records: &[&RunRecord]) -> BTreeSet<u64> {
+    records.iter().map(|r| r.config.seed).collect()
+}
+
+/// One group's records as compared: the seeds both sides have, where they share any; else all of
+/// them (two sets of other seeds are compared as samples).
+struct Compared<'r> {
+    a: Vec<&'r RunRecord>,
+    b: Vec<&'r RunRecord>,
+    left_out: Option<SeedsLeftOut>,
+}
+
+fn on_shared_seeds<'r>(group: &Group, a: &[&'r RunRecord], b: &[&'r RunRecord]) -> Compared<'r> {
+    let (sa, sb) = (seeds(a), seeds(b));
+    let shared: BTreeSet<u64> = sa.intersection(&sb).copied().collect();
+    if shared.is_empty() || (shared.len() == sa.len() && shared.len() == sb.len()) {
+        return Compared { a: a.to_vec(), b: b.to_vec(), left_out: None };
+    }
+    let keep = |records: &[&'r RunRecord]| records.iter().copied().filter(|r| shared.contains(&r.config.seed)).collect::<Vec<_>>();
+    let left_out = SeedsLeftOut {
+        group: group.key(),
+        only_a: sa.difference(&shared).copied().collect(),
+        only_b: sb.difference(&shared).copied().collect(),
+    };
+    Compared { a: keep(a), b: keep(b), left_out: Some(left_out) }
 }
 
 fn groups(records: &[RunRecord]) -> BTreeMap<Group, Vec<&RunRecord>> {
@@ -93,6 +137,10 @@ pub fn diff(suite: &str, a: &[RunRecord], b: &[RunRecord], options: &DiffOptions
     };
     for (group, ra) in &ga {
         let Some(rb) = gb.get(group) else { continue };
+        let Compared { a: ra, b: rb, left_out } = on_shared_seeds(group, ra, rb);
+        out.seeds_left_out.extend(left_out);
+        let same_seeds = seeds(&ra) == seeds(&rb);
+        let (ra, rb) = (&ra[..], &rb[..]);
         // Test scores where both sides have them; validation scores where a side withheld the
         // test split (selection runs), so that those are compared too.
         let scored = |records: &[&RunRecord]| !seed_values(records, Metric::TestAccuracy, Checkpoint::Best).is_empty();
@@ -126,6 +174,8 @@ pub fn diff(suite: &str, a: &[RunRecord], b: &[RunRecord], options: &DiffOptions
                 delta,
                 p,
                 verdict,
+                // seed_values orders by seed, so equal seed sets pair the values up.
+                identical: same_seeds && va == vb,
             });
         }
     }
@@ -137,6 +187,7 @@ impl Diff {
         self.rows.extend(other.rows);
         self.only_a.extend(other.only_a);
         self.only_b.extend(other.only_b);
+        self.seeds_left_out.extend(other.seeds_left_out);
     }
 
     pub fn regressions(&self) -> usize {
@@ -160,6 +211,7 @@ impl Diff {
                 match r.verdict {
                     Verdict::Improved => "improved",
                     Verdict::Regressed => "REGRESSED",
+                    Verdict::Same if r.identical => "identical",
                     Verdict::Same => "within noise",
                 }
                 .to_string(),
@@ -184,11 +236,23 @@ impl Diff {
         if !self.only_b.is_empty() {
             out.push_str(&format!("Only in {b}: {}\n", self.only_b.join(", ")));
         }
+        for left in &self.seeds_left_out {
+            let list = |seeds: &[u64]| seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+            let sides = [(a, &left.only_a), (b, &left.only_b)]
+                .iter()
+                .filter(|(_, seeds)| !seeds.is_empty())
+                .map(|(side, seeds)| format!("seed(s) {} only in {side}", list(seeds)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push_str(&format!("{}: compared on the seeds both sides have; {sides}\n", left.group));
+        }
+        let identical = self.rows.iter().filter(|r| r.identical).count();
         out.push_str(&format!(
-            "{} improved, {} regressed, {} within noise.\n",
+            "{} improved, {} regressed, {} within noise{}.\n",
             self.rows.iter().filter(|r| r.verdict == Verdict::Improved).count(),
             self.regressions(),
-            self.rows.iter().filter(|r| r.verdict == Verdict::Same).count()
+            self.rows.iter().filter(|r| r.verdict == Verdict::Same).count(),
+            if identical > 0 { format!(" ({identical} of them identical on every seed)") } else { String::new() }
         ));
         out
     }

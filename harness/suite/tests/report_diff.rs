@@ -141,6 +141,43 @@ fn diff_separates_a_real_change_from_noise() {
 }
 
 #[test]
+fn diff_compares_a_filtered_rerun_on_its_own_seeds_and_says_when_it_is_identical() {
+    let text = "datasets: [synthetic]\nseeds: [0, 1, 2]\nexperiments: [{name: har, models: [mobilenetv3-small-1d, mobilenetv3-large-1d], methods: [none]}]\n";
+    let p = plan(text);
+    let reference = side(&p, "mobilenetv3-small-1d", &[(0.90, 0.80), (0.95, 0.85), (0.70, 0.60)]);
+    // A re-run of seed 1 alone, to the last bit: compared with seed 1 (not the mean 85.00 %).
+    let rerun = vec![record(find(&p, "synthetic.mobilenetv3-small-1d.none.holdout.s1"), 0.95, 0.85)];
+    let options = DiffOptions::default();
+    let d = diff("t", &reference, &rerun, &options);
+    assert_eq!(d.rows.len(), 2);
+    for row in &d.rows {
+        assert_eq!((row.n_a, row.n_b, row.delta, row.verdict, row.identical), (1, 1, 0.0, Verdict::Same, true), "{row:?}");
+    }
+    assert_eq!(d.seeds_left_out.len(), 1);
+    assert_eq!((d.seeds_left_out[0].only_a.clone(), d.seeds_left_out[0].only_b.clone()), (vec![0, 2], vec![]));
+    let text = d.render("reference", "re-run", &options);
+    assert!(text.contains("identical") && !text.contains("REGRESSED"), "{text}");
+    assert!(
+        text.contains("synthetic.mobilenetv3-small-1d.none: compared on the seeds both sides have; seed(s) 0, 2 only in reference"),
+        "{text}"
+    );
+    assert!(text.contains("0 improved, 0 regressed, 2 within noise (2 of them identical on every seed)"), "{text}");
+
+    // Off in the last digits: within noise, not identical.
+    let near = vec![record(find(&p, "synthetic.mobilenetv3-small-1d.none.holdout.s1"), 0.95 + 1e-9, 0.85)];
+    let d = diff("t", &reference, &near, &options);
+    let acc = d.rows.iter().find(|r| r.metric == Metric::TestAccuracy).unwrap();
+    assert_eq!((acc.verdict, acc.identical), (Verdict::Same, false));
+    assert!(d.render("a", "b", &options).contains("(1 of them identical on every seed)"));
+
+    // No seed in common: both sets are compared whole, as two samples, and nothing is identical.
+    let other = vec![record(find(&p, "synthetic.mobilenetv3-small-1d.none.holdout.s0"), 0.90, 0.80)];
+    let d = diff("t", &reference[1..], &other, &options);
+    assert!(d.seeds_left_out.is_empty());
+    assert!(d.rows.iter().all(|r| r.n_a == 2 && r.n_b == 1 && !r.identical), "{:?}", d.rows);
+}
+
+#[test]
 fn distilled_rows_are_compared_with_their_model_trained_alone_by_welch_test() {
     let text = "datasets: [synthetic]\nseeds: [0, 1, 2]\nteacher: {model: mobilenetv3-large-1d}\n\
                 experiments: [{name: kd, models: [mobilenetv3-small-1d], methods: [none, kd, dkd, {method: kd, label: kd-once}]}]\ntables: [kd]\n";
