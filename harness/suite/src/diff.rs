@@ -102,13 +102,15 @@ struct Compared<'r> {
     a: Vec<&'r RunRecord>,
     b: Vec<&'r RunRecord>,
     left_out: Option<SeedsLeftOut>,
+    /// Both sides have the same seeds, so their values pair up seed by seed.
+    same_seeds: bool,
 }
 
 fn on_shared_seeds<'r>(group: &Group, a: &[&'r RunRecord], b: &[&'r RunRecord]) -> Compared<'r> {
     let (sa, sb) = (seeds(a), seeds(b));
     let shared: BTreeSet<u64> = sa.intersection(&sb).copied().collect();
     if shared.is_empty() || (shared.len() == sa.len() && shared.len() == sb.len()) {
-        return Compared { a: a.to_vec(), b: b.to_vec(), left_out: None };
+        return Compared { a: a.to_vec(), b: b.to_vec(), left_out: None, same_seeds: sa == sb };
     }
     let keep = |records: &[&'r RunRecord]| records.iter().copied().filter(|r| shared.contains(&r.config.seed)).collect::<Vec<_>>();
     let left_out = SeedsLeftOut {
@@ -116,7 +118,7 @@ fn on_shared_seeds<'r>(group: &Group, a: &[&'r RunRecord], b: &[&'r RunRecord]) 
         only_a: sa.difference(&shared).copied().collect(),
         only_b: sb.difference(&shared).copied().collect(),
     };
-    Compared { a: keep(a), b: keep(b), left_out: Some(left_out) }
+    Compared { a: keep(a), b: keep(b), left_out: Some(left_out), same_seeds: true }
 }
 
 fn groups(records: &[RunRecord]) -> BTreeMap<Group, Vec<&RunRecord>> {
@@ -137,9 +139,8 @@ pub fn diff(suite: &str, a: &[RunRecord], b: &[RunRecord], options: &DiffOptions
     };
     for (group, ra) in &ga {
         let Some(rb) = gb.get(group) else { continue };
-        let Compared { a: ra, b: rb, left_out } = on_shared_seeds(group, ra, rb);
+        let Compared { a: ra, b: rb, left_out, same_seeds } = on_shared_seeds(group, ra, rb);
         out.seeds_left_out.extend(left_out);
-        let same_seeds = seeds(&ra) == seeds(&rb);
         let (ra, rb) = (&ra[..], &rb[..]);
         // Test scores where both sides have them; validation scores where a side withheld the
         // test split (selection runs), so that those are compared too.
