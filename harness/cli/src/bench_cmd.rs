@@ -34,18 +34,26 @@ pub struct BenchArgs {
     /// Input channels (repeatable); default 9 and 6 (UCI-HAR's and a 6-axis IMU's shapes).
     #[arg(long = "channels")]
     channels: Vec<usize>,
+    /// Window length in samples (time steps).
     #[arg(long, default_value_t = 128)]
     length: usize,
+    /// Number of classes of the classifier.
     #[arg(long, default_value_t = 6)]
     classes: usize,
+    /// Windows per training step.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
+    /// Untimed steps before the first repeat (on a GPU, these compile and autotune the kernels).
     #[arg(long, default_value_t = 5)]
     warmup: usize,
+    /// Timed steps per repeat.
     #[arg(long, default_value_t = 20)]
     steps: usize,
+    /// Repeats; the table shows their median and range.
     #[arg(long, default_value_t = 5)]
     repeats: usize,
+    /// Device: flex (CPU) or gpu (Vulkan; needs a build with --features gpu). A first run on a GPU
+    /// spends minutes compiling and autotuning kernels in its warm-up (docs/models.md).
     #[arg(long, default_value = "flex")]
     device: DeviceChoice,
     /// Also time distillation steps with this method (repeatable; `harbench train --help` lists them).

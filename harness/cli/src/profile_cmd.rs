@@ -79,6 +79,7 @@ pub struct ProfileArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Device the model runs on: flex (CPU) or gpu (a build with --features gpu; energy from NVML).
+    /// A first run on a GPU spends minutes compiling and autotuning kernels (docs/models.md).
     #[arg(long, default_value = "flex")]
     device: DeviceChoice,
     /// Report path (.json).

@@ -78,7 +78,8 @@ pub struct SuiteRuns {
     #[arg(long, env = "HARBENCH_DATA_MIRROR")]
     pub mirror: Option<String>,
     /// Device of every run, overriding the suite's `device:` [flex (CPU), or gpu with a build
-    /// that has `--features gpu`]. It is part of each run's settings and recorded with it.
+    /// that has `--features gpu`]. It is part of each run's settings and recorded with it. A first
+    /// run on a GPU spends minutes compiling and autotuning kernels (docs/models.md).
     #[arg(long)]
     pub device: Option<DeviceChoice>,
 }
