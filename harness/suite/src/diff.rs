@@ -7,7 +7,7 @@
 //! all three. A group whose every compared seed is equal on both sides is marked identical.
 
 use crate::record::RunRecord;
-use crate::report::{seed_values, Checkpoint, Group, Metric, Split};
+use crate::report::{seed_list, seed_values, Checkpoint, Group, Metric, Split};
 use crate::stats;
 use std::collections::{BTreeMap, BTreeSet};
 use tabled::builder::Builder;
@@ -238,11 +238,10 @@ impl Diff {
             out.push_str(&format!("Only in {b}: {}\n", self.only_b.join(", ")));
         }
         for left in &self.seeds_left_out {
-            let list = |seeds: &[u64]| seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
             let sides = [(a, &left.only_a), (b, &left.only_b)]
                 .iter()
                 .filter(|(_, seeds)| !seeds.is_empty())
-                .map(|(side, seeds)| format!("seed(s) {} only in {side}", list(seeds)))
+                .map(|(side, seeds)| format!("seed(s) {} only in {side}", seed_list(seeds)))
                 .collect::<Vec<_>>()
                 .join(", ");
             out.push_str(&format!("{}: compared on the seeds both sides have; {sides}\n", left.group));

@@ -599,11 +599,15 @@ fn seeds_by_set(group: &[&RunRecord]) -> Vec<(String, Vec<u64>)> {
     sets
 }
 
+/// `0, 1, 2`: seeds as a reader lists them.
+pub(crate) fn seed_list(seeds: &[u64]) -> String {
+    seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+}
+
 /// `seeds 0, 1 from A, seed 2 from B`.
 fn describe_sets(sets: &[(String, Vec<u64>)]) -> String {
     let part = |(label, seeds): &(String, Vec<u64>)| {
-        let list = seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-        format!("{} {list} from {label}", if seeds.len() == 1 { "seed" } else { "seeds" })
+        format!("{} {} from {label}", if seeds.len() == 1 { "seed" } else { "seeds" }, seed_list(seeds))
     };
     sets.iter().map(part).collect::<Vec<_>>().join(", ")
 }
