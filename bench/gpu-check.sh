@@ -7,7 +7,8 @@
 #   cargo build --release -p harbench --features gpu      # ~20 min quiet, 86 min beside training
 #   strip -o /tmp/h target/release/harbench && xz -T2 -6 -c /tmp/h > .gl/harbench.xz   # 129 MB -> 23 MB
 #   cp ../shared/datasets/{uci-hapt,uci-har-meta}.* .gl/data/
-# Run there with carry [".gl"] and timeout_s 580: bash bench/gpu-check.sh (at most ~9 minutes).
+# Run there with carry [".gl"] and timeout_s 580: bash bench/gpu-check.sh (at most ~9.5 minutes;
+# session 25's A-C took 358 s).
 #
 # What session 24 (2026-12-04) saw with the first version of this check: every `--device gpu`
 # command ran past its timeout (80 s, 150 s) with the GPU idle and one CPU core busy. CubeCL
@@ -36,4 +37,8 @@ step "B: the same, second process (warm caches)" 60 $H $S --json $OUT/b.json
 export HARBENCH_DATA_MIRROR=$R/.gl/data HARBENCH_DATA_DIR=/tmp/data
 $H data fetch uci-har > /dev/null && $H data prepare uci-har > /dev/null
 step "C: the student on UCI-HAR, 5 epochs, on the GPU (seed 0)" 120 $H train --dataset uci-har --model mobilenetv3-small-1d --width 0.5 --epochs 5 --device gpu --out $OUT/train-gpu.json
+# NVML energy has never been read on a GPU: the profile of the trained student on the GPU, with
+# the meter picked automatically (NVML when the driver's libnvidia-ml is found; the report lists
+# every meter's probe and why it was or was not used).
+step "D: profile of the trained student on the GPU, energy from NVML" 120 $H profile --model mobilenetv3-small-1d --width 0.5 --dataset uci-har --checkpoint $OUT/train-gpu.bpk --device gpu --meter auto --out $OUT/profile-gpu.json
 echo "total $(( $(date +%s) - t0 )) s"
