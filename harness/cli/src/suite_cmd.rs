@@ -384,7 +384,9 @@ fn in_workers(
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<runner::Summary> {
     prepare_datasets(executor, selected)?;
-    let estimates = estimates(plan, target, executor, &args.runs.filter)?;
+    let rows = runner::dry_run(plan, target, executor, &args.runs.filter)?;
+    let guessed = rows.iter().filter(|r| r.estimate.is_some() && r.guessed()).count();
+    let estimates: BTreeMap<String, Option<f64>> = rows.into_iter().map(|r| (r.key, r.estimate)).collect();
     let estimate = |r: &plan::RunSpec| estimates.get(&r.key).copied().flatten();
     let threads = parallel.threads.unwrap_or(1);
     let exe = std::env::current_exe().context("finding this program to start workers")?;
@@ -397,8 +399,14 @@ fn in_workers(
         c
     };
     let makespan = schedule::makespan(&pool::tasks(selected, &estimate), parallel.jobs);
+    // Measured speeds bound a run from above (early stopping ends it sooner); the default
+    // speed is only a guess.
+    let bound = match guessed {
+        0 => "at most".to_string(),
+        k => format!("a guess ({k} run(s) at the default {} samples/s):", runner::DEFAULT_SAMPLES_PER_SECOND),
+    };
     println!(
-        "suite {}: {} runs on {} workers × {threads} thread(s); results in {}; estimated wall time at most {}",
+        "suite {}: {} runs on {} workers × {threads} thread(s); results in {}; estimated wall time {bound} {}",
         plan.suite,
         selected.len(),
         parallel.jobs,
@@ -408,16 +416,6 @@ fn in_workers(
     let view = WorkerBars::new(parallel.jobs);
     let workers = pool::Workers { jobs: parallel.jobs, command: &command };
     Ok(pool::run(selected, target, &workers, &estimate, &view, stop)?)
-}
-
-/// Each planned run's estimated seconds (`None`: done, or unknown).
-pub(crate) fn estimates(
-    plan: &Plan,
-    target: &Target,
-    executor: &LocalExecutor,
-    filters: &[String],
-) -> Result<BTreeMap<String, Option<f64>>> {
-    Ok(runner::dry_run(plan, target, executor, filters)?.into_iter().map(|r| (r.key, r.estimate)).collect())
 }
 
 fn dry_run(plan: &Plan, target: &Target, executor: &LocalExecutor, filters: &[String], dir: &Path, jobs: usize) -> Result<()> {
@@ -434,7 +432,7 @@ fn dry_run(plan: &Plan, target: &Target, executor: &LocalExecutor, filters: &[St
     let unavailable = rows.iter().filter(|r| r.state == "n/a").count();
     let known: f64 = todo.iter().filter_map(|r| r.estimate).fold(0.0, |a, b| a + b);
     let unknown = todo.iter().filter(|r| r.estimate.is_none()).count();
-    let guessed = todo.iter().filter(|r| r.basis == runner::DEFAULT_BASIS).count();
+    let guessed = todo.iter().filter(|r| r.guessed()).count();
     println!(
         "suite {}: {} runs, {} done, {} not in this build, {} to run; estimate {}{} on one worker (epochs × training windows ÷ samples/s; from recorded speeds an upper bound, since early stopping ends runs sooner{})",
         plan.suite,

@@ -10,7 +10,7 @@ use crate::record::{Headline, RunOutput, RunRecord, Status, Timings, RECORD_SCHE
 use crate::store::{self, Claim, ResultsStore, StoreError};
 use harbench_data::progress::Progress;
 use harbench_run::RecordedTeacher;
-use harbench_train::EpochCheckpoints;
+use harbench_train::{EpochCheckpoints, LoopState};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -361,6 +361,13 @@ pub struct PlannedRun {
     pub basis: String,
 }
 
+impl PlannedRun {
+    /// Whether the estimate rests on [`DEFAULT_SAMPLES_PER_SECOND`], not on a measured speed.
+    pub fn guessed(&self) -> bool {
+        self.basis.ends_with(DEFAULT_BASIS)
+    }
+}
+
 /// Default training speed when this machine has no recorded samples/s for a model: measured
 /// for the 1-D MobileNetV3 student on 2 CPU cores (docs/suites.md).
 pub const DEFAULT_SAMPLES_PER_SECOND: f64 = 400.0;
@@ -413,10 +420,13 @@ pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &
             out.push(PlannedRun { key: run.key.clone(), state: "n/a", estimate: Some(0.0), basis: why });
             continue;
         }
+        // A run killed part-way resumes from its epoch checkpoints: only its remaining epochs
+        // count, at the speed it trained at so far.
+        let saved = (state != "done").then(|| epoch_checkpoints(&dir, run, &hash).saved_state()).flatten();
         let (estimate, basis) = if state == "done" {
-            (None, "")
-        } else if let Some(&s) = by_hash.get(&hash) {
-            (Some(s), "same run recorded")
+            (None, String::new())
+        } else if let (None, Some(&s)) = (&saved, by_hash.get(&hash)) {
+            (Some(s), "same run recorded".to_string())
         } else {
             let n = windows.get(&split_key(run)).copied().or_else(|| executor.training_windows(run));
             let key = speed_key(run);
@@ -425,15 +435,33 @@ pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &
                 (None, Some(v)) => Some((crate::stats::mean(v), "samples/s of other machines")),
                 (None, None) => None,
             };
-            match (n, speed) {
-                (Some(n), Some((s, basis))) => (Some((run.train.epochs * n) as f64 / s), basis),
-                (Some(n), None) => (Some((run.train.epochs * n) as f64 / DEFAULT_SAMPLES_PER_SECOND), DEFAULT_BASIS),
-                (None, _) => (None, "unknown (dataset not prepared)"),
+            match &saved {
+                Some(saved) => resumed_estimate(run, saved, n, speed.map(|(s, _)| s)),
+                None => match (n, speed) {
+                    (Some(n), Some((s, basis))) => (Some((run.train.epochs * n) as f64 / s), basis.to_string()),
+                    (Some(n), None) => (Some((run.train.epochs * n) as f64 / DEFAULT_SAMPLES_PER_SECOND), DEFAULT_BASIS.to_string()),
+                    (None, _) => (None, "unknown (dataset not prepared)".to_string()),
+                },
             }
         };
-        out.push(PlannedRun { key: run.key.clone(), state, estimate, basis: basis.to_string() });
+        out.push(PlannedRun { key: run.key.clone(), state, estimate, basis });
     }
     Ok(out)
+}
+
+/// Seconds for the epochs a resumed run has left: its training windows per epoch (from its own
+/// checkpoint when the split's size is unknown) at the samples/s of its own epochs so far, else
+/// at `recorded` (what [`dry_run`] found for its model), else at the default.
+fn resumed_estimate(run: &RunSpec, saved: &LoopState, windows: Option<usize>, recorded: Option<f64>) -> (Option<f64>, String) {
+    let left = run.train.epochs.saturating_sub(saved.epoch);
+    let windows = windows.or_else(|| (saved.epoch > 0).then(|| saved.trained_samples / saved.epoch));
+    let (speed, whose) = match (saved.samples_per_second(), recorded) {
+        (Some(s), _) => (s, "its own samples/s"),
+        (None, Some(s)) => (s, "recorded samples/s"),
+        (None, None) => (DEFAULT_SAMPLES_PER_SECOND, DEFAULT_BASIS),
+    };
+    let basis = format!("resumes after epoch {}: {left} epoch(s) at {whose}", saved.epoch);
+    (windows.map(|n| (left * n) as f64 / speed), basis)
 }
 
 fn speed_key(r: &RunSpec) -> String {

@@ -313,3 +313,55 @@ fn dry_run_shows_states_and_estimates_from_recorded_speed() {
     let same = rows.iter().find(|r| r.key == "synthetic.mobilenetv3-small-1d.none.holdout.s0").unwrap();
     assert_eq!(same.basis, "samples/s of other machines", "box's wall time of the same run is not this machine's");
 }
+
+/// The loop state a run killed after `epoch` epochs leaves, written under `identity`.
+fn killed_after(dir: &std::path::Path, epoch: usize, identity: &str, trained_samples: usize, train_seconds: f64) {
+    let state = harbench_train::LoopState {
+        format: harbench_train::CHECKPOINT_FORMAT,
+        identity: identity.into(),
+        settings: "{}".into(),
+        epoch,
+        step: epoch,
+        trained_samples,
+        train_seconds,
+        history: vec![],
+        pretrain_losses: vec![],
+        best_epoch: 1,
+        best_macro_f1: 0.5,
+        augment_word_pos: "0".into(),
+        average_updates: None,
+        objective: serde_json::Value::Null,
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(format!("state-{epoch}.json")), serde_json::to_vec(&state).unwrap()).unwrap();
+}
+
+#[test]
+fn dry_run_counts_only_the_epochs_a_resumed_run_has_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = target(tmp.path());
+    let p = plan(&SUITE.replace("seeds: [0, 1]", "seeds: [0]\ntrain: {epochs: 10}"));
+    let e = Scripted::new(&[]);
+    let dir = t.dir(&p.suite);
+    let run = |k: &str| p.runs.iter().find(|r| r.key == k).unwrap();
+    let teacher = run("synthetic.teacher.none.holdout.s0");
+    let student = run("synthetic.mobilenetv3-small-1d.none.holdout.s0");
+    // The teacher stopped after epoch 4 of 10, with 8 windows an epoch at 16 samples/s; the
+    // student's folder holds a state of other settings, which a resume would ignore.
+    killed_after(&store::checkpoints_path(&dir, &teacher.key), 4, &teacher.config_hash(), 32, 2.0);
+    killed_after(&store::checkpoints_path(&dir, &student.key), 4, "other settings", 32, 2.0);
+    let rows = runner::dry_run(&p, &t, &e, &[]).unwrap();
+    let row = |k: &str| rows.iter().find(|r| r.key == k).unwrap().clone();
+    let resumed = row(&teacher.key);
+    assert_eq!(resumed.basis, "resumes after epoch 4: 6 epoch(s) at its own samples/s");
+    assert!((resumed.estimate.unwrap() - 6.0 * 8.0 / 16.0).abs() < 1e-12, "{resumed:?}");
+    assert!(!resumed.guessed());
+    // The student starts over: its split's size is unknown to this executor and nothing ran.
+    let fresh = row(&student.key);
+    assert_eq!((fresh.state, fresh.estimate), ("pending", None), "{fresh:?}");
+
+    // Once the teacher's record is written its checkpoints are gone and it is done.
+    go(&p, &t, &e, &AtomicBool::new(false));
+    let rows = runner::dry_run(&p, &t, &e, &[]).unwrap();
+    assert!(rows.iter().all(|r| r.state == "done"), "{rows:?}");
+}

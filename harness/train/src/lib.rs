@@ -15,7 +15,7 @@ pub use config::{Keep, TestSplit, TrainConfig, TrainSettings, ValidTrainConfig};
 /// re-exported so `harbench_train::device::…` and `harbench_train::DeviceChoice` keep working.
 pub use harbench_models::device;
 pub use harbench_models::device::DeviceChoice;
-pub use resume::EpochCheckpoints;
+pub use resume::{EpochCheckpoints, LoopState, FORMAT as CHECKPOINT_FORMAT};
 pub use trainer::{fit, train, Batch, CrossEntropy, Objective, Splits, Stage, TrainOutcome, Trained};
 
 #[derive(Debug, thiserror::Error)]

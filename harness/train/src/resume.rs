@@ -63,7 +63,15 @@ pub struct LoopState {
     pub objective: serde_json::Value,
 }
 
-pub(crate) const FORMAT: u32 = 1;
+impl LoopState {
+    /// Training speed over the attempts so far (`None` before any timed training).
+    pub fn samples_per_second(&self) -> Option<f64> {
+        (self.train_seconds > 0.0 && self.trained_samples > 0).then(|| self.trained_samples as f64 / self.train_seconds)
+    }
+}
+
+/// The layout version [`LoopState::format`] must have to be resumed.
+pub const FORMAT: u32 = 1;
 
 /// What [`EpochCheckpoints::load`] hands back: the state and the saved tensors, still on disk.
 pub struct Saved {
@@ -116,13 +124,18 @@ impl EpochCheckpoints {
         Ok(Some(Saved { state, dir: self.dir.clone() }))
     }
 
-    /// The epoch a run would resume after, as far as the folder tells without the run's
+    /// The state a run would resume from, as far as the folder tells without the run's
     /// settings: the newest state, if it reads and was written under this identity.
-    pub fn saved_epoch(&self) -> Option<usize> {
+    pub fn saved_state(&self) -> Option<LoopState> {
         let epoch = self.states().ok()?.into_iter().max()?;
         let text = std::fs::read_to_string(self.dir.join(state_file(epoch))).ok()?;
         let state: LoopState = serde_json::from_str(&text).ok()?;
-        (state.format == FORMAT && state.identity == self.identity).then_some(epoch)
+        (state.format == FORMAT && state.identity == self.identity).then_some(state)
+    }
+
+    /// The epoch a run would resume after ([`Self::saved_state`]).
+    pub fn saved_epoch(&self) -> Option<usize> {
+        self.saved_state().map(|s| s.epoch)
     }
 
     /// Writes the state after `state.epoch`, then removes what older epochs left.
