@@ -452,6 +452,12 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
     let rows = rows_of(kind, plan);
     // Distilled rows are compared with their model trained alone (method `none`).
     let compares = rows.iter().any(|(_, method)| method != NO_DISTILLATION);
+    // The har table asks whether the distilled student beats the HAR architectures trained
+    // alone: with one distilled row, every other row is compared with it too.
+    let reference = match kind {
+        TableKind::Har => only_distilled_row(&rows),
+        _ => None,
+    };
     let mut header = vec!["model".to_string(), "method".to_string()];
     let mut better = vec![None, None];
     for d in datasets {
@@ -459,6 +465,10 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
         better.extend([Some(Better::Higher), Some(Better::Higher)]);
         if compares {
             header.push(format!("{d} Δacc vs alone"));
+            better.push(None);
+        }
+        if let Some((model, method)) = &reference {
+            header.push(format!("{d} Δacc vs {model} {method}"));
             better.push(None);
         }
     }
@@ -534,7 +544,13 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
             }
             if compares {
                 let alone = seed_values(&runs_of(d, &model, NO_DISTILLATION), split.accuracy(), checkpoint);
-                let (text, delta) = versus_alone(&accuracies, &alone, method == NO_DISTILLATION);
+                let (text, delta) = versus(&accuracies, &alone, method == NO_DISTILLATION);
+                cells.push(text);
+                numbers.push(delta);
+            }
+            if let Some((ref_model, ref_method)) = &reference {
+                let theirs = seed_values(&runs_of(d, ref_model, ref_method), split.accuracy(), checkpoint);
+                let (text, delta) = versus(&accuracies, &theirs, (&model, &method) == (ref_model, ref_method));
                 cells.push(text);
                 numbers.push(delta);
             }
@@ -562,6 +578,13 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
         t.notes.push(format!(
             "Δacc vs alone: mean {} accuracy minus that of the same model trained without distillation (method none), in \
                  points, and the two-sided Welch's t-test over seeds (p); a blank p needs two seeds on each side.",
+            split.name()
+        ));
+    }
+    if let Some((model, method)) = &reference {
+        t.notes.push(format!(
+            "Δacc vs {model} {method}: mean {} accuracy of the row minus that of {model} {method}, in points, and the two-sided \
+             Welch's t-test over seeds (p): whether the distilled model beats each model trained alone.",
             split.name()
         ));
     }
@@ -612,17 +635,26 @@ fn describe_sets(sets: &[(String, Vec<u64>)]) -> String {
     sets.iter().map(part).collect::<Vec<_>>().join(", ")
 }
 
-/// The cell comparing a row's per-seed accuracies with its model's trained alone, e.g.
-/// `+1.23 (p 0.041)`, and the difference in points; empty for a row trained alone.
-fn versus_alone(values: &[f64], alone: &[f64], is_alone: bool) -> (String, Option<f64>) {
-    if is_alone {
+/// The one distilled row (method other than `none`) among `rows`, if there is exactly one.
+fn only_distilled_row(rows: &[(String, String)]) -> Option<(String, String)> {
+    match rows.iter().filter(|(_, method)| method != NO_DISTILLATION).collect::<Vec<_>>()[..] {
+        [row] => Some(row.clone()),
+        _ => None,
+    }
+}
+
+/// The cell comparing a row's per-seed accuracies with a reference row's (its model trained
+/// alone, or the har table's distilled student), e.g. `+1.23 (p 0.041)`, and the difference in
+/// points; empty for the reference row itself.
+fn versus(values: &[f64], reference: &[f64], is_reference: bool) -> (String, Option<f64>) {
+    if is_reference {
         return (String::new(), None);
     }
-    if values.is_empty() || alone.is_empty() {
+    if values.is_empty() || reference.is_empty() {
         return ("—".into(), None);
     }
-    let delta = 100.0 * (stats::mean(values) - stats::mean(alone));
-    let text = match stats::welch(values, alone) {
+    let delta = 100.0 * (stats::mean(values) - stats::mean(reference));
+    let text = match stats::welch(values, reference) {
         Some(w) => format!("{delta:+.2} (p {})", p_value(w.p)),
         None => format!("{delta:+.2}"),
     };
