@@ -243,6 +243,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
     let commit = report::first_seen(commits.iter().map(String::as_str)).join("+");
     let machine = report::machines_of(&parts);
     let mut r = report::build(&plan, &records, &commit, &machine, args.checkpoint, args.split);
+    r.store = args.results.root.display().to_string();
     if commits.len() > 1 {
         r.commits = parts;
     }

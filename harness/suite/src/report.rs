@@ -255,6 +255,9 @@ pub struct Report {
     /// training subjects)`.
     pub protocols: Vec<String>,
     pub tables: Vec<Table>,
+    /// The results store's folder as the user named it (`--results`; `results` unless set), so
+    /// the provenance names the folders the records are in.
+    pub store: String,
 }
 
 impl Table {
@@ -348,6 +351,7 @@ pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, ch
         split,
         protocols: protocols(plan),
         tables,
+        store: "results".into(),
     }
 }
 
@@ -811,8 +815,8 @@ impl Report {
             if self.protocols.is_empty() { "none planned".to_string() } else { self.protocols.join("; ") }
         );
         if self.commits.len() <= 1 {
-            let (commit, machine, suite) = (&self.commit, &self.machine, &self.suite);
-            return format!("{scored}; commit {commit}, machine {machine} (results/{suite}/{commit}/{machine}).");
+            let (commit, machine, suite, store) = (&self.commit, &self.machine, &self.suite, &self.store);
+            return format!("{scored}; commit {commit}, machine {machine} ({store}/{suite}/{commit}/{machine}).");
         }
         // Sets of one machine are named by their commit; of several, by commit and machine,
         // with each machine's kernels, since numbers depend on them (docs/results.md).
@@ -828,19 +832,19 @@ impl Report {
                 _ => format!("{} ({} run(s): {})", label(c), c.runs, if c.rows.is_empty() { "none".into() } else { c.rows.join(", ") }),
             })
             .collect();
-        let (n, parts, suite) = (self.commits.len(), parts.join("; "), &self.suite);
+        let (n, parts, suite, store) = (self.commits.len(), parts.join("; "), &self.suite, &self.store);
         if one_machine {
             let folders: Vec<&str> = self.commits.iter().map(|c| c.commit.as_str()).collect();
             let machine = &self.machine;
             return format!(
-                "{scored}; the suite's records of {n} commits joined, each run from the first commit that has it: {parts}; machine {machine} (results/{suite}/{{{}}}/{machine}).",
+                "{scored}; the suite's records of {n} commits joined, each run from the first commit that has it: {parts}; machine {machine} ({store}/{suite}/{{{}}}/{machine}).",
                 folders.join(",")
             );
         }
         let kernels = first_seen(self.commits.iter().map(|c| format!("{} {}", c.machine, c.kernels.as_deref().unwrap_or("not recorded"))));
         let folders: Vec<String> = self.commits.iter().map(|c| format!("{}/{}", c.commit, c.machine)).collect();
         format!(
-            "{scored}; the suite's records of {n} result sets joined, each run from the first set that has it: {parts}; kernels: {} (results/{suite}/{{{}}}).",
+            "{scored}; the suite's records of {n} result sets joined, each run from the first set that has it: {parts}; kernels: {} ({store}/{suite}/{{{}}}).",
             kernels.join("; "),
             folders.join(",")
         )

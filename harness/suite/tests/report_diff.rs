@@ -342,6 +342,10 @@ fn result_sets_of_two_machines_name_each_machine_and_its_kernels() {
     assert!(said.contains("aaaaaaaaaaaa on box-avx2 (1 run(s): synthetic.mobilenetv3-small-1d.kd)"), "{said}");
     assert!(said.contains("kernels: box not recorded; box-avx2 x86-64 avx2+fma with caches L2 512K"), "{said}");
     assert!(said.contains("results/t/{aaaaaaaaaaaa/box,aaaaaaaaaaaa/box-avx2}"), "{said}");
+    // A store other than `results/` is named as the user gave it.
+    r.store = "results/reference".into();
+    let said = r.provenance();
+    assert!(said.contains("(results/reference/t/{aaaaaaaaaaaa/box,aaaaaaaaaaaa/box-avx2})."), "{said}");
     let kd = &r.tables[0];
     let row = kd.rows.iter().find(|row| row[0] == "mobilenetv3-small-1d" && row[1] == "kd").unwrap();
     // KD's two seeds, one from each machine: 95.00 ± 1.41, marked as joined from two sets, and a
