@@ -7,8 +7,10 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use harbench_report::{Format, Source};
 use harbench_suite::diff::{self, Diff, DiffOptions};
+use harbench_suite::exact;
 use harbench_suite::gitinfo::{self, GitInfo};
 use harbench_suite::machine::Machine;
+use harbench_suite::record::RunRecord;
 use harbench_suite::report;
 use harbench_suite::store::{self, ResultsStore};
 use std::path::{Path, PathBuf};
@@ -62,14 +64,18 @@ pub struct ReportArgs {
 
 #[derive(Args)]
 #[command(after_help = "Examples:\n  harbench diff HEAD~1 HEAD\n  harbench diff main my-branch --suite quick --fail-on-regression\n  \
-harbench diff --against results/reference --suite smoke --fail-on-regression\n\n\
+harbench diff --against results/reference --suite smoke --exact\n\n\
 For each run (its key without seed) and metric: both means, the delta, and whether it is beyond \
 noise: Welch's t-test over seeds (p < --alpha) when both sides have two or more seeds, otherwise \
 |delta| > --threshold; with --min-effect, a change must also be at least that large. REV may \
 also be a results folder name such as 1a2b3c4d5e6f-dirty.\n\n\
 --against DIR compares a reference store (such as the committed results/reference) with this \
 checkout's results (or REV_A's) in --results: the regression gate of CI. The reference side is \
-the newest commit in DIR with results for the suite.")]
+the newest commit in DIR with results for the suite.\n\n\
+Every comparison also says how many runs are identical bit for bit (timings, costs and environment \
+aside) and names the first differing number of each other run; when the two sides ran on other \
+CPU kernels it names them. --exact makes any difference an error: CI's gate, since results made \
+with portable numerics (the default build) repeat to the last bit on any x86-64-v3 CPU.")]
 pub struct DiffArgs {
     /// The base revision (with --against: the revision compared with the reference, default the
     /// current checkout).
@@ -94,6 +100,11 @@ pub struct DiffArgs {
     /// Exit with an error when a metric regressed beyond noise.
     #[arg(long)]
     fail_on_regression: bool,
+    /// Exit with an error unless every run of the base side is on the other side with the same
+    /// numbers to the last bit (timings, costs and environment aside): the gate for results
+    /// made with portable numerics, which repeat on any x86-64-v3 CPU.
+    #[arg(long)]
+    exact: bool,
     #[command(flatten)]
     results: ResultsArgs,
 }
@@ -416,6 +427,7 @@ pub fn diff(args: DiffArgs) -> Result<()> {
         args.suite.clone()
     };
     let mut total = Diff::default();
+    let mut exact_failures = 0;
     let mut compared = Vec::new();
     let (mut label_a, mut label_b) = (String::new(), String::new());
     for suite in &suites {
@@ -425,16 +437,14 @@ pub fn diff(args: DiffArgs) -> Result<()> {
             (None, _, _) => unreachable!("checked above"),
         };
         let Some(sides) = sides else { continue };
-        if let (Some(a), Some(b)) = (store::read_machine(&sides.a.1), store::read_machine(&sides.b.1)) {
-            if let Some((kernels_a, kernels_b)) = b.other_kernels(&a) {
-                println!(
-                    "note: suite {suite}: the two sides ran on other CPU kernels ({}: {kernels_a}; {}: {kernels_b}); a seed gives other numbers on other kernels, so differences below may come from them",
-                    sides.a.0, sides.b.0
-                );
-            }
-        }
         let ra = ResultsStore::records(&sides.a.1)?;
         let rb = ResultsStore::records(&sides.b.1)?;
+        let bits = exact::exact(&ra, &rb);
+        print!("suite {suite}: {}", bits.render(&sides.a.0, &sides.b.0));
+        if let Some(note) = kernels_note(suite, &sides, &ra, &rb, &bits) {
+            println!("{note}");
+        }
+        exact_failures += usize::from(!bits.identical());
         total.extend(diff::diff(suite, &ra, &rb, &options));
         compared.push(format!("{suite} ({} → {})", sides.a.0, sides.b.0));
         (label_a, label_b) = (sides.a.0, sides.b.0);
@@ -453,5 +463,37 @@ pub fn diff(args: DiffArgs) -> Result<()> {
     if args.fail_on_regression && total.regressions() > 0 {
         bail!("{} metric(s) regressed beyond noise (the REGRESSED rows above)", total.regressions());
     }
+    if args.exact && exact_failures > 0 {
+        bail!(
+            "--exact: {exact_failures} suite(s) not identical to the last bit (the 'bit for bit' lines above name each run's first \
+             differing number)"
+        );
+    }
     Ok(())
+}
+
+/// When runs differ and the two sides ran on other kernels: a note naming both sides' kernels,
+/// and saying whether the kernels alone explain it (the same commit and configurations).
+fn kernels_note(suite: &str, sides: &Sides, ra: &[RunRecord], rb: &[RunRecord], bits: &exact::Exact) -> Option<String> {
+    let (a, b) = (store::read_machine(&sides.a.1)?, store::read_machine(&sides.b.1)?);
+    let (kernels_a, kernels_b) = b.other_kernels(&a)?;
+    if bits.differing.is_empty() {
+        return None;
+    }
+    let commits = |records: &[RunRecord]| records.iter().map(|r| r.git.commit.clone()).collect::<std::collections::BTreeSet<_>>();
+    let same_code = commits(ra) == commits(rb) && bits.differing.iter().all(|d| d.same_config);
+    let (a_name, b_name) = (&sides.a.0, &sides.b.0);
+    Some(if same_code {
+        format!(
+            "note: suite {suite}: the two sides differ only by their CPU kernels ({a_name}: {kernels_a}; {b_name}: {kernels_b}): the same \
+             commit and configurations, so the {} differing run(s) above come from the kernels; portable numerics give the same \
+             bits on every x86-64-v3 CPU (docs/results.md)",
+            bits.differing.len()
+        )
+    } else {
+        format!(
+            "note: suite {suite}: the two sides ran on other CPU kernels ({a_name}: {kernels_a}; {b_name}: {kernels_b}); a seed gives \
+             other numbers on other kernels, so differences below may come from them as well as from the code"
+        )
+    })
 }

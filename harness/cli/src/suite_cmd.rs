@@ -254,6 +254,7 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     }
     let stop = harbench_common::interrupt::stop_flag("stopping after this batch; the unfinished run is not recorded")
         .context("installing the Ctrl-C handler")?;
+    println!("numerics: {}", harbench_models::numerics::Numerics::current().describe());
     let s = if parallel.jobs == 1 {
         harbench_models::device::init_thread_pool(parallel.threads).context("setting up the thread pool")?;
         println!("suite {}: {} runs; results in {}", plan.suite, selected.len(), dir.display());

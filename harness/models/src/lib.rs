@@ -13,6 +13,7 @@ pub mod hard_swish;
 pub mod heads;
 pub mod layers;
 pub mod macs;
+pub mod numerics;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};

@@ -158,6 +158,7 @@ pub fn describe_machine(m: &Machine) -> String {
     ];
     parts.extend(m.os.clone());
     parts.extend(m.kernels.as_ref().map(|k| k.simd.clone()));
+    parts.extend(m.kernels.as_ref().and_then(|k| k.numerics.as_ref()).map(|n| format!("numerics {n}")));
     if !m.gpus.is_empty() {
         parts.push(m.gpus.join(", "));
     }

@@ -21,6 +21,14 @@ pub struct Environment {
     pub os: String,
     pub arch: String,
     pub harbench_version: String,
+    /// The kernels' numerics (`portable-x86-64-v3`: the same bits on every x86-64-v3 CPU;
+    /// `native`: this CPU's own; harbench_models::numerics). Absent in records made before
+    /// portable numerics, whose kernels followed the CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numerics: Option<String>,
+    /// The CPU's model name, since a result set of portable runs pools several machines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
 }
 
 impl Environment {
@@ -45,6 +53,15 @@ impl Environment {
             os: std::env::consts::OS.to_string(),
             arch: std::env::consts::ARCH.to_string(),
             harbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            numerics: Some(harbench_models::numerics::Numerics::current().name().to_string()),
+            cpu: cpu_model(),
         }
     }
+}
+
+/// The first CPU's model name, as sysinfo reads it.
+fn cpu_model() -> Option<String> {
+    use sysinfo::{CpuRefreshKind, RefreshKind, System};
+    let system = System::new_with_specifics(RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing()));
+    system.cpus().first().map(|c| c.brand().trim().to_string()).filter(|b| !b.is_empty())
 }

@@ -6,6 +6,7 @@
 //! [`stats`]).
 
 pub mod diff;
+pub mod exact;
 pub mod executor;
 pub mod gitinfo;
 pub mod machine;

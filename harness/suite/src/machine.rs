@@ -11,6 +11,7 @@
 //! `machine.json` also records [`Kernels`], and a results folder written on other kernels is
 //! not extended ([`Machine::other_kernels`]).
 
+use harbench_models::numerics::Numerics;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
@@ -44,18 +45,39 @@ pub struct Kernels {
     /// CPU 0's caches from sysfs, e.g. `L1d 32K, L1i 32K, L2 512K, L3 32768K` (empty where
     /// the system does not say).
     pub caches: String,
+    /// The build's numerics on this CPU ([`Numerics::name`]): `portable-x86-64-v3` where the
+    /// kernels add in the same order on every x86-64-v3 CPU, so `simd` and `caches` do not
+    /// matter; absent in files written before portable numerics, whose kernels followed the CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numerics: Option<String>,
 }
 
 impl Kernels {
     pub fn detect() -> Kernels {
-        Kernels { simd: simd_level(), caches: caches(Path::new("/")) }
+        Kernels { simd: simd_level(), caches: caches(Path::new("/")), numerics: Some(Numerics::current().name().into()) }
+    }
+
+    /// Whether these kernels give the same bits on every machine of their numerics.
+    pub fn portable(&self) -> bool {
+        self.numerics.as_deref().is_some_and(Numerics::is_portable_name)
+    }
+
+    /// Whether a seed gives the same numbers on `self` and `other`: both portable, or the same
+    /// SIMD level, caches and numerics.
+    pub fn same_numbers(&self, other: &Kernels) -> bool {
+        (self.portable() && other.portable()) || self == other
     }
 
     pub fn describe(&self) -> String {
-        if self.caches.is_empty() {
+        let cpu = if self.caches.is_empty() {
             format!("{} (caches unknown)", self.simd)
         } else {
             format!("{} with caches {}", self.simd, self.caches)
+        };
+        match &self.numerics {
+            Some(n) if self.portable() => format!("{n} (here on {cpu})"),
+            Some(n) => format!("{n}: {cpu}"),
+            None => format!("native (before portable numerics): {cpu}"),
         }
     }
 }
@@ -66,7 +88,11 @@ impl Machine {
             RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing()).with_memory(MemoryRefreshKind::nothing().with_ram()),
         );
         let hostname = System::host_name();
-        let chosen = std::env::var("HARBENCH_MACHINE").ok().filter(|s| !s.trim().is_empty()).or_else(|| hostname.clone());
+        // Portable numerics give the same bits on every x86-64-v3 machine, so their records
+        // share one result set whatever the host; other builds keep one set per host.
+        let numerics = Numerics::current();
+        let default_name = if numerics.portable() { Some(numerics.name().to_string()) } else { hostname.clone() };
+        let chosen = std::env::var("HARBENCH_MACHINE").ok().filter(|s| !s.trim().is_empty()).or(default_name);
         Machine {
             name: folder_name(chosen.as_deref().unwrap_or("unknown-machine")),
             hostname,
@@ -88,7 +114,7 @@ impl Machine {
     /// predates the field (nothing to compare).
     pub fn other_kernels(&self, recorded: &Machine) -> Option<(String, String)> {
         let (here, there) = (self.kernels.as_ref()?, recorded.kernels.as_ref()?);
-        (here != there).then(|| (there.describe(), here.describe()))
+        (!here.same_numbers(there)).then(|| (there.describe(), here.describe()))
     }
 }
 
@@ -222,15 +248,34 @@ mod tests {
     #[test]
     fn other_kernels_are_named_and_unknown_ones_pass() {
         let here = Machine::detect();
-        let kernels = |simd: &str, caches: &str| Some(Kernels { simd: simd.into(), caches: caches.into() });
+        let kernels =
+            |simd: &str, caches: &str| Some(Kernels { simd: simd.into(), caches: caches.into(), numerics: Some("native".into()) });
         let with = |k: Option<Kernels>| Machine { kernels: k, ..here.clone() };
         let avx512 = with(kernels("x86-64 avx512f", "L2 1024K"));
         let avx2 = with(kernels("x86-64 avx2+fma", "L2 1024K"));
         let (recorded, here) = avx2.other_kernels(&avx512).expect("different SIMD levels differ");
-        assert_eq!((recorded.as_str(), here.as_str()), ("x86-64 avx512f with caches L2 1024K", "x86-64 avx2+fma with caches L2 1024K"));
+        assert_eq!(
+            (recorded.as_str(), here.as_str()),
+            ("native: x86-64 avx512f with caches L2 1024K", "native: x86-64 avx2+fma with caches L2 1024K")
+        );
         assert!(with(kernels("x86-64 avx512f", "L2 2048K")).other_kernels(&avx512).is_some(), "other caches, other blocking");
         assert_eq!(avx512.other_kernels(&avx512.clone()), None);
         assert_eq!(avx2.other_kernels(&with(None)), None, "a file from before the field: nothing to compare");
+        // Portable numerics: the same bits whatever the SIMD level and caches, but not the same
+        // as native kernels, nor as a file from before the numerics field.
+        let portable = |simd: &str, caches: &str| {
+            Some(Kernels { simd: simd.into(), caches: caches.into(), numerics: Some(Numerics::PortableX86V3.name().into()) })
+        };
+        let (p512, p2) = (with(portable("x86-64 avx512f", "L1d 48K, L2 2048K")), with(portable("x86-64 avx2+fma", "L1d 32K, L2 512K")));
+        assert_eq!(p2.other_kernels(&p512), None, "portable numerics on two CPU kinds");
+        let (recorded, _) = p2.other_kernels(&avx2).expect("native and portable kernels differ");
+        assert!(recorded.starts_with("native: "), "{recorded}");
+        let before = with(Some(Kernels { simd: "x86-64 avx2+fma".into(), caches: "L2 1024K".into(), numerics: None }));
+        let (recorded, here) = p2.other_kernels(&before).expect("a file from before portable numerics had native kernels");
+        assert!(
+            recorded.starts_with("native (before portable numerics)") && here.starts_with("portable-x86-64-v3 (here on x86-64 avx2+fma"),
+            "{recorded} | {here}"
+        );
         // Files written before the field still read, and a new one round-trips.
         let old = r#"{"name":"vm","hostname":"vm","cpu":"AMD EPYC","arch":"x86_64","physical_cores":2,"logical_cores":2,"memory_bytes":1,"os":null,"kernel":null,"gpus":[]}"#;
         assert_eq!(serde_json::from_str::<Machine>(old).unwrap().kernels, None);

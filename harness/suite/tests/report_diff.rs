@@ -414,3 +414,53 @@ fn runs_that_withheld_the_test_split_are_reported_and_diffed_on_validation() {
     assert_eq!(metrics, [Metric::ValAccuracy, Metric::ValMacroF1, Metric::ValAccuracy, Metric::ValMacroF1]);
     assert!((d.rows[0].delta - 0.05).abs() < 1e-12, "{:?}", d.rows[0]);
 }
+
+#[test]
+fn exact_comparison_ignores_timings_and_names_the_first_differing_number() {
+    use harbench_suite::exact::exact;
+    let p = plan(SUITE);
+    let (k0, k1) = ("synthetic.mobilenetv3-small-1d.none.holdout.s0", "synthetic.mobilenetv3-small-1d.kd.holdout.s0");
+    let with_output = |key: &str| RunRecord { output: Some(output(7)), ..record(find(&p, key), 0.7, 0.7) };
+    let reference = vec![with_output(k0), with_output(k1)];
+
+    // Another machine: other timings, host, commit and environment, the same numbers.
+    let mut rerun = reference.clone();
+    for r in &mut rerun {
+        r.timings.wall_seconds = 99.0;
+        r.machine = "elsewhere".into();
+        r.git = git("fedcba9876543210");
+        let o = r.output.as_mut().unwrap();
+        o.outcome.train_seconds = 5.0;
+        o.outcome.samples_per_second = 1.0;
+    }
+    let same = exact(&reference, &rerun);
+    assert!(same.identical() && same.compared == 2, "{same:?}");
+
+    // The last bit of one epoch's training loss.
+    let mut history = output(7).outcome;
+    history.history = vec![harbench_train::trainer::EpochLog {
+        epoch: 1,
+        train_loss: 0.5,
+        val_accuracy: 0.7,
+        val_macro_f1: 0.7,
+        samples_per_second: 10.0,
+        head_weights: vec![],
+    }];
+    let mut a = reference.clone();
+    a[1].output.as_mut().unwrap().outcome = history.clone();
+    let mut b = a.clone();
+    b[1].output.as_mut().unwrap().outcome.history[0].train_loss = f64::from_bits(0.5f64.to_bits() + 1);
+    b[1].output.as_mut().unwrap().outcome.history[0].samples_per_second = 20.0;
+    let found = exact(&a, &b);
+    assert!(!found.identical());
+    assert_eq!(found.differing.len(), 1, "{found:?}");
+    let d = &found.differing[0];
+    assert_eq!((d.key.as_str(), d.field.as_str(), d.a.as_str()), (k1, "output.outcome.history[0].train_loss", "0.5"));
+    assert_eq!(d.b, "0.5000000000000001");
+    assert!(d.same_config);
+    assert!(found.render("reference", "here").contains("bit for bit: 1 of 2 runs"));
+
+    // A run of the reference missing on the other side is not identical either.
+    let missing = exact(&reference, &reference[..1]);
+    assert!(!missing.identical() && missing.only_a == vec![k1.to_string()]);
+}

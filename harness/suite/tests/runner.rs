@@ -114,12 +114,13 @@ fn a_folder_made_on_other_cpu_kernels_is_not_extended() {
 
     // Same folder name, other SIMD level: the run that is missing is not made here.
     let mut elsewhere = target(tmp.path());
-    elsewhere.machine.kernels = Some(Kernels { simd: "x86-64 avx512f".into(), caches: "L1d 32K, L2 512K".into() });
+    elsewhere.machine.kernels =
+        Some(Kernels { simd: "x86-64 avx512f".into(), caches: "L1d 32K, L2 512K".into(), numerics: Some("native".into()) });
     let e = Scripted::new(&[]);
     let log = |_: &str| {};
     let err = runner::run(&p, &elsewhere, &e, &[], &log, &Silent, &Silent, &AtomicBool::new(false)).unwrap_err().to_string();
-    assert!(err.contains("machine.json") && err.contains("(x86-64 avx2+fma with caches L1d 32K, L2 512K)"), "{err}");
-    assert!(err.contains("this machine's (x86-64 avx512f with caches L1d 32K, L2 512K)") && err.contains("--machine"), "{err}");
+    assert!(err.contains("machine.json") && err.contains("(native: x86-64 avx2+fma with caches L1d 32K, L2 512K)"), "{err}");
+    assert!(err.contains("this machine's (native: x86-64 avx512f with caches L1d 32K, L2 512K)") && err.contains("--machine"), "{err}");
     assert!(e.calls.borrow().is_empty(), "nothing ran");
     assert_eq!(std::fs::read_to_string(dir.join("machine.json")).unwrap(), before, "the folder's machine.json is kept");
     assert_eq!(ResultsStore::records(&dir).unwrap().len(), 5);
@@ -132,10 +133,37 @@ fn a_folder_made_on_other_cpu_kernels_is_not_extended() {
     let (s, log) = go(&p, &elsewhere, &Scripted::new(&[]), &AtomicBool::new(false));
     assert_eq!(s, Summary { finished: 2, skipped: 4, ..Default::default() });
     assert!(log[0].starts_with("warning: ") && log[0].contains("predates the record of CPU kernels"), "{log:?}");
-    assert!(log[0].contains("(x86-64 avx512f with caches L1d 32K, L2 512K)"), "{log:?}");
+    assert!(log[0].contains("(native: x86-64 avx512f with caches L1d 32K, L2 512K)"), "{log:?}");
     // Written again, the file names its kernels, and no warning follows.
     let (_, log) = go(&p, &elsewhere, &Scripted::new(&[]), &AtomicBool::new(false));
     assert!(log.iter().all(|l| !l.contains("warning")), "{log:?}");
+}
+
+#[test]
+fn portable_numerics_share_a_folder_across_cpu_kinds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let portable =
+        |simd: &str, caches: &str| Some(Kernels { simd: simd.into(), caches: caches.into(), numerics: Some("portable-x86-64-v3".into()) });
+    let p = plan(SUITE);
+    let mut avx512 = target(tmp.path());
+    avx512.machine.kernels = portable("x86-64 avx512f", "L1d 48K, L2 2048K");
+    go(&p, &avx512, &Scripted::new(&[]), &AtomicBool::new(false));
+    let dir = avx512.dir("t");
+    std::fs::remove_file(dir.join("synthetic.mobilenetv3-small-1d.kd.holdout.s1.json")).unwrap();
+
+    // An AVX2 machine with other caches adds the missing run to the same set.
+    let mut avx2 = target(tmp.path());
+    avx2.machine.kernels = portable("x86-64 avx2+fma", "L1d 32K, L2 512K");
+    let (s, _) = go(&p, &avx2, &Scripted::new(&[]), &AtomicBool::new(false));
+    assert_eq!(s, Summary { finished: 1, skipped: 5, ..Default::default() });
+
+    // Native kernels do not.
+    let mut native = target(tmp.path());
+    native.machine.kernels = Some(Kernels { numerics: Some("native".into()), ..portable("x86-64 avx2+fma", "L1d 32K") });
+    std::fs::remove_file(dir.join("synthetic.mobilenetv3-small-1d.kd.holdout.s1.json")).unwrap();
+    let log = |_: &str| {};
+    let err = runner::run(&p, &native, &Scripted::new(&[]), &[], &log, &Silent, &Silent, &AtomicBool::new(false)).unwrap_err();
+    assert!(err.to_string().contains("(portable-x86-64-v3 (here on x86-64 avx2+fma"), "{err}");
 }
 
 #[test]

@@ -43,6 +43,11 @@ pub mod ops;
 pub mod simd;
 
 pub use backend::{Flex, FlexDevice};
+
+/// harbench patch: `true` when this build's kernels follow the CPU (the `native-kernels`
+/// feature: AVX-512 lanes where the CPU has them, gemm blocked by the CPU's L1), `false` when
+/// every x86-64-v3 CPU adds in the same order (PATCH.md, "Portable numerics").
+pub const NATIVE_KERNELS: bool = cfg!(feature = "native-kernels");
 pub use layout::Layout;
 pub use qtensor::FlexQTensor;
 pub use tensor::FlexTensor;

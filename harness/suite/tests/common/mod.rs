@@ -32,7 +32,7 @@ pub fn machine(name: &str) -> Machine {
         os: None,
         kernel: None,
         gpus: vec![],
-        kernels: Some(Kernels { simd: "x86-64 avx2+fma".into(), caches: "L1d 32K, L2 512K".into() }),
+        kernels: Some(Kernels { simd: "x86-64 avx2+fma".into(), caches: "L1d 32K, L2 512K".into(), numerics: Some("native".into()) }),
     }
 }
 
