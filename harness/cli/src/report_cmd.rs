@@ -72,6 +72,8 @@ also be a results folder name such as 1a2b3c4d5e6f-dirty.\n\n\
 --against DIR compares a reference store (such as the committed results/reference) with this \
 checkout's results (or REV_A's) in --results: the regression gate of CI. The reference side is \
 the newest commit in DIR with results for the suite.\n\n\
+REV:MACHINE reads that machine folder of REV (e.g. `harbench diff 66dbd13:vm HEAD:portable-x86-64-v3`), \
+for two sides kept in folders of other names.\n\n\
 Every comparison also says how many runs are identical bit for bit (timings, costs and environment \
 aside) and names the first differing number of each other run; when the two sides ran on other \
 CPU kernels it names them. --exact makes any difference an error: CI's gate, since results made \
@@ -320,6 +322,7 @@ struct Sides {
 /// was not asked for by name).
 fn revision_sides(store: &ResultsStore, suite: &str, rev_a: &str, rev_b: &str, args: &DiffArgs) -> Result<Option<Sides>> {
     let suite_dir = store.root.join(suite);
+    let ((rev_a, machine_a), (rev_b, machine_b)) = (split_machine(rev_a), split_machine(rev_b));
     let folders = commit_folder(&suite_dir, rev_a).and_then(|a| Ok((a, commit_folder(&suite_dir, rev_b)?)));
     let (a, b) = match folders {
         Ok(ab) => ab,
@@ -333,8 +336,29 @@ fn revision_sides(store: &ResultsStore, suite: &str, rev_a: &str, rev_b: &str, a
         }
         return Ok(None);
     }
-    let machine = pick_machine(&[da.clone(), db.clone()], &args.results)?;
-    Ok(Some(Sides { a: (format!("{a}/{machine}"), da.join(&machine)), b: (format!("{b}/{machine}"), db.join(&machine)) }))
+    let (machine_a, machine_b) = match (machine_a, machine_b) {
+        (None, None) => {
+            let machine = pick_machine(&[da.clone(), db.clone()], &args.results)?;
+            (machine.clone(), machine)
+        }
+        (a, b) => {
+            let asked = args.results.machine.clone();
+            let or_picked = |m: Option<String>, dir: &PathBuf| {
+                m.or(asked.clone()).map_or_else(|| pick_machine(std::slice::from_ref(dir), &args.results), Ok)
+            };
+            (or_picked(a, &da)?, or_picked(b, &db)?)
+        }
+    };
+    for (dir, machine) in [(&da, &machine_a), (&db, &machine_b)] {
+        if !dir.join(machine).is_dir() {
+            bail!(
+                "suite {suite}: {} has no machine folder {machine} (it has: {}); name one as REV:MACHINE",
+                dir.display(),
+                ResultsStore::folders(dir).join(", ")
+            );
+        }
+    }
+    Ok(Some(Sides { a: (format!("{a}/{machine_a}"), da.join(&machine_a)), b: (format!("{b}/{machine_b}"), db.join(&machine_b)) }))
 }
 
 /// The reference store's newest result set of `suite` against `rev` (default: this checkout) in
