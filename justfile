@@ -25,6 +25,12 @@ reproduce jobs=num_cpus():
 reproduce-slurm *options:
     HARBENCH_DATA_MIRROR={{mirror}} cargo run --release -p harbench -- slurm submit suites/paper.yaml {{options}}
 
+# Does this CPU give the committed numbers to the last bit? One short run of suites/portable-check.yaml
+# against its reference (portable numerics: any x86-64 CPU with AVX2 + FMA; docs/results.md).
+portable-check:
+    cargo run --release -p harbench -- run suites/portable-check.yaml --jobs 1 --threads-per-job 1
+    cargo run --release -p harbench -- diff --against results/reference --suite portable-check --exact
+
 # Compare two commits' results (e.g. `just diff HEAD~1 HEAD`).
 diff a b:
     cargo run --release -p harbench -- diff {{a}} {{b}}

@@ -30,23 +30,19 @@ fn sum_in_v3_order(xs: &[f32]) -> f32 {
     let mut acc = [[0.0f32; LANES]; 8];
     let blocks = xs.len() / (8 * LANES);
     for block in xs.chunks_exact(8 * LANES).take(blocks) {
-        for (a, vector) in block.chunks_exact(LANES).enumerate() {
-            for l in 0..LANES {
-                acc[a][l] += vector[l];
-            }
+        for (accumulator, vector) in acc.iter_mut().zip(block.chunks_exact(LANES)) {
+            accumulator.iter_mut().zip(vector).for_each(|(s, x)| *s += x);
         }
     }
     let mut sum = [0.0f32; LANES];
-    for l in 0..LANES {
+    for (l, s) in sum.iter_mut().enumerate() {
         let c = |a: usize| acc[a][l];
-        sum[l] = ((c(0) + c(1)) + (c(2) + c(3))) + ((c(4) + c(5)) + (c(6) + c(7)));
+        *s = ((c(0) + c(1)) + (c(2) + c(3))) + ((c(4) + c(5)) + (c(6) + c(7)));
     }
     let rest = &xs[blocks * 8 * LANES..];
     let full = rest.len() / LANES;
     for vector in rest.chunks_exact(LANES).take(full) {
-        for l in 0..LANES {
-            sum[l] += vector[l];
-        }
+        sum.iter_mut().zip(vector).for_each(|(s, x)| *s += x);
     }
     let halves: Vec<f32> = (0..4).map(|l| sum[l] + sum[l + 4]).collect();
     let reduced = (halves[0] + halves[2]) + (halves[1] + halves[3]);
