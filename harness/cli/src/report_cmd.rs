@@ -496,16 +496,13 @@ pub fn diff(args: DiffArgs) -> Result<()> {
     Ok(())
 }
 
-/// When runs differ and the two sides ran on other kernels: a note naming both sides' kernels,
-/// and saying whether the kernels alone explain it (the same commit and configurations).
+/// When the two sides ran on other kernels: a note naming both sides' kernels, and, when runs
+/// differ with the same commit and configurations, saying that the kernels alone explain it.
 fn kernels_note(suite: &str, sides: &Sides, ra: &[RunRecord], rb: &[RunRecord], bits: &exact::Exact) -> Option<String> {
     let (a, b) = (store::read_machine(&sides.a.1)?, store::read_machine(&sides.b.1)?);
     let (kernels_a, kernels_b) = b.other_kernels(&a)?;
-    if bits.differing.is_empty() {
-        return None;
-    }
     let commits = |records: &[RunRecord]| records.iter().map(|r| r.git.commit.clone()).collect::<std::collections::BTreeSet<_>>();
-    let same_code = commits(ra) == commits(rb) && bits.differing.iter().all(|d| d.same_config);
+    let same_code = !bits.differing.is_empty() && commits(ra) == commits(rb) && bits.differing.iter().all(|d| d.same_config);
     let (a_name, b_name) = (&sides.a.0, &sides.b.0);
     Some(if same_code {
         format!(

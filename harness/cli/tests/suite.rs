@@ -232,14 +232,19 @@ fn run_report_and_diff_end_to_end() {
     let original = std::fs::read_to_string(&machine_json).unwrap();
     let mut machine: serde_json::Value = serde_json::from_str(&original).unwrap();
     assert!(machine["kernels"]["simd"].is_string(), "{original}");
+    // Portable numerics share a folder whatever the SIMD level; native kernels of another level do not.
     machine["kernels"]["simd"] = serde_json::json!("elsewhere-simd");
+    machine["kernels"]["numerics"] = serde_json::json!("native");
     std::fs::write(&machine_json, machine.to_string()).unwrap();
     let d = ok(cwd, &["diff", "nogit", "copy"]);
     assert!(d.contains("ran on other CPU kernels") && d.contains("elsewhere-simd"), "{d}");
     std::fs::remove_file(cwd.join("results/pipe/nogit/testbox/synthetic.student.kd.holdout.s1.json")).unwrap();
     let o = harbench(cwd).args(["run", "pipe"]).output().unwrap();
     let (out, err) = text(&o);
-    assert!(!o.status.success() && err.contains("machine.json") && err.contains("other CPU kernels (elsewhere-simd"), "{out}\n{err}");
+    assert!(
+        !o.status.success() && err.contains("machine.json") && err.contains("other CPU kernels (native: elsewhere-simd"),
+        "{out}\n{err}"
+    );
     assert!(!cwd.join("results/pipe/nogit/testbox/synthetic.student.kd.holdout.s1.json").exists(), "a run was made");
     assert_eq!(std::fs::read_to_string(&machine_json).unwrap(), machine.to_string(), "machine.json was replaced");
     std::fs::write(&machine_json, &original).unwrap();
@@ -294,13 +299,17 @@ fn run_report_and_diff_end_to_end() {
     std::fs::rename(&later, &other).unwrap();
     let mut machine: serde_json::Value = serde_json::from_str(&original).unwrap();
     (machine["name"], machine["kernels"]["simd"]) = (serde_json::json!("otherbox"), serde_json::json!("elsewhere-simd"));
+    machine["kernels"]["numerics"] = serde_json::json!("native");
     std::fs::write(other.join("machine.json"), machine.to_string()).unwrap();
     let joined = ok(cwd, &["report", "pipe", "--commit", "copy", "--commit", "later:otherbox", "--no-plots", "--md-out", "docs/joined.md"]);
     assert!(
         joined.contains("records of 2 result sets joined") && joined.contains("later on otherbox (2 run(s): synthetic.teacher.none)"),
         "{joined}"
     );
-    assert!(joined.contains("kernels: testbox x86-64") && joined.contains("otherbox elsewhere-simd"), "{joined}");
+    assert!(
+        joined.contains("kernels: testbox portable-x86-64-v3 (here on x86-64") && joined.contains("otherbox native: elsewhere-simd"),
+        "{joined}"
+    );
     let doc = std::fs::read_to_string(cwd.join("docs/joined.md")).unwrap();
     assert!(doc.starts_with("<!-- Written by `harbench report pipe --commit copy --commit later:otherbox --checkpoint best"), "{doc}");
     assert_eq!(teacher_row(&doc), teacher_row(&md), "the joined table lost the teacher rows");

@@ -359,7 +359,35 @@ pub fn parse(text: &str, file: &Path, default_name: &str, known: &Known) -> Resu
         Some((line, column)) => SpecError::At { file: file.into(), line, column, message: format!("{}: {message}", path.join(".")) },
         None => SpecError::File { file: file.into(), message: format!("{}: {message}", path.join(".")) },
     })?;
+    check_method_options(&suite, text, file)?;
     Ok(suite)
+}
+
+/// Builds every distillation method with its options, so that a misspelt or out-of-range option
+/// fails when the suite is read (and `--dry-run` with it), not when the run starts after its
+/// teacher trained. Methods this build lacks are left to the run, which records them unavailable.
+fn check_method_options(suite: &Suite, text: &str, file: &Path) -> Result<(), SpecError> {
+    for e in &suite.experiments {
+        for m in &e.methods {
+            let (Some(options), Ok(_)) = (m.options.as_object(), harbench_distill::registry::find(&m.method.0)) else { continue };
+            let Err(err) = harbench_distill::registry::build(&m.method.0, options) else { continue };
+            let message = with_suggestion(format!("experiments.methods.options: method '{}' of experiment '{}': {err}", m.label(), e.name));
+            return Err(match options_position(text, m) {
+                Some((line, column)) => SpecError::At { file: file.into(), line, column, message },
+                None => SpecError::File { file: file.into(), message },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Line and column (1-based) of the `options` of method entry `m`: the first at or after the line
+/// that names its label (or, unlabelled, its method).
+fn options_position(text: &str, m: &MethodEntry) -> Option<(usize, usize)> {
+    let anchor = m.label.as_ref().map(|l| format!("label: {l}")).unwrap_or_else(|| format!("method: {}", m.method.0));
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| l.contains(&anchor))?;
+    lines.iter().enumerate().skip(start).find_map(|(i, l)| l.find("options").map(|c| (i + 1, c + 1)))
 }
 
 fn yaml_error(file: &Path, e: &serde_norway::Error) -> SpecError {
@@ -544,7 +572,7 @@ experiments:
       - kd
       - method: fitnets
         label: fitnets-strong
-        options: {weight: 200}
+        options: {beta: 200}
 tables: [har, kd]
 ";
 
@@ -559,7 +587,7 @@ tables: [har, kd]
         assert_eq!(s.split.protocol, Protocol::Loso { folds: None });
         assert_eq!(s.experiments[1].models[0].label(), "mobilenetv3-small-1d-w0.25");
         assert_eq!(s.experiments[1].methods[1].label(), "fitnets-strong");
-        assert_eq!(s.experiments[1].methods[1].options["weight"], 200);
+        assert_eq!(s.experiments[1].methods[1].options["beta"], 200);
         assert_eq!(s.teacher.as_ref().unwrap().train.apply(&s.train.apply(&TrainConfig::default())).epochs, 4);
         assert_eq!(s.tables, vec![TableKind::Har, TableKind::Kd]);
     }
@@ -586,6 +614,16 @@ tables: [har, kd]
         assert!(e.starts_with("suites/bad.yaml:23:9: ") && e.contains("unknown method 'kdd' (did you mean 'kd'?)"), "{e}");
         let e = err(&GOOD.replace("method: fitnets", "method: fitnet"));
         assert!(e.starts_with("suites/bad.yaml:24:17: ") && e.contains("(did you mean 'fitnets'?)"), "{e}");
+    }
+
+    #[test]
+    fn method_options_are_checked_when_the_suite_is_read() {
+        // The issue's example: a misspelt option used to pass `--dry-run` and fail the run.
+        let e = err(&GOOD.replace("options: {beta: 200}", "options: {betta: 200}"));
+        assert!(e.starts_with("suites/bad.yaml:26:9: ") && e.contains("method 'fitnets-strong' of experiment 'kd'"), "{e}");
+        assert!(e.contains("unknown field `betta`") && e.contains("did you mean 'beta'"), "{e}");
+        let e = err(&GOOD.replace("options: {beta: 200}", "options: {beta: -1}"));
+        assert!(e.contains("method 'fitnets-strong'") && e.contains("`beta` = -1"), "{e}");
     }
 
     #[test]

@@ -159,7 +159,7 @@ fn portable_numerics_share_a_folder_across_cpu_kinds() {
 
     // Native kernels do not.
     let mut native = target(tmp.path());
-    native.machine.kernels = Some(Kernels { numerics: Some("native".into()), ..portable("x86-64 avx2+fma", "L1d 32K") });
+    native.machine.kernels = Some(Kernels { numerics: Some("native".into()), ..portable("x86-64 avx2+fma", "L1d 32K").unwrap() });
     std::fs::remove_file(dir.join("synthetic.mobilenetv3-small-1d.kd.holdout.s1.json")).unwrap();
     let log = |_: &str| {};
     let err = runner::run(&p, &native, &Scripted::new(&[]), &[], &log, &Silent, &Silent, &AtomicBool::new(false)).unwrap_err();
