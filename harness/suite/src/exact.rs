@@ -3,8 +3,9 @@
 //!
 //! A record's numbers are everything it holds except what a re-run cannot repeat: timings
 //! (wall, training and per-epoch speeds, search-candidate latencies), the cost profile (timed),
-//! the environment and machine (host, CPU), the commit, and whether the teacher came from the
-//! store. Floats compare by value as the record's JSON holds them, which round-trips `f64`.
+//! the environment and machine (host, CPU), the commit, and the teacher's store key (it names the
+//! commit that trained the teacher) and whether the teacher came from the store. Floats compare
+//! by value as the record's JSON holds them, which round-trips `f64`.
 
 use crate::record::RunRecord;
 use serde_json::Value;
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 /// Top-level record fields that describe how and where a run ran, not what it computed.
 const RUN_CIRCUMSTANCES: &[&str] = &["timings", "git", "machine", "harbench_version", "failure"];
 /// Fields anywhere in a record's output that hold timings or provenance.
-const TIMED_FIELDS: &[&str] = &["train_seconds", "samples_per_second", "latency_ms", "environment", "cost", "reused"];
+const TIMED_FIELDS: &[&str] = &["train_seconds", "samples_per_second", "latency_ms", "environment", "cost", "reused", "store_key"];
 
 /// One run whose numbers differ: the first field (a JSON path) where they do, and both values.
 #[derive(Debug, Clone, PartialEq)]

@@ -424,12 +424,28 @@ fn exact_comparison_ignores_timings_and_names_the_first_differing_number() {
     let reference = vec![with_output(k0), with_output(k1)];
 
     // Another machine: other timings, host, commit and environment, the same numbers.
+    let mut reference = reference;
+    for r in &mut reference {
+        r.output.as_mut().unwrap().teacher = Some(harbench_suite::record::TeacherInfo {
+            store_key: "key-0123456789abcdef".into(),
+            reused: false,
+            test_accuracy: Some(0.5),
+            test_macro_f1: Some(0.5),
+        });
+    }
     let mut rerun = reference.clone();
     for r in &mut rerun {
         r.timings.wall_seconds = 99.0;
         r.machine = "elsewhere".into();
         r.git = git("fedcba9876543210");
         let o = r.output.as_mut().unwrap();
+        // The teacher store's key names the commit that trained the teacher.
+        o.teacher = Some(harbench_suite::record::TeacherInfo {
+            store_key: format!("key-{}", r.git.commit.as_deref().unwrap_or_default()),
+            reused: true,
+            test_accuracy: Some(0.5),
+            test_macro_f1: Some(0.5),
+        });
         o.outcome.train_seconds = 5.0;
         o.outcome.samples_per_second = 1.0;
     }
