@@ -1,5 +1,6 @@
 //! Classifier heads on a model's pooled feature, shared by every model: `linear`, `hopfield`
-//! (a modern-Hopfield memory, Ramsauer et al. 2020), `mlp` and `cosine` (method.md §3, §4).
+//! (a modern-Hopfield memory, Ramsauer et al. 2020), `mlp` and `cosine` (method.md §3, §4), and
+//! `simh`, the SMLDist authors' self-adaptive intuition-memory head (method.md §7).
 //!
 //! A [`Classifier`] holds one head, or several whose log-probabilities are mixed with
 //! architecture weights (softmax of [`Classifier::arch`]), as SMLDist's head search trains them.
@@ -19,10 +20,14 @@ pub enum HeadKind {
     Hopfield,
     Mlp,
     Cosine,
+    Simh,
 }
 
 impl HeadKind {
+    /// The heads harbench's SMLDist searches over (`simh` is the authors' head, used alone).
     pub const ALL: [HeadKind; 4] = [HeadKind::Linear, HeadKind::Hopfield, HeadKind::Mlp, HeadKind::Cosine];
+    /// Every head a classifier can have.
+    pub const EVERY: [HeadKind; 5] = [HeadKind::Linear, HeadKind::Hopfield, HeadKind::Mlp, HeadKind::Cosine, HeadKind::Simh];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -30,15 +35,16 @@ impl HeadKind {
             HeadKind::Hopfield => "hopfield",
             HeadKind::Mlp => "mlp",
             HeadKind::Cosine => "cosine",
+            HeadKind::Simh => "simh",
         }
     }
 
-    /// Parses `linear`, `hopfield`, `mlp` or `cosine`.
+    /// Parses `linear`, `hopfield`, `mlp`, `cosine` or `simh`.
     pub fn parse(name: &str) -> Result<Self, String> {
-        HeadKind::ALL
+        HeadKind::EVERY
             .into_iter()
             .find(|k| k.name() == name.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("unknown head '{name}'; known heads: {}", HeadKind::ALL.map(|k| k.name()).join(", ")))
+            .ok_or_else(|| format!("unknown head '{name}'; known heads: {}", HeadKind::EVERY.map(|k| k.name()).join(", ")))
     }
 }
 
@@ -101,6 +107,10 @@ impl ClassifierConfig {
         seen.dedup();
         if seen.len() != self.heads.len() {
             return Err(format!("classifier `heads` names a head twice: {:?}", self.heads));
+        }
+        if self.heads.len() > 1 && self.heads.contains(&HeadKind::Simh) {
+            // Its training output is already a mixture of probabilities, not logits to mix.
+            return Err(format!("the `simh` head mixes its own two outputs and stands alone, not among {:?}", self.heads));
         }
         if self.patterns_per_class == 0 || self.memory_dim == 0 || self.mlp_hidden == 0 {
             return Err("classifier `patterns_per_class`, `memory_dim` and `mlp_hidden` must be positive".into());
@@ -194,6 +204,73 @@ pub fn association(q: Tensor<2>, memory: Tensor<2>, beta: f64) -> Tensor<2> {
     softmax(q.matmul(memory.transpose()) * beta, 1)
 }
 
+/// The SMLDist authors' `SelfAdaptiveIntuitionMemoryHead` (`tasnem_har/models/classifier.py`)
+/// on a pooled feature `h`: a memory unit, hflayers' `Hopfield(F, F, K)` fed `h` as a sequence of
+/// one pattern, and an intuition unit, a linear layer. With a single stored pattern the
+/// association `softmax(β q kᵀ)` is exactly 1 whatever the query, so the memory unit is its value
+/// path, `memory(h) = W_o (W_v LayerNorm(h) + b_v) + b_o`, and its query and key projections get
+/// no gradient (`tests/reference/authors_smldist.py` checks this against hflayers' core).
+/// - training (autodiff device): `softmax(w)₀·softmax(memory(h)) + softmax(w)₁·softmax(W_i h + b_i)`,
+///   probabilities that the authors' losses then treat as logits;
+/// - evaluation: `memory(h)` alone (`eval_mode = 'M'`; `compress()` drops the intuition unit).
+#[derive(Module, Debug)]
+pub struct SimhHead {
+    /// hflayers' LayerNorm of the pattern projection (affine, ε 1e-5).
+    pub norm: LayerNorm,
+    /// The value rows of hflayers' `in_proj_weight` / `in_proj_bias`: `[F → F]`.
+    pub value: Linear,
+    /// hflayers' `out_proj`: `[F → K]`.
+    pub output: Linear,
+    /// The intuition unit: `[F → K]`.
+    pub intuition: Linear,
+    /// The mixture weights `w` (2, initialised to 0).
+    pub mix: Param<Tensor<1>>,
+}
+
+impl SimhHead {
+    /// Initialised as the authors' model ends up: hflayers' `in_proj_weight` ~ N(0, 0.02) with a
+    /// zero bias, and every `nn.Linear` (`out_proj`, the intuition unit) re-initialised by
+    /// `TASNeModel._initialize_weights` to N(0, 0.01) with a zero bias.
+    pub fn new(features: usize, classes: usize, device: &Device) -> Self {
+        let normal = |inputs: usize, outputs: usize, std: f64| {
+            let mut linear = LinearConfig::new(inputs, outputs).init(device);
+            linear.weight = Param::from_tensor(Tensor::random([inputs, outputs], Distribution::Normal(0.0, std), device));
+            linear.bias = Some(Param::from_tensor(Tensor::zeros([outputs], device)));
+            linear
+        };
+        SimhHead {
+            norm: LayerNormConfig::new(features).init(device),
+            value: normal(features, features, 0.02),
+            output: normal(features, classes, 0.01),
+            intuition: normal(features, classes, 0.01),
+            mix: Param::from_tensor(Tensor::zeros([2], device)),
+        }
+    }
+
+    /// The memory unit's logits.
+    pub fn memory(&self, h: Tensor<2>) -> Tensor<2> {
+        self.output.forward(self.value.forward(self.norm.forward(h)))
+    }
+
+    /// The training output, the mixture of the two units' probabilities.
+    pub fn mixture(&self, h: Tensor<2>) -> Tensor<2> {
+        let w = softmax(self.mix.val(), 0);
+        #[allow(clippy::single_range_in_vec_init)]
+        let (w0, w1) = (w.clone().slice([0..1]).unsqueeze_dim(0), w.slice([1..2]).unsqueeze_dim(0));
+        softmax(self.memory(h.clone()), 1) * w0 + softmax(self.intuition.forward(h), 1) * w1
+    }
+
+    /// The mixture while training (an autodiff device, as burn's dropout decides), the memory
+    /// unit's logits otherwise.
+    pub fn forward(&self, h: Tensor<2>) -> Tensor<2> {
+        if h.device().is_autodiff() {
+            self.mixture(h)
+        } else {
+            self.memory(h)
+        }
+    }
+}
+
 /// One hidden ReLU layer.
 #[derive(Module, Debug)]
 pub struct MlpHead {
@@ -230,6 +307,7 @@ pub enum Head {
     Hopfield(HopfieldHead),
     Mlp(MlpHead),
     Cosine(CosineHead),
+    Simh(SimhHead),
 }
 
 impl Head {
@@ -253,6 +331,7 @@ impl Head {
                 prototypes: Param::from_tensor(Tensor::random([classes, features], Distribution::Normal(0.0, 1.0), device)),
                 scale: Param::from_tensor(Tensor::from_data(TensorData::new(vec![c.cosine_scale as f32], [1]), device)),
             }),
+            HeadKind::Simh => Head::Simh(SimhHead::new(features, classes, device)),
         }
     }
 
@@ -262,6 +341,7 @@ impl Head {
             Head::Hopfield(_) => HeadKind::Hopfield,
             Head::Mlp(_) => HeadKind::Mlp,
             Head::Cosine(_) => HeadKind::Cosine,
+            Head::Simh(_) => HeadKind::Simh,
         }
     }
 
@@ -275,6 +355,7 @@ impl Head {
             }
             Head::Mlp(m) => (m.output.forward(relu(m.hidden.forward(h))), None),
             Head::Cosine(c) => (c.forward(h), None),
+            Head::Simh(m) => (m.forward(h), None),
         }
     }
 
@@ -292,6 +373,8 @@ impl Head {
                 let [classes, features] = c.prototypes.shape().dims();
                 (classes * features) as u64
             }
+            // Evaluation runs the memory unit alone (the authors' `compress()`).
+            Head::Simh(m) => macs::linear(&m.value, 1) + macs::linear(&m.output, 1),
         }
     }
 }

@@ -122,6 +122,61 @@ impl MobileNetV3Config {
         }
     }
 
+    /// The large table anchored where the SMLDist authors' teacher is (blocks 6, 11 and 14 of
+    /// 15; `examples/train_realworld.toml`, `[[model.model.layers]]`, `anchor = true`), so that
+    /// [`MobileNetV3Config::authors_student`] has the same anchor shapes.
+    pub fn authors_teacher(width: f64) -> Self {
+        let mut c = MobileNetV3Config::large(width);
+        for (i, block) in c.blocks.iter_mut().enumerate() {
+            block.anchor = [6, 11, 14].contains(&(i + 1));
+        }
+        c
+    }
+
+    /// The SMLDist authors' student of [`MobileNetV3Config::authors_teacher`]: their student
+    /// table (`[[student_model.model.layers]]`) is their teacher's with blocks 2, 5, 9, 10 and 14
+    /// removed ([`MobileNetV3Config::without_blocks`]: block 3 takes block 2's stride, block 13
+    /// block 14's anchor), then edited: kernels 5, 9, 5, 5 and 9 in blocks 3, 6, 8, 11 and 15
+    /// (theirs: 3, 5, 3, 3, 5) and block 7's stride moved to block 8. Same widths, so every
+    /// anchor and the pooled feature keep the teacher's shapes (no adapters).
+    pub fn authors_student(width: f64) -> Self {
+        let mut c = MobileNetV3Config::authors_teacher(width).without_blocks(&[2, 5, 9, 10, 14]);
+        // Teacher block number → (kernel, stride) in the authors' student.
+        const EDITS: [(usize, usize, usize); 6] = [(3, 5, 2), (6, 9, 1), (7, 3, 1), (8, 5, 2), (11, 5, 1), (15, 9, 1)];
+        let kept: Vec<usize> = (1..=15).filter(|b| ![2, 5, 9, 10, 14].contains(b)).collect();
+        for (teacher_block, kernel, stride) in EDITS {
+            let i = kept.iter().position(|&b| b == teacher_block).expect("an edited block is kept");
+            c.blocks[i].kernel = kernel;
+            c.blocks[i].stride = stride;
+        }
+        c
+    }
+
+    /// This table without the `drop`ped blocks (1-based), keeping every anchor's output shape: a
+    /// dropped block's stride moves to the next kept block, and a dropped anchor to the kept
+    /// block before it; input channels follow from the blocks kept.
+    pub fn without_blocks(mut self, drop: &[usize]) -> Self {
+        let mut kept: Vec<BlockSpec> = Vec::with_capacity(self.blocks.len());
+        let mut carried_stride = 1;
+        for (i, block) in self.blocks.iter().enumerate() {
+            if drop.contains(&(i + 1)) {
+                carried_stride *= block.stride;
+                if block.anchor {
+                    if let Some(previous) = kept.last_mut() {
+                        previous.anchor = true;
+                    }
+                }
+                continue;
+            }
+            let mut block = block.clone();
+            block.stride *= carried_stride;
+            carried_stride = 1;
+            kept.push(block);
+        }
+        self.blocks = kept;
+        self
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         self.classifier.validate()?;
         if !(self.width.is_finite() && self.width > 0.0 && self.width <= 4.0) {

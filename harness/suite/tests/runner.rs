@@ -359,6 +359,7 @@ fn killed_after(dir: &std::path::Path, epoch: usize, identity: &str, trained_sam
         augment_word_pos: "0".into(),
         average_updates: None,
         objective: serde_json::Value::Null,
+        plateau: None,
     };
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join(format!("state-{epoch}.json")), serde_json::to_vec(&state).unwrap()).unwrap();

@@ -1,5 +1,6 @@
 //! Training settings, validated once when a run is set up.
 
+use crate::optim::{OptimizerKind, PlateauConfig, Schedule};
 use crate::search::SearchConfig;
 use crate::TrainError;
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,17 @@ pub struct TrainConfig {
     /// validation, so that the test split is read once, by the final configuration).
     #[serde(skip_serializing_if = "TestSplit::is_scored")]
     pub test_split: TestSplit,
+    /// The optimiser of the network weights: `adamw` (harbench's) or `ranger` (the SMLDist
+    /// authors'; RAdam + Lookahead).
+    #[serde(skip_serializing_if = "OptimizerKind::is_adamw")]
+    pub optimizer: OptimizerKind,
+    /// The learning-rate schedule: `cosine` (warm-up, then cosine decay) or `plateau`
+    /// (ReduceLROnPlateau on the last batch's loss, the SMLDist authors').
+    #[serde(skip_serializing_if = "Schedule::is_cosine")]
+    pub schedule: Schedule,
+    /// ReduceLROnPlateau's settings, used with `schedule: plateau`.
+    #[serde(skip_serializing_if = "PlateauConfig::is_default")]
+    pub plateau: PlateauConfig,
 }
 
 /// Whether a run evaluates its models on the test split.
@@ -107,6 +119,9 @@ impl Default for TrainConfig {
             search: SearchConfig::default(),
             keep: Keep::Best,
             test_split: TestSplit::Scored,
+            optimizer: OptimizerKind::Adamw,
+            schedule: Schedule::Cosine,
+            plateau: PlateauConfig::default(),
         }
     }
 }
@@ -187,6 +202,15 @@ impl TrainConfig {
         if self.warmup_epochs >= self.epochs && self.epochs > 1 {
             return bad("warmup_epochs", format!("{} warm-up epochs leave nothing of {} epochs", self.warmup_epochs, self.epochs));
         }
+        if self.schedule == Schedule::Plateau && self.warmup_epochs > 0 {
+            return bad(
+                "warmup_epochs",
+                format!("schedule `plateau` does not warm up: set warmup_epochs to 0 (it is {})", self.warmup_epochs),
+            );
+        }
+        if let Err(message) = self.plateau.validate() {
+            return bad("plateau", message);
+        }
         Ok(())
     }
 }
@@ -240,6 +264,18 @@ pub struct TrainSettings {
     /// [default: scored].
     #[arg(long)]
     pub test_split: Option<TestSplit>,
+    /// The optimiser: `adamw`, or `ranger` (RAdam + Lookahead, the SMLDist authors') [default: adamw].
+    #[arg(long)]
+    pub optimizer: Option<OptimizerKind>,
+    /// The learning-rate schedule: `cosine` (warm-up, then cosine decay), or `plateau`
+    /// (ReduceLROnPlateau on the last batch's training loss, the SMLDist authors'; needs
+    /// --warmup-epochs 0) [default: cosine].
+    #[arg(long)]
+    pub schedule: Option<Schedule>,
+    /// ReduceLROnPlateau's settings (a suite's `train: {plateau: {factor, patience, cooldown,
+    /// threshold, min_lr}}`) [default: the SMLDist authors' 0.85, 5, 5, 1e-7, 1e-5].
+    #[arg(skip)]
+    pub plateau: Option<PlateauConfig>,
 }
 
 impl TrainSettings {
@@ -264,6 +300,9 @@ impl TrainSettings {
             search: base.search.clone(),
             keep: self.keep.unwrap_or(base.keep),
             test_split: self.test_split.unwrap_or(base.test_split),
+            optimizer: self.optimizer.unwrap_or(base.optimizer),
+            schedule: self.schedule.unwrap_or(base.schedule),
+            plateau: self.plateau.unwrap_or(base.plateau),
         }
     }
 }

@@ -61,6 +61,9 @@ pub struct LoopState {
     /// The objective's own state ([`crate::Objective::state`]; null for cross-entropy).
     #[serde(default)]
     pub objective: serde_json::Value,
+    /// ReduceLROnPlateau's state, with `schedule: plateau`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plateau: Option<crate::optim::Plateau>,
 }
 
 impl LoopState {

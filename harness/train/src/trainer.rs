@@ -6,12 +6,13 @@ use crate::batches::SplitData;
 use crate::config::{learning_rate, Keep, TrainConfig, ValidTrainConfig};
 use crate::ema::WeightAverage;
 use crate::metrics::{Confusion, Metrics};
+use crate::optim::{torch_adam, Plateau, Schedule};
 use crate::resume::{EpochCheckpoints, LoopState, Tensors};
 use crate::search::{select, ArchStep, SearchReport};
 use crate::TrainError;
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
 use harbench_data::cache::Prepared;
 use harbench_data::progress::Progress;
@@ -125,6 +126,10 @@ pub trait Objective {
     fn pretrain_epochs(&self) -> usize {
         0
     }
+    /// How the pre-training epochs are optimised.
+    fn pretrain_optimizer(&self) -> PretrainOptimizer {
+        PretrainOptimizer::Run
+    }
     /// The scalar loss of one batch (on the autodiff device).
     fn loss(&mut self, module: &Self::Module, batch: &Batch) -> Result<Tensor<1>, TrainError>;
     /// True when an epoch checkpoint (the module, the optimiser and [`Objective::state`]) is the
@@ -143,6 +148,17 @@ pub trait Objective {
     fn restore(&mut self, _state: &serde_json::Value) -> Result<(), String> {
         Ok(())
     }
+}
+
+/// The optimiser of [`Stage::Pretrain`]'s epochs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PretrainOptimizer {
+    /// The run's optimiser (`optimizer`, `weight_decay`), one for all pre-training epochs, at
+    /// the constant peak `lr` (FSP, AB, FT, harbench's SMLDist).
+    Run,
+    /// `torch.optim.Adam` at a constant `lr`, a fresh one every `phase_epochs` epochs: the
+    /// SMLDist authors' stage phases (a new Adam per anchor).
+    AdamPerPhase { lr: f64, phase_epochs: usize },
 }
 
 /// Plain supervised training: cross-entropy (optionally label-smoothed) of the model's logits.
@@ -258,7 +274,7 @@ pub fn fit<O: Objective>(
     }
     // Trainable parameters only (burn's num_params also counts batch-norm running statistics).
     let parameters = objective.student(&module).trainable_params();
-    let new_optimizer = || AdamWConfig::new().with_weight_decay(config.weight_decay as f32).init();
+    let new_optimizer = || config.optimizer.build(config.weight_decay);
 
     // Incomplete last batches are dropped: batch normalisation needs more than one sample.
     let steps_per_epoch = train_set.len() / config.batch_size;
@@ -289,8 +305,18 @@ pub fn fit<O: Objective>(
     // seeded apart from the main epochs so that adding a stage does not reorder them.
     // A saved state holds the pre-trained module.
     let pretrain = if saved.is_some() { 0 } else { objective.pretrain_epochs() };
+    let pretrain_optimizer = objective.pretrain_optimizer();
     let mut optimizer = new_optimizer();
     for epoch in 1..=pretrain {
+        let pretrain_lr = match pretrain_optimizer {
+            PretrainOptimizer::Run => config.lr,
+            PretrainOptimizer::AdamPerPhase { lr, phase_epochs } => {
+                if (epoch - 1) % phase_epochs.max(1) == 0 {
+                    optimizer = torch_adam();
+                }
+                lr
+            }
+        };
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(1_000_033).wrapping_add(epoch as u64 + (1 << 40))));
         progress.start(&format!("pre-training {epoch}/{pretrain}"), Some(steps_per_epoch as u64));
         let mut loss_sum = 0.0;
@@ -302,7 +328,7 @@ pub fn fit<O: Objective>(
             let (x, y) = train_set.batch(rows, &train_device);
             let batch = Batch { x, y, rows, epoch, stage: Stage::Pretrain };
             let value;
-            (module, value) = network_step(objective, module, &batch, b + 1, &mut optimizer, config.lr, arch_step.as_ref())?;
+            (module, value) = network_step(objective, module, &batch, b + 1, &mut optimizer, pretrain_lr, arch_step.as_ref())?;
             loss_sum += value;
             progress.advance(1);
         }
@@ -328,6 +354,7 @@ pub fn fit<O: Objective>(
     let patience_ran_out = |epoch: usize, best_epoch: usize| config.patience.is_some_and(|p| epoch - best_epoch >= p);
     let mut first_epoch = 1;
     let mut earlier_seconds = 0.0;
+    let mut plateau = (config.schedule == Schedule::Plateau).then(|| Plateau::new(config.lr));
     if let Some(saved) = &saved {
         let state = &saved.state;
         module = saved.module(module)?;
@@ -347,6 +374,12 @@ pub fn fit<O: Objective>(
             message: format!("augment_word_pos '{}' is not a number", state.augment_word_pos),
         })?;
         augment_rng.set_word_pos(word_pos);
+        if plateau.is_some() {
+            plateau = Some(state.plateau.ok_or_else(|| TrainError::Checkpoint {
+                path: checkpoints.map(|c| c.dir.display().to_string()).unwrap_or_default(),
+                message: "the saved state has no plateau schedule state".into(),
+            })?);
+        }
         objective.restore(&state.objective).map_err(|message| TrainError::Checkpoint {
             path: checkpoints.map(|c| c.dir.display().to_string()).unwrap_or_default(),
             message: format!("the objective's saved state: {message}"),
@@ -379,6 +412,7 @@ pub fn fit<O: Objective>(
         progress.start(&format!("epoch {epoch}/{}", config.epochs), Some(steps_per_epoch as u64));
         let epoch_start = Instant::now();
         let mut loss_sum = 0.0;
+        let mut last_loss = 0.0;
         for (b, rows) in order.chunks_exact(config.batch_size).enumerate() {
             if stop.load(Ordering::Relaxed) {
                 interrupted = true;
@@ -386,9 +420,13 @@ pub fn fit<O: Objective>(
             }
             let (x, y) = train_set.augmented_batch(rows, &train_device, config.augment_scale, config.augment_jitter, &mut augment_rng);
             let batch = Batch { x, y, rows, epoch, stage: Stage::Main };
-            let lr = learning_rate(config.lr, step, warmup_steps, total_steps);
+            let lr = match &plateau {
+                Some(plateau) => plateau.lr,
+                None => learning_rate(config.lr, step, warmup_steps, total_steps),
+            };
             let value;
             (module, value) = network_step(objective, module, &batch, b + 1, &mut optimizer, lr, arch_step.as_ref())?;
+            last_loss = value;
             if let Some(arch) = arch_step.as_mut() {
                 let objective = &*objective;
                 module = arch.step(module, |m: &O::Module| objective.student(m), val_set, config.search.arch_lr, device);
@@ -407,6 +445,11 @@ pub fn fit<O: Objective>(
         }
         progress.finish();
         epochs_run = epoch;
+        // The authors step ReduceLROnPlateau with the epoch's last batch loss (ignite's
+        // `engine.state.output`), not a validation score.
+        if let Some(plateau) = plateau.as_mut() {
+            plateau.step(last_loss, &config.plateau);
+        }
         let eval_model = evaluated(&module, &average, objective);
         let val = evaluate(&eval_model, val_set, classes, device);
         history.push(EpochLog {
@@ -438,6 +481,7 @@ pub fn fit<O: Objective>(
                 augment_word_pos: augment_rng.get_word_pos().to_string(),
                 average_updates: average.as_ref().map(WeightAverage::updates),
                 objective: objective.state(),
+                plateau,
             };
             let average = average.as_ref().map(WeightAverage::model);
             checkpoints.save(&state, Tensors { module: &module, optimizer: &optimizer, best: best_model, average })?;

@@ -266,6 +266,24 @@ pub fn conditional_logits_loss(z_s: Tensor<2>, z_t: Tensor<2>, labels: Tensor<1,
     (q.clone() * (q.clamp_min(1e-30).log() - log_s)).sum() * (temperature * temperature / batch)
 }
 
+/// The SMLDist authors' logits loss (`LogitsDistillingLoss`, `tasnem_har/models/loss_functions.py`,
+/// with `HintonCrossEntropyLoss`'s defaults ratio 1 and temperature 1), transcribed as released:
+/// the student's output `p` (its head's training output) and the teacher's `t` are each divided
+/// by their L2 norm and softmaxed; rows where the teacher's argmax is not the label take
+/// `hardness · onehot(y)` instead; both are softmaxed again, and the loss is
+/// `CE(onehot(y), p̃) + CE(t̃, p̃)` with `CE(a, b) = mean_rows(−Σ a·ln b)`.
+pub fn authors_logits_loss(output: Tensor<2>, teacher: Tensor<2>, labels: Tensor<1, Int>, hardness: f64) -> Tensor<1> {
+    let [b, k] = output.dims();
+    let unit = |z: Tensor<2>| z.clone() / z.powi_scalar(2).sum_dim(1).sqrt();
+    let p = softmax(softmax(unit(output), 1), 1);
+    let onehot: Tensor<2> = labels.clone().one_hot::<2>(k).float();
+    let right: Tensor<2> = teacher.clone().argmax(1).equal(labels.reshape([b, 1])).float();
+    let soft = softmax(unit(teacher), 1) * right.clone() + onehot.clone() * hardness * (right.ones_like() - right);
+    let target = softmax(soft, 1);
+    let log_p = p.log();
+    -((onehot + target) * log_p).sum() / b as f64
+}
+
 /// `KL(α_t ‖ α_s^T)` averaged over the batch, with both associations over the teacher's memory.
 pub fn memory_loss(q_t: Tensor<2>, q_s: Tensor<2>, patterns: Tensor<2>, beta: f64) -> Tensor<1> {
     let batch = q_t.dims()[0] as f64;

@@ -1,0 +1,105 @@
+//! The SMLDist authors' head and logits loss against a PyTorch transcription of their code
+//! (`tests/reference/authors_smldist.py`: `SelfAdaptiveIntuitionMemoryHead` over hflayers'
+//! `Hopfield`, `LogitsDistillingLoss`); its printed constants are read from `authors_smldist.out`.
+
+use burn::module::Param;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use harbench_distill::methods::smldist::authors_logits_loss;
+use harbench_models::device::test_device;
+use harbench_models::heads::SimhHead;
+
+#[allow(dead_code)]
+mod reference {
+    include!("../../../tests/reference/authors_smldist.out");
+}
+
+/// The script's `gen`: `scale · (sin(0.37 i + phase) + 0.1 cos(1.7 i))`, C order, as f32.
+fn gen<const D: usize>(shape: [usize; D], phase: f64, scale: f64, device: &Device) -> Tensor<D> {
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n).map(|i| (scale * ((0.37 * i as f64 + phase).sin() + 0.1 * (1.7 * i as f64).cos())) as f32).collect();
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap().into_iter().map(f64::from).collect()
+}
+
+fn assert_close(mine: &[f64], theirs: &[f64], what: &str) {
+    assert_eq!(mine.len(), theirs.len(), "{what}: length");
+    for (i, (m, t)) in mine.iter().zip(theirs).enumerate() {
+        assert!((m - t).abs() <= 2e-5 * t.abs().max(1.0), "{what}[{i}]: {m} vs reference {t}");
+    }
+}
+
+/// A torch `[out, in]` weight as burn's `[in, out]` parameter.
+fn weight(torch: Tensor<2>) -> Param<Tensor<2>> {
+    Param::from_tensor(torch.transpose())
+}
+
+/// The script's scenario 1: F = 6 features, K = 3 classes.
+fn head(device: &Device) -> SimhHead {
+    let mut head = SimhHead::new(6, 3, device);
+    head.norm.gamma = Param::from_tensor(gen([6], 0.2, 0.1, device) + 1.0);
+    head.norm.beta = Some(Param::from_tensor(gen([6], 0.4, 0.1, device)));
+    head.value.weight = weight(gen([6, 6], 0.5, 0.3, device));
+    head.value.bias = Some(Param::from_tensor(gen([6], 0.6, 0.1, device)));
+    head.output.weight = weight(gen([3, 6], 0.7, 0.3, device));
+    head.output.bias = Some(Param::from_tensor(gen([3], 0.8, 0.1, device)));
+    head.intuition.weight = weight(gen([3, 6], 0.9, 0.3, device));
+    head.intuition.bias = Some(Param::from_tensor(gen([3], 1.0, 0.1, device)));
+    head.mix = Param::from_tensor(Tensor::from_data(TensorData::new(vec![0.3f32, -0.2], [2]), device));
+    head
+}
+
+fn cross_entropy(z: Tensor<2>, labels: &[i64]) -> Tensor<1> {
+    let [b, k] = z.dims();
+    let y = Tensor::<1, Int>::from_data(TensorData::new(labels.to_vec(), [b]), &z.device());
+    -(burn::tensor::activation::log_softmax(z, 1) * y.one_hot::<2>(k).float()).sum() / b as f64
+}
+
+#[test]
+fn simh_head_evaluates_its_memory_unit_and_compresses_to_it() {
+    let device = test_device();
+    let x = gen([4, 6], 1.2, 1.0, &device);
+    let logits = head(&device).forward(x);
+    assert_close(&values(logits.clone()), &reference::SIMH_EVAL_LOGITS, "evaluation logits");
+    assert_close(&values(burn::tensor::activation::softmax(logits, 1)), &reference::SIMH_COMPRESSED, "compressed head");
+}
+
+#[test]
+fn simh_head_trains_on_the_mixture_as_the_authors_teacher_does() {
+    let ad = test_device().autodiff();
+    let head = head(&ad);
+    let out = head.forward(gen([4, 6], 1.2, 1.0, &ad));
+    assert_close(&values(out.clone()), &reference::SIMH_TRAIN_OUTPUT, "training output");
+    // The authors train their teacher with CrossEntropyLoss on that mixture of probabilities.
+    let loss = cross_entropy(out, &[0, 2, 1, 2]);
+    assert_close(&values(loss.clone()), &[reference::SIMH_TEACHER_CE], "teacher CE");
+    let grads = loss.backward();
+    let grad = |p: &Param<Tensor<1>>| values(p.val().grad(&grads).expect("a gradient"));
+    assert_close(&grad(&head.mix), &reference::SIMH_GRAD_W, "d CE / d w");
+    assert_close(&grad(head.intuition.bias.as_ref().unwrap()), &reference::SIMH_GRAD_INTUITION_BIAS, "d CE / d intuition bias");
+    assert_close(&grad(head.output.bias.as_ref().unwrap()), &reference::SIMH_GRAD_OUT_BIAS, "d CE / d out_proj bias");
+    assert_close(&grad(head.value.bias.as_ref().unwrap()), &reference::SIMH_GRAD_V_BIAS, "d CE / d value bias");
+    assert_close(&grad(&head.norm.gamma), &reference::SIMH_GRAD_NORM_WEIGHT, "d CE / d LayerNorm weight");
+}
+
+/// The script's scenario 2, where the teacher is wrong on rows 0, 1, 2 and 4.
+fn logits_loss(hardness: f64, device: &Device) -> (Tensor<2>, Tensor<1>) {
+    let p = burn::tensor::activation::softmax(gen([5, 4], 0.1, 2.0, device), 1).detach().require_grad();
+    let t = gen([5, 4], 0.7, 3.0, device);
+    let y = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1, 2, 3, 1], [5]), device);
+    let loss = authors_logits_loss(p.clone(), t, y, hardness);
+    (p, loss)
+}
+
+#[test]
+fn logits_distilling_loss_matches_the_authors() {
+    let ad = test_device().autodiff();
+    let (p, loss) = logits_loss(1.0, &ad);
+    assert_close(&values(loss.clone()), &[reference::LDL_LOSS], "LogitsDistillingLoss");
+    let grads = loss.backward();
+    assert_close(&values(p.grad(&grads).expect("a gradient")), &reference::LDL_GRAD, "d loss / d student output");
+    let (_, half) = logits_loss(0.5, &ad);
+    assert_close(&values(half), &[reference::LDL_LOSS_HARDNESS_HALF], "LogitsDistillingLoss, hardness 0.5");
+}
