@@ -113,6 +113,11 @@ pub trait Method: Send {
     fn pretrain_epochs(&self) -> usize {
         0
     }
+    /// How the pre-training epochs are optimised: the run's optimiser (most), or the SMLDist
+    /// authors' fresh Adam per stage phase.
+    fn pretrain_optimizer(&self) -> harbench_train::PretrainOptimizer {
+        harbench_train::PretrainOptimizer::Run
+    }
     /// The method's weighted loss terms for one batch. In [`Stage::Pretrain`] they are the
     /// whole objective; in [`Stage::Main`] cross-entropy and KD are added by the [`Mix`].
     fn loss(&mut self, parts: &Parts, f: &Features) -> Vec<Term>;

@@ -153,6 +153,9 @@ impl Objective for DistillObjective {
     fn pretrain_epochs(&self) -> usize {
         self.method.pretrain_epochs()
     }
+    fn pretrain_optimizer(&self) -> harbench_train::PretrainOptimizer {
+        self.method.pretrain_optimizer()
+    }
 
     /// The teacher cache needs no saving: it only spares recomputing the frozen teacher.
     fn resumable(&self) -> bool {

@@ -103,3 +103,134 @@ fn logits_distilling_loss_matches_the_authors() {
     let (_, half) = logits_loss(0.5, &ad);
     assert_close(&values(half), &[reference::LDL_LOSS_HARDNESS_HALF], "LogitsDistillingLoss, hardness 0.5");
 }
+
+mod code_preset {
+    use super::*;
+    use burn::module::Module;
+    use harbench_distill::run::shapes;
+    use harbench_distill::{registry, Context, Features};
+    use harbench_models::{HeadKind, Model, ModelConfig, ModelOutput};
+    use harbench_train::{PretrainOptimizer, Stage};
+    use serde_json::{json, Map, Value};
+
+    const C: usize = 6;
+    const L: usize = 64;
+    const K: usize = 4;
+
+    fn options(value: Value) -> Map<String, Value> {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn pair(teacher_heads: Vec<HeadKind>, device: &Device) -> (Model, ModelConfig) {
+        device.seed(5);
+        let teacher = ModelConfig::preset("mobilenetv3-large-1d-authors", Some(0.25)).unwrap();
+        let teacher = teacher.with_heads("teacher", teacher_heads).unwrap().build(C, K, device).valid();
+        (teacher, ModelConfig::preset("mobilenetv3-large-1d-authors-student", Some(0.25)).unwrap())
+    }
+
+    fn constant(out: ModelOutput) -> ModelOutput {
+        ModelOutput {
+            logits: out.logits.autodiff(),
+            pooled: out.pooled.autodiff(),
+            anchors: out.anchors.into_iter().map(|a| a.autodiff()).collect(),
+            memory_query: None,
+        }
+    }
+
+    #[test]
+    fn the_code_preset_sets_every_component_and_options_override_it() {
+        let (m, mix) = registry::build("smldist", &options(json!({"preset": "code"}))).unwrap();
+        assert_eq!(mix.ce, 0.0, "LogitsDistillingLoss holds the cross-entropy");
+        let config = m.config();
+        assert_eq!(config["preset"], "code");
+        assert_eq!(config["heads"], json!(["simh"]));
+        assert_eq!(config["logits"], "authors");
+        assert_eq!(config["anchors"], json!([0, 1]));
+        assert_eq!(m.pretrain_epochs(), 400, "two anchors × 200 epochs");
+        assert_eq!(m.pretrain_optimizer(), PretrainOptimizer::AdamPerPhase { lr: 1e-4, phase_epochs: 200 });
+        let (m, _) = registry::build("smldist", &options(json!({"preset": "code", "progressive_epochs": 3}))).unwrap();
+        assert_eq!(m.pretrain_epochs(), 6);
+        // The paper preset is unchanged by the new options: its resolved config names none of them.
+        let (paper, _) = registry::build("smldist", &options(json!({}))).unwrap();
+        let paper = paper.config();
+        for field in ["preset", "stage_phases", "stage_lr", "logits", "hardness", "copy_head"] {
+            assert!(paper.get(field).is_none(), "{field} in {paper}");
+        }
+        let err = registry::build("smldist", &options(json!({"preset": "code", "hardnes": 1}))).err().unwrap().to_string();
+        assert!(err.contains("hardnes"), "{err}");
+        let err = registry::build("smldist", &options(json!({"preset": "codes"}))).err().unwrap().to_string();
+        assert!(err.contains("codes"), "{err}");
+    }
+
+    #[test]
+    fn the_code_preset_copies_the_teachers_head_then_distils_one_anchor_per_phase_and_the_logits() {
+        let device = test_device();
+        let ad = device.clone().autodiff();
+        let (teacher, student_config) = pair(vec![HeadKind::Simh], &device);
+        let (mut m, _) = registry::build("smldist", &options(json!({"preset": "code", "progressive_epochs": 2}))).unwrap();
+        let student = m.student_config(&student_config).unwrap().build(C, K, &ad);
+        let labels: Vec<usize> = (0..8).map(|i| i % K).collect();
+        let ctx = Context {
+            student: shapes(&student, C, L, &device).0,
+            teacher: shapes(&teacher, C, L, &device).0,
+            classes: K,
+            train_labels: &labels,
+            seed: 0,
+            teacher_model: Some(&teacher),
+            sample: None,
+        };
+        assert_eq!(ctx.student.anchors, ctx.teacher.anchors, "the authors' pair needs no adapters");
+        let parts = m.build(&ctx, &ad).unwrap();
+        assert!(parts.items.is_empty(), "no adapters, no memory map");
+        let student = m.init_student(&ctx, student).unwrap();
+        let x = gen([4, C, L], 0.3, 1.0, &device);
+        // The copied head answers as the teacher's on the same pooled feature.
+        let pooled = teacher.forward(x.clone()).pooled;
+        let (theirs, mine) = (teacher.classifier().forward(pooled.clone()).logits, student.valid().classifier().forward(pooled).logits);
+        assert_close(&values(mine), &values(theirs), "copied head");
+
+        let t = constant(teacher.forward(x.clone()));
+        let s = student.forward(x.autodiff());
+        let y = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1, 2, 3], [4]), &ad);
+        let features = |epoch, stage| Features { student: &s, teacher: &t, labels: &y, rows: &[0, 1, 2, 3], epoch, stage };
+        let mse = |a: usize| values((s.anchors[a].clone() - t.anchors[a].clone()).powi_scalar(2).mean())[0];
+        for (epoch, anchor) in [(1, 0), (2, 0), (3, 1), (4, 1)] {
+            let terms = m.loss(&parts, &features(epoch, Stage::Pretrain));
+            assert_eq!(terms.len(), 1);
+            assert_close(&values(terms[0].value.clone()), &[mse(anchor)], &format!("stage phase at pre-training epoch {epoch}"));
+        }
+        let terms = m.loss(&parts, &features(1, Stage::Main));
+        let names: Vec<&str> = terms.iter().map(|t| t.name).collect();
+        assert_eq!(names, ["logits"], "LogitsDistillingLoss alone");
+        let expected = authors_logits_loss(s.logits.clone(), t.logits.clone(), y.clone(), 1.0);
+        assert_close(&values(terms[0].value.clone()), &values(expected), "main loss");
+        // The gradient reaches the student's copied head.
+        let grads = terms[0].value.clone().backward();
+        let head = match &student.classifier().heads[0] {
+            harbench_models::heads::Head::Simh(h) => h,
+            other => panic!("the student's head is {:?}", other.kind()),
+        };
+        assert!(head.mix.val().grad(&grads).is_some(), "the copied head trains");
+    }
+
+    #[test]
+    fn copying_a_head_the_student_does_not_have_is_a_clear_error() {
+        let device = test_device();
+        let ad = device.clone().autodiff();
+        let (teacher, student_config) = pair(vec![HeadKind::Hopfield], &device);
+        let (mut m, _) = registry::build("smldist", &options(json!({"preset": "code"}))).unwrap();
+        let student = m.student_config(&student_config).unwrap().build(C, K, &ad);
+        let ctx = Context {
+            student: shapes(&student, C, L, &device).0,
+            teacher: shapes(&teacher, C, L, &device).0,
+            classes: K,
+            train_labels: &[0, 1],
+            seed: 0,
+            teacher_model: Some(&teacher),
+            sample: None,
+        };
+        m.build(&ctx, &ad).unwrap();
+        let err = m.init_student(&ctx, student).err().unwrap().to_string();
+        assert!(err.contains("teacher: {heads: [simh]}"), "{err}");
+    }
+}

@@ -360,6 +360,8 @@ mod tests {
             ("ema-decay", d.ema_decay.to_string()),
             ("keep", "best".to_string()),
             ("test-split", "scored".to_string()),
+            ("optimizer", "adamw".to_string()),
+            ("schedule", "cosine".to_string()),
         ];
         let command = Cli::command();
         for (flag, value) in expected {
@@ -369,7 +371,8 @@ mod tests {
             assert!(help.ends_with(&format!("[default: {value}]")), "--{flag}: '{help}' should end in [default: {value}]");
         }
         assert_eq!((d.keep, d.test_split), (Keep::Best, TestSplit::Scored));
-        assert_eq!(command.get_arguments().count(), 12, "a new setting needs its default checked here");
+        assert_eq!((d.optimizer, d.schedule), (OptimizerKind::Adamw, Schedule::Cosine));
+        assert_eq!(command.get_arguments().count(), 14, "a new setting needs its default checked here");
     }
 
     #[test]
@@ -387,6 +390,13 @@ mod tests {
         assert!(err.contains("batch_size"), "{err}");
         let err = TrainConfig { lr: f64::NAN, ..Default::default() }.validate().unwrap_err().to_string();
         assert!(err.contains("`lr`"), "{err}");
+        let plateau = TrainConfig { schedule: Schedule::Plateau, ..Default::default() };
+        let err = plateau.validate().unwrap_err().to_string();
+        assert!(err.contains("warmup_epochs") && err.contains("set warmup_epochs to 0"), "{err}");
+        assert!(TrainConfig { warmup_epochs: 0, ..plateau.clone() }.validate().is_ok());
+        let bad = PlateauConfig { factor: 1.5, ..PlateauConfig::default() };
+        let err = TrainConfig { warmup_epochs: 0, plateau: bad, ..plateau }.validate().unwrap_err().to_string();
+        assert!(err.contains("plateau.factor"), "{err}");
         let err = TrainConfig { ema_decay: 1.0, ..Default::default() }.validate().unwrap_err().to_string();
         assert!(err.contains("ema_decay"), "{err}");
         assert!(TrainConfig::default().validate().is_ok());

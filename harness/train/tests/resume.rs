@@ -214,3 +214,34 @@ fn a_run_that_early_stopping_ended_is_not_trained_further_when_started_again() {
     let again = run(&d, &config, Some(&ckpt), &Silent, &never);
     assert_eq!(numbers(&again.outcome), numbers(&first.outcome));
 }
+
+#[test]
+fn the_authors_recipe_resumes_to_the_same_numbers_with_its_optimiser_and_plateau_state() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let d = synthetic();
+    let never = AtomicBool::new(false);
+    // A plateau that reduces at almost every epoch, so that its state matters after a resume.
+    let plateau = harbench_train::PlateauConfig { factor: 0.5, patience: 0, cooldown: 0, threshold: 0.5, min_lr: 0.0 };
+    let config = TrainConfig {
+        optimizer: harbench_train::OptimizerKind::Ranger,
+        schedule: harbench_train::Schedule::Plateau,
+        plateau,
+        warmup_epochs: 0,
+        weight_decay: 0.0,
+        ..config()
+    };
+    let whole = run(&d, &config, None, &Silent, &never);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let ckpt = checkpoints(tmp.path(), "run-ranger");
+    let stop = AtomicBool::new(false);
+    let first = run(&d, &config, Some(&ckpt), &StopAt { trigger: "epoch 3/4 loss", stop: &stop }, &stop);
+    assert_eq!(first.outcome.epochs_run, 2);
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(tmp.path().join("state-2.json")).unwrap()).unwrap();
+    let lr = state["plateau"]["lr"].as_f64().expect("the plateau's state is saved");
+    assert!(lr < config.lr, "two epochs at patience 0 reduced the rate: {lr}");
+
+    let resumed = run(&d, &config, Some(&ckpt), &Silent, &never);
+    assert_eq!(numbers(&resumed.outcome), numbers(&whole.outcome));
+    assert_eq!(weights(&resumed.model), weights(&whole.model));
+}

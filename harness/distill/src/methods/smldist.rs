@@ -13,6 +13,15 @@
 //!   `search`); `heads: [hopfield]` (or `[linear]` without memory) switches the search off.
 //!
 //! `L = (1−α)·CE + α·L_logits + λ_s·L_stage + λ_m·L_mem`; each term has its own switch.
+//!
+//! Two presets set every option at once (`options: {preset: code}`; options beside it override):
+//! `paper`, the above (the default), and `code`, what the authors' released code does
+//! (`chenrz925/SMLDist` @ 8903617, method.md §7): per-anchor stage phases of plain feature MSE
+//! with a fresh Adam (lr 1e-4) each, on anchors 1 and 2, before the main epochs and not after;
+//! the `simh` head copied whole from the teacher; `LogitsDistillingLoss` alone; no memory or
+//! frequency term. Each difference is one option, so the road between the presets is a set of
+//! single switches (docs/smldist.md). The authors' recipe (Ranger, ReduceLROnPlateau, batch 256)
+//! is the run's training settings, not the method's.
 
 use crate::method::{Context, Features, Method, Term};
 use crate::ops::{mse, resize_time, TINY};
@@ -23,8 +32,46 @@ use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use harbench_models::heads::{association, HopfieldHead};
 use harbench_models::{HeadKind, Model, ModelConfig};
+use harbench_train::PretrainOptimizer;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// Which reading of SMLDist a run's unset options come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// harbench's reconstruction of the paper's text (method.md §2–§4).
+    #[default]
+    Paper,
+    /// The authors' released code, component by component (method.md §7).
+    Code,
+}
+
+/// How stage distillation runs before the main epochs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StagePhases {
+    /// Anchor 1, then anchors 1–2, …, `progressive_epochs` each, with the run's optimiser at its
+    /// peak learning rate, and only when `lambda_stage` > 0 (the paper preset).
+    #[default]
+    Cumulative,
+    /// One phase per anchor of `anchors`, `progressive_epochs` each, matching that anchor alone,
+    /// each with a fresh Adam at `stage_lr` (the authors' `TASNeMStudentTrainTask`).
+    PerAnchor,
+}
+
+/// The logits term.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogitsLoss {
+    /// `α·τ²·KL` to the smoothed conditional target beside `(1−α)·CE` (the paper preset).
+    #[default]
+    Conditional,
+    /// The authors' `LogitsDistillingLoss` ([`authors_logits_loss`]), which holds its own
+    /// cross-entropy: `alpha`, `temperature` and `epsilon` are not used.
+    Authors,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -57,6 +104,40 @@ pub struct Config {
     pub epsilon: f64,
     /// The student's classifier heads; several are searched (method.md §4).
     pub heads: Vec<HeadKind>,
+    /// The preset the unset options came from (`paper` or `code`).
+    #[serde(skip_serializing_if = "is_default")]
+    pub preset: Preset,
+    /// `cumulative` (the paper preset) or `per_anchor` (the authors' phases).
+    #[serde(skip_serializing_if = "is_default")]
+    pub stage_phases: StagePhases,
+    /// Learning rate of the per-anchor phases' Adam [code: 1e-4].
+    #[serde(skip_serializing_if = "is_default_stage_lr")]
+    pub stage_lr: f64,
+    /// `conditional` (the paper preset) or `authors` (`LogitsDistillingLoss`).
+    #[serde(skip_serializing_if = "is_default")]
+    pub logits: LogitsLoss,
+    /// `LogitsDistillingLoss`'s hardness factor: the weight of the one-hot that replaces the
+    /// teacher's output where the teacher is wrong [code: 1].
+    #[serde(skip_serializing_if = "is_default_hardness")]
+    pub hardness: f64,
+    /// Start the student's whole classifier as a copy of the teacher's (the authors' code; the
+    /// heads and the pooled width must match) [paper: false].
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub copy_head: bool,
+}
+
+// Options added after the paper preset's records were written are left out of the resolved
+// config at their paper values, so that those records' method configs read as before.
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+fn is_default_stage_lr(value: &f64) -> bool {
+    *value == Config::default().stage_lr
+}
+
+fn is_default_hardness(value: &f64) -> bool {
+    *value == Config::default().hardness
 }
 
 impl Default for Config {
@@ -74,7 +155,65 @@ impl Default for Config {
             temperature: 4.0,
             epsilon: 0.1,
             heads: HeadKind::ALL.to_vec(),
+            preset: Preset::Paper,
+            stage_phases: StagePhases::Cumulative,
+            stage_lr: 1e-4,
+            logits: LogitsLoss::Conditional,
+            hardness: 1.0,
+            copy_head: false,
         }
+    }
+}
+
+impl Config {
+    /// The authors' released code (method.md §7): per-anchor MSE phases on anchors 1 and 2 of
+    /// 200 epochs each (Adam 1e-4), no stage term afterwards, the `simh` head copied from the
+    /// teacher, `LogitsDistillingLoss` alone, no memory or frequency term.
+    pub fn code() -> Self {
+        Config {
+            preset: Preset::Code,
+            lambda_stage: 0.0,
+            lambda_freq: 0.0,
+            anchors: vec![0, 1],
+            progressive_epochs: 200,
+            stage_phases: StagePhases::PerAnchor,
+            stage_lr: 1e-4,
+            lambda_memory: 0.0,
+            memory_init: false,
+            logits: LogitsLoss::Authors,
+            hardness: 1.0,
+            heads: vec![HeadKind::Simh],
+            copy_head: true,
+            ..Config::default()
+        }
+    }
+
+    /// `options` over the preset they name (`preset:`, `paper` when absent).
+    fn from_options(options: serde_json::Value) -> Result<Self, DistillError> {
+        let mut options = match options {
+            serde_json::Value::Null => serde_json::Map::new(),
+            serde_json::Value::Object(map) => map,
+            other => return Err(invalid(format!("options must be a mapping, not {other}"))),
+        };
+        let preset: Preset = match options.get("preset") {
+            None => Preset::Paper,
+            Some(name) => super::parse("smldist", name.clone())?,
+        };
+        let base = match preset {
+            Preset::Paper => Config::default(),
+            Preset::Code => Config::code(),
+        };
+        let mut merged = match serde_json::to_value(base).expect("plain config") {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("a struct serialises as a mapping"),
+        };
+        merged.append(&mut options);
+        super::parse("smldist", serde_json::Value::Object(merged))
+    }
+
+    /// Stage distillation trains anything at all (phases or a joint term).
+    fn distils_stages(&self) -> bool {
+        self.lambda_stage > 0.0 || (self.stage_phases == StagePhases::PerAnchor && self.progressive_epochs > 0)
     }
 }
 
@@ -154,7 +293,7 @@ fn invalid(message: String) -> DistillError {
 }
 
 pub fn build(params: serde_json::Value) -> Result<Box<dyn Method>, DistillError> {
-    let c: Config = super::parse("smldist", params)?;
+    let c = Config::from_options(params)?;
     for (field, value) in [("lambda_stage", c.lambda_stage), ("lambda_freq", c.lambda_freq), ("lambda_memory", c.lambda_memory)] {
         super::weight("smldist", field, value)?;
     }
@@ -168,6 +307,8 @@ pub fn build(params: serde_json::Value) -> Result<Box<dyn Method>, DistillError>
     if c.heads.is_empty() {
         return Err(invalid("`heads` is empty".into()));
     }
+    super::positive("smldist", "stage_lr", c.stage_lr)?;
+    super::weight("smldist", "hardness", c.hardness)?;
     if c.lambda_memory > 0.0 && !c.heads.contains(&HeadKind::Hopfield) {
         return Err(invalid(format!(
             "memory distillation (lambda_memory = {}) needs a hopfield head among `heads` {:?}; add it or set lambda_memory: 0",
@@ -340,6 +481,24 @@ pub fn ridge_fit(x: &[f32], y: &[f32], n: usize, p: usize, q: usize, lambda: f64
     (0..p).flat_map(|i| (0..q).map(move |j| (i, j))).map(|(i, j)| a[i * w + p + j] as f32).collect()
 }
 
+/// The authors' head initialisation: the student's classifier becomes a trainable copy of the
+/// teacher's whole classifier (`model.classifier.load_state_dict(teacher_model.classifier
+/// .state_dict())`), which needs the same heads on the same pooled width.
+fn copy_head(ctx: &Context, student: Model) -> Result<Model, DistillError> {
+    let teacher = ctx.teacher_model.ok_or_else(|| DistillError::Teacher("smldist's copy_head needs the teacher model".into()))?;
+    let (theirs, mine) = (teacher.classifier().kinds(), student.classifier().kinds());
+    if theirs != mine || ctx.teacher.pooled != ctx.student.pooled {
+        return Err(invalid(format!(
+            "copy_head copies the teacher's classifier ({theirs:?} on a {}-wide pooled feature) into the student ({mine:?} on {}): \
+             give both the same heads (suite: `teacher: {{heads: [simh]}}` for the code preset) and the same pooled width",
+            ctx.teacher.pooled, ctx.student.pooled
+        )));
+    }
+    let device = student.classifier().devices().into_iter().next().expect("a classifier has parameters");
+    let copy = teacher.classifier().clone().train().fork(&device);
+    Ok(student.with_classifier(copy))
+}
+
 fn values(t: Tensor<2>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 values")
 }
@@ -349,11 +508,12 @@ impl SmlDist {
         self.bases.entry(length).or_insert_with(|| dft_basis(length, device)).clone()
     }
 
-    /// Mean stage loss over the first `count` anchors.
-    fn stage(&mut self, parts: &Parts, f: &Features, count: usize) -> Tensor<1> {
-        let anchors: Vec<usize> = self.c.anchors.iter().copied().take(count).collect();
+    /// Mean stage loss over the anchors at `slots` of `anchors`.
+    fn stage(&mut self, parts: &Parts, f: &Features, slots: Range<usize>) -> Tensor<1> {
+        let count = slots.len();
+        let anchors: Vec<(usize, usize)> = slots.map(|slot| (slot, self.c.anchors[slot])).collect();
         let mut total: Option<Tensor<1>> = None;
-        for (slot, &a) in anchors.iter().enumerate() {
+        for &(slot, a) in &anchors {
             let mut fs = f.student.anchors[a].clone();
             if let Some(part) = self.adapters[slot] {
                 fs = parts.conv(part).forward(fs);
@@ -368,7 +528,7 @@ impl SmlDist {
                 Some(t) => t + l,
             });
         }
-        total.expect("at least one anchor") / anchors.len() as f64
+        total.expect("at least one anchor") / count as f64
     }
 }
 
@@ -387,7 +547,7 @@ impl Method for SmlDist {
 
     fn build(&mut self, ctx: &Context, device: &Device) -> Result<Parts, DistillError> {
         let mut parts = Parts::default();
-        if self.c.lambda_stage > 0.0 {
+        if self.c.distils_stages() {
             super::anchors_exist("smldist", &self.c.anchors, &ctx.student, &ctx.teacher)?;
             for &a in &self.c.anchors {
                 let ((cs, _), (ct, lt)) = (ctx.student.anchors[a], ctx.teacher.anchors[a]);
@@ -421,6 +581,9 @@ impl Method for SmlDist {
     }
 
     fn init_student(&mut self, ctx: &Context, student: Model) -> Result<Model, DistillError> {
+        if self.c.copy_head {
+            return copy_head(ctx, student);
+        }
         if !self.c.memory_init {
             return Ok(student);
         }
@@ -458,24 +621,39 @@ impl Method for SmlDist {
     }
 
     fn pretrain_epochs(&self) -> usize {
-        if self.c.lambda_stage > 0.0 {
-            self.c.progressive_epochs * self.c.anchors.len()
-        } else {
-            0
+        match self.c.stage_phases {
+            StagePhases::Cumulative if self.c.lambda_stage > 0.0 => self.c.progressive_epochs * self.c.anchors.len(),
+            StagePhases::Cumulative => 0,
+            StagePhases::PerAnchor => self.c.progressive_epochs * self.c.anchors.len(),
+        }
+    }
+
+    fn pretrain_optimizer(&self) -> PretrainOptimizer {
+        match self.c.stage_phases {
+            StagePhases::Cumulative => PretrainOptimizer::Run,
+            StagePhases::PerAnchor => PretrainOptimizer::AdamPerPhase { lr: self.c.stage_lr, phase_epochs: self.c.progressive_epochs },
         }
     }
 
     fn loss(&mut self, parts: &Parts, f: &Features) -> Vec<Term> {
         if f.stage == harbench_train::Stage::Pretrain {
-            // Progressive phase: anchor 1, then anchors 1–2, … (epochs are 1-based).
-            let count = (f.epoch - 1) / self.c.progressive_epochs.max(1) + 1;
-            return vec![Term::new("stage", self.stage(parts, f, count.min(self.c.anchors.len())))];
+            // Epochs are 1-based; phase k covers epochs k·E+1 ..= (k+1)·E.
+            let phase = ((f.epoch - 1) / self.c.progressive_epochs.max(1)).min(self.c.anchors.len() - 1);
+            let slots = match self.c.stage_phases {
+                // Anchor 1, then anchors 1–2, …
+                StagePhases::Cumulative => 0..phase + 1,
+                StagePhases::PerAnchor => phase..phase + 1,
+            };
+            return vec![Term::new("stage", self.stage(parts, f, slots))];
         }
         let mut terms = Vec::new();
-        if self.c.alpha < 1.0 {
+        if self.c.logits == LogitsLoss::Authors {
+            let l = authors_logits_loss(f.student.logits.clone(), f.teacher.logits.clone(), f.labels.clone(), self.c.hardness);
+            terms.push(Term::new("logits", l));
+        } else if self.c.alpha < 1.0 {
             terms.push(Term::new("ce", cross_entropy(f.student.logits.clone(), f.labels.clone()) * (1.0 - self.c.alpha)));
         }
-        if self.c.alpha > 0.0 {
+        if self.c.logits == LogitsLoss::Conditional && self.c.alpha > 0.0 {
             let l = conditional_logits_loss(
                 f.student.logits.clone(),
                 f.teacher.logits.clone(),
@@ -486,7 +664,7 @@ impl Method for SmlDist {
             terms.push(Term::new("logits", l * self.c.alpha));
         }
         if self.c.lambda_stage > 0.0 {
-            let l = self.stage(parts, f, self.c.anchors.len());
+            let l = self.stage(parts, f, 0..self.c.anchors.len());
             terms.push(Term::new("stage", l * self.c.lambda_stage));
         }
         if self.c.lambda_memory > 0.0 {
