@@ -30,6 +30,10 @@ fn expected(channels: usize) -> Vec<(&'static str, f64, usize, [[usize; 2]; 3])>
         // MobileNetV3-Small at width 0.5: stem stride 2 then blocks of strides 2, 2 | 2 | 2.
         ("mobilenetv3-small-1d", 0.5, 288, [[16, 16], [24, 8], [48, 4]]),
         ("mobilenetv3-large-1d", 0.5, 480, [[24, 16], [56, 8], [80, 4]]),
+        // The SMLDist authors' anchors (blocks 6, 11, 14): the same stage ends' shapes; their
+        // student (blocks 2, 5, 9, 10, 14 dropped, strides moved) keeps every one of them.
+        ("mobilenetv3-large-1d-authors", 0.5, 480, [[24, 16], [56, 8], [80, 4]]),
+        ("mobilenetv3-large-1d-authors-student", 0.5, 480, [[24, 16], [56, 8], [80, 4]]),
     ]
 }
 

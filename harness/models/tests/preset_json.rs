@@ -27,7 +27,9 @@ const EXPECTED: &[(&str, &str)] = &[
 
 #[test]
 fn preset_json_is_byte_identical_to_the_hand_written_enum() {
-    assert_eq!(preset_names(), EXPECTED.iter().map(|(n, _)| *n).collect::<Vec<_>>());
+    // Presets added later (the SMLDist authors' pair) are new strings; these must not change.
+    let names = preset_names();
+    assert!(EXPECTED.iter().all(|(n, _)| names.contains(n)), "{names:?}");
     for &(name, json) in EXPECTED {
         let config = ModelConfig::preset(name, Some(1.0)).unwrap();
         assert_eq!(serde_json::to_string(&config).unwrap(), json, "{name}");
