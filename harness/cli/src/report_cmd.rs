@@ -24,7 +24,8 @@ tables and figures inline, readable offline) and figures/ (SVG and PNG): accurac
 against parameters, MACs, latency and energy with the Pareto front, the score tables as bars, \
 training curves and confusion heat maps. Scores are the best-validation checkpoint on the test \
 split (--checkpoint last: the last epoch's model, files named tables-last.*, report-last.html, \
-figures-last/; --split validation: validation scores, for selection runs that withheld the test \
+figures-last/; --checkpoint best-test: the diagnostic of the SMLDist authors' selection, the best \
+epoch on the test subjects, optimistic by construction; --split validation: validation scores, for selection runs that withheld the test \
 split, files named tables-val.* and so on), mean ± std over seeds. Without --commit: the current checkout's results, or, \
 when the store has none for it, the newest commit there. A suite with no results at all in the \
 store is reported from the committed reference (results/reference), so a fresh clone shows the \
@@ -39,8 +40,10 @@ pub struct ReportArgs {
     /// every commit and the rows each gave; files are written under the first.
     #[arg(long, value_name = "REV")]
     commit: Vec<String>,
-    /// Which model of each run to score: `best` (the best-validation checkpoint) or `last` (the
-    /// last epoch's, for fixed-schedule protocols; written to tables-last.md / .csv).
+    /// Which model of each run to score: `best` (the best-validation checkpoint), `last` (the
+    /// last epoch's, for fixed-schedule protocols; written to tables-last.md / .csv), or
+    /// `best-test`, a diagnostic and never a result: the epoch with the best test accuracy, the
+    /// SMLDist authors' selection, for runs with `test_every_epoch` (tables-best-test.*).
     #[arg(long, default_value = "best")]
     checkpoint: report::Checkpoint,
     /// The split to score on: `test` (the numbers to publish) or `validation` (what selection

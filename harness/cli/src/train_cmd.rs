@@ -58,9 +58,10 @@ pub struct TrainArgs {
     seed: u64,
     #[command(flatten)]
     settings: TrainSettings,
-    /// Classifier heads on the pooled feature, comma-separated: linear, hopfield, mlp, cosine.
-    /// Several heads are mixed and searched: their weights learn on validation batches, and the
-    /// best head (or pair) within --max-params / --max-latency-ms is kept (docs/smldist.md).
+    /// Classifier heads on the pooled feature, comma-separated: linear, hopfield, mlp, cosine,
+    /// or simh alone (the SMLDist authors' intuition-memory head, docs/smldist.md). Several heads
+    /// are mixed and searched: their weights learn on validation batches, and the best head (or
+    /// pair) within --max-params / --max-latency-ms is kept (docs/smldist.md).
     #[arg(long, value_delimiter = ',', value_parser = parse_head)]
     heads: Vec<HeadKind>,
     /// Classifier heads of the in-process teacher (SMLDist's memory distillation needs hopfield).

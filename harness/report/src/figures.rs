@@ -297,7 +297,7 @@ pub fn confusions(plan: &Plan, records: &[&RunRecord], checkpoint: Checkpoint, s
             let mut map: Option<ConfusionMap> = None;
             for r in group(records, &dataset, &model, &method).into_iter().filter(|r| r.finished()) {
                 let Some(output) = &r.output else { continue };
-                let Some(scores) = split.of(checkpoint.scores(&output.outcome)) else { continue };
+                let Some(scores) = checkpoint.scores(&output.outcome).and_then(|s| split.of(s)) else { continue };
                 let counts = &scores.confusion;
                 let m = map.get_or_insert_with(|| ConfusionMap {
                     dataset: dataset.clone(),

@@ -52,6 +52,8 @@ fn made_up() -> (Plan, Vec<RunRecord>) {
                     val_macro_f1: acc * e as f64 / 3.0,
                     samples_per_second: 100.0,
                     head_weights: vec![],
+                    test_accuracy: None,
+                    test_macro_f1: None,
                 })
                 .collect();
             r.output = Some(out);

@@ -44,6 +44,25 @@ pub struct Headline {
 }
 
 impl Headline {
+    /// The epoch of `history` with the highest test accuracy (the first of equals), when every
+    /// epoch was scored on the test split.
+    pub fn best_test(history: &[harbench_train::trainer::EpochLog]) -> Option<Self> {
+        let mut best: Option<(&harbench_train::trainer::EpochLog, f64)> = None;
+        for h in history {
+            let accuracy = h.test_accuracy?;
+            if best.is_none_or(|(_, a)| accuracy > a) {
+                best = Some((h, accuracy));
+            }
+        }
+        best.map(|(h, accuracy)| Headline {
+            epoch: h.epoch,
+            val_accuracy: h.val_accuracy,
+            val_macro_f1: h.val_macro_f1,
+            test_accuracy: Some(accuracy),
+            test_macro_f1: h.test_macro_f1,
+        })
+    }
+
     pub fn of(s: &Scores) -> Self {
         Headline {
             epoch: s.epoch,
@@ -81,6 +100,10 @@ pub struct RunRecord {
     pub model_config: Option<serde_json::Value>,
     pub best: Option<Headline>,
     pub last: Option<Headline>,
+    /// The epoch with the best test accuracy, when the run scored every epoch on the test split
+    /// (`test_every_epoch`): the SMLDist authors' selection, a diagnostic that nothing chooses by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_test: Option<Headline>,
     pub parameters: Option<usize>,
     /// True when the run's time budget cut training short.
     pub budget_exhausted: bool,
@@ -141,4 +164,32 @@ fn upgrade_output_v1(output: &mut serde_json::Map<String, serde_json::Value>) {
         }
     };
     output.insert("cost".into(), cost);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harbench_train::trainer::EpochLog;
+
+    fn epoch(epoch: usize, test_accuracy: Option<f64>) -> EpochLog {
+        EpochLog {
+            epoch,
+            train_loss: 1.0,
+            val_accuracy: 0.5 + epoch as f64 / 100.0,
+            val_macro_f1: 0.4,
+            samples_per_second: 1.0,
+            head_weights: vec![],
+            test_accuracy,
+            test_macro_f1: test_accuracy.map(|a| a - 0.1),
+        }
+    }
+
+    #[test]
+    fn best_test_is_the_first_epoch_of_highest_test_accuracy_and_needs_every_epoch_scored() {
+        let history = [epoch(1, Some(0.7)), epoch(2, Some(0.9)), epoch(3, Some(0.9)), epoch(4, Some(0.8))];
+        let h = Headline::best_test(&history).unwrap();
+        assert_eq!((h.epoch, h.test_accuracy, h.val_accuracy), (2, Some(0.9), 0.52));
+        assert!(Headline::best_test(&[epoch(1, None)]).is_none(), "a run without per-epoch test scores");
+        assert!(Headline::best_test(&[]).is_none());
+    }
 }

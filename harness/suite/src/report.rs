@@ -128,6 +128,10 @@ pub enum Checkpoint {
     /// The model after the last epoch (a fixed schedule; nothing selected). Where the validation
     /// split is small and noisy (UCI-HAR's three subjects), this is the number to quote.
     Last,
+    /// A diagnostic, never a result: the epoch with the best test accuracy, the SMLDist authors'
+    /// selection (their held-out probands are also their validation set). Only runs with
+    /// `test_every_epoch` have it; it shows how much that protocol inflates a row.
+    BestTest,
 }
 
 impl Checkpoint {
@@ -135,6 +139,7 @@ impl Checkpoint {
         match self {
             Checkpoint::Best => r.best.as_ref(),
             Checkpoint::Last => r.last.as_ref(),
+            Checkpoint::BestTest => r.best_test.as_ref(),
         }
     }
 
@@ -142,14 +147,16 @@ impl Checkpoint {
         match self {
             Checkpoint::Best => "Best-validation checkpoint",
             Checkpoint::Last => "Last-epoch model",
+            Checkpoint::BestTest => "Best epoch on the test subjects (the authors' protocol; optimistic, a diagnostic)",
         }
     }
 
-    /// The name `--checkpoint` takes: `best` or `last`.
+    /// The name `--checkpoint` takes: `best`, `last` or `best-test`.
     pub fn name(self) -> &'static str {
         match self {
             Checkpoint::Best => "best",
             Checkpoint::Last => "last",
+            Checkpoint::BestTest => "best-test",
         }
     }
 
@@ -159,6 +166,7 @@ impl Checkpoint {
         match self {
             Checkpoint::Best => "tables",
             Checkpoint::Last => "tables-last",
+            Checkpoint::BestTest => "tables-best-test",
         }
     }
 
@@ -167,14 +175,17 @@ impl Checkpoint {
         match self {
             Checkpoint::Best => "",
             Checkpoint::Last => "-last",
+            Checkpoint::BestTest => "-best-test",
         }
     }
 
-    /// The scores of this checkpoint in a run's output (with its confusion matrix).
-    pub fn scores(self, o: &harbench_train::TrainOutcome) -> &harbench_train::trainer::Scores {
+    /// The scores of this checkpoint in a run's output (with its confusion matrix); the
+    /// best-test diagnostic has none.
+    pub fn scores(self, o: &harbench_train::TrainOutcome) -> Option<&harbench_train::trainer::Scores> {
         match self {
-            Checkpoint::Best => &o.best,
-            Checkpoint::Last => &o.last,
+            Checkpoint::Best => Some(&o.best),
+            Checkpoint::Last => Some(&o.last),
+            Checkpoint::BestTest => None,
         }
     }
 }
@@ -182,10 +193,10 @@ impl Checkpoint {
 impl std::str::FromStr for Checkpoint {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        [Checkpoint::Best, Checkpoint::Last]
+        [Checkpoint::Best, Checkpoint::Last, Checkpoint::BestTest]
             .into_iter()
             .find(|c| c.name() == s)
-            .ok_or_else(|| format!("unknown checkpoint '{s}': best or last"))
+            .ok_or_else(|| format!("unknown checkpoint '{s}': best, last or best-test"))
     }
 }
 

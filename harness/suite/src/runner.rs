@@ -338,6 +338,7 @@ pub(crate) fn record(
         model_config: run.model.config().ok().map(|c| serde_json::to_value(c).expect("plain data serialises")),
         best: output.as_ref().map(|o| Headline::of(&o.outcome.best)),
         last: output.as_ref().map(|o| Headline::of(&o.outcome.last)),
+        best_test: output.as_ref().and_then(|o| Headline::best_test(&o.outcome.history)),
         parameters: output.as_ref().map(|o| o.outcome.parameters),
         budget_exhausted,
         unavailable: false,

@@ -461,6 +461,8 @@ fn exact_comparison_ignores_timings_and_names_the_first_differing_number() {
         val_macro_f1: 0.7,
         samples_per_second: 10.0,
         head_weights: vec![],
+        test_accuracy: None,
+        test_macro_f1: None,
     }];
     let mut a = reference.clone();
     a[1].output.as_mut().unwrap().outcome = history.clone();

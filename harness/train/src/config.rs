@@ -55,6 +55,11 @@ pub struct TrainConfig {
     /// ReduceLROnPlateau's settings, used with `schedule: plateau`.
     #[serde(skip_serializing_if = "PlateauConfig::is_default")]
     pub plateau: PlateauConfig,
+    /// Also score every epoch on the test split, for one diagnostic only: the best epoch on the
+    /// test subjects, the SMLDist authors' selection (optimistic; `harbench report --checkpoint
+    /// best-test`). Nothing in training reads these scores.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub test_every_epoch: bool,
 }
 
 /// Whether a run evaluates its models on the test split.
@@ -122,6 +127,7 @@ impl Default for TrainConfig {
             optimizer: OptimizerKind::Adamw,
             schedule: Schedule::Cosine,
             plateau: PlateauConfig::default(),
+            test_every_epoch: false,
         }
     }
 }
@@ -208,6 +214,9 @@ impl TrainConfig {
                 format!("schedule `plateau` does not warm up: set warmup_epochs to 0 (it is {})", self.warmup_epochs),
             );
         }
+        if self.test_every_epoch && !self.test_split.scored() {
+            return bad("test_every_epoch", "the test split is withheld (test_split: withheld): it cannot be scored every epoch".into());
+        }
         if let Err(message) = self.plateau.validate() {
             return bad("plateau", message);
         }
@@ -276,6 +285,11 @@ pub struct TrainSettings {
     /// threshold, min_lr}}`) [default: the SMLDist authors' 0.85, 5, 5, 1e-7, 1e-5].
     #[arg(skip)]
     pub plateau: Option<PlateauConfig>,
+    /// Also score every epoch on the test split, for the report's "best epoch on the test
+    /// subjects" diagnostic (the SMLDist authors' selection, optimistic); nothing in training
+    /// reads these scores [default: false].
+    #[arg(long)]
+    pub test_every_epoch: Option<bool>,
 }
 
 impl TrainSettings {
@@ -303,6 +317,7 @@ impl TrainSettings {
             optimizer: self.optimizer.unwrap_or(base.optimizer),
             schedule: self.schedule.unwrap_or(base.schedule),
             plateau: self.plateau.unwrap_or(base.plateau),
+            test_every_epoch: self.test_every_epoch.unwrap_or(base.test_every_epoch),
         }
     }
 }
@@ -362,6 +377,7 @@ mod tests {
             ("test-split", "scored".to_string()),
             ("optimizer", "adamw".to_string()),
             ("schedule", "cosine".to_string()),
+            ("test-every-epoch", "false".to_string()),
         ];
         let command = Cli::command();
         for (flag, value) in expected {
@@ -372,7 +388,7 @@ mod tests {
         }
         assert_eq!((d.keep, d.test_split), (Keep::Best, TestSplit::Scored));
         assert_eq!((d.optimizer, d.schedule), (OptimizerKind::Adamw, Schedule::Cosine));
-        assert_eq!(command.get_arguments().count(), 14, "a new setting needs its default checked here");
+        assert_eq!(command.get_arguments().count(), 15, "a new setting needs its default checked here");
     }
 
     #[test]

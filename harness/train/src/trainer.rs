@@ -45,6 +45,12 @@ pub struct EpochLog {
     /// Mixture weights of the classifier's heads after the epoch (head search only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub head_weights: Vec<f64>,
+    /// Test scores after the epoch, with `test_every_epoch` only: a diagnostic of the SMLDist
+    /// authors' protocol (best epoch on the test subjects), read by nothing that chooses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_macro_f1: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -452,6 +458,7 @@ pub fn fit<O: Objective>(
         }
         let eval_model = evaluated(&module, &average, objective);
         let val = evaluate(&eval_model, val_set, classes, device);
+        let test = config.test_every_epoch.then(|| evaluate(&eval_model, test_set, classes, device));
         history.push(EpochLog {
             epoch,
             train_loss: loss_sum / steps_per_epoch as f64,
@@ -459,6 +466,8 @@ pub fn fit<O: Objective>(
             val_macro_f1: val.macro_f1,
             samples_per_second: (steps_per_epoch * config.batch_size) as f64 / epoch_start.elapsed().as_secs_f64(),
             head_weights: if arch_step.is_some() { eval_model.classifier().weights() } else { Vec::new() },
+            test_accuracy: test.as_ref().map(|t| t.accuracy),
+            test_macro_f1: test.as_ref().map(|t| t.macro_f1),
         });
         progress.message(&format!("epoch {epoch}: val macro-F1 {:.4}", val.macro_f1));
         if best.as_ref().is_none_or(|(f1, _, _)| val.macro_f1 > *f1) {

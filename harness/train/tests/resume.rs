@@ -245,3 +245,21 @@ fn the_authors_recipe_resumes_to_the_same_numbers_with_its_optimiser_and_plateau
     assert_eq!(numbers(&resumed.outcome), numbers(&whole.outcome));
     assert_eq!(weights(&resumed.model), weights(&whole.model));
 }
+
+#[test]
+fn scoring_every_epoch_on_test_is_a_diagnostic_that_changes_no_number() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let d = synthetic();
+    let never = AtomicBool::new(false);
+    let config = TrainConfig { epochs: 2, ..config() };
+    let plain = run(&d, &config, None, &Silent, &never);
+    let diagnosed = run(&d, &TrainConfig { test_every_epoch: true, ..config }, None, &Silent, &never);
+    assert!(diagnosed.outcome.history.iter().all(|h| h.test_accuracy.is_some() && h.test_macro_f1.is_some()));
+    // The last epoch's test score is the last checkpoint's.
+    let last = diagnosed.outcome.history.last().unwrap();
+    assert_eq!(last.test_accuracy, diagnosed.outcome.last.test.as_ref().map(|t| t.accuracy));
+    let mut without = diagnosed.outcome.clone();
+    without.history.iter_mut().for_each(|h| (h.test_accuracy, h.test_macro_f1) = (None, None));
+    assert_eq!(numbers(&without), numbers(&plain.outcome));
+    assert_eq!(weights(&diagnosed.model), weights(&plain.model));
+}

@@ -101,6 +101,7 @@ pub fn record(run: &RunSpec, accuracy: f64, macro_f1: f64) -> RunRecord {
         model_config: None,
         best: Some(h.clone()),
         last: Some(h),
+        best_test: None,
         parameters: Some(5000),
         budget_exhausted: false,
         unavailable: false,
