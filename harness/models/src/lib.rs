@@ -205,7 +205,7 @@ pub const PRESETS: &[Preset] = &[
     Preset { name: "mobilenetv3-large-1d", summary: "1-D MobileNetV3-Large (teacher)", config: |w| MobileNetV3Config::large(w).into() },
     Preset { name: "mobilenetv3-small-1d", summary: "1-D MobileNetV3-Small (student)", config: |w| MobileNetV3Config::small(w).into() },
     Preset { name: "mobilenetv3-large-1d-authors", summary: "MobileNetV3-Large anchored as the SMLDist authors' teacher (blocks 6, 11, 14)", config: |w| MobileNetV3Config::authors_teacher(w).into() },
-    Preset { name: "mobilenetv3-large-1d-authors-student", summary: "the SMLDist authors' student: their teacher without blocks 2, 5, 9, 10, 14 (~1.5x fewer MACs)", config: |w| MobileNetV3Config::authors_student(w).into() },
+    Preset { name: "mobilenetv3-large-1d-authors-student", summary: "the SMLDist authors' student: their teacher without blocks 2, 5, 9, 10, 14 (1.3x fewer MACs)", config: |w| MobileNetV3Config::authors_student(w).into() },
     Preset { name: "deepconvlstm", summary: "DeepConvLSTM (Ordóñez & Roggen 2016)", config: |w| DeepConvLstmConfig::paper(w).into() },
     Preset { name: "tinyhar", summary: "TinyHAR (Zhou et al. 2022)", config: |w| TinyHarConfig::paper(w).into() },
     Preset { name: "resnet1d", summary: "ResNet-1D (Wang, Yan & Oates 2017)", config: |w| ResNet1dConfig::paper(w).into() },

@@ -439,8 +439,8 @@ pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &
             match &saved {
                 Some(saved) => resumed_estimate(run, saved, n, speed.map(|(s, _)| s)),
                 None => match (n, speed) {
-                    (Some(n), Some((s, basis))) => (Some((run.train.epochs * n) as f64 / s), basis.to_string()),
-                    (Some(n), None) => (Some((run.train.epochs * n) as f64 / DEFAULT_SAMPLES_PER_SECOND), DEFAULT_BASIS.to_string()),
+                    (Some(n), Some((s, basis))) => (Some((epochs(run) * n) as f64 / s), basis.to_string()),
+                    (Some(n), None) => (Some((epochs(run) * n) as f64 / DEFAULT_SAMPLES_PER_SECOND), DEFAULT_BASIS.to_string()),
                     (None, _) => (None, "unknown (dataset not prepared)".to_string()),
                 },
             }
@@ -463,6 +463,18 @@ fn resumed_estimate(run: &RunSpec, saved: &LoopState, windows: Option<usize>, re
     };
     let basis = format!("resumes after epoch {}: {left} epoch(s) at {whose}", saved.epoch);
     (windows.map(|n| (left * n) as f64 / speed), basis)
+}
+
+/// Every epoch a run trains: its method's pre-training epochs (FSP's, SMLDist's stage phases:
+/// 400 with the authors' preset) and its main epochs.
+fn epochs(run: &RunSpec) -> usize {
+    let pretrain = match run.method.options.as_object() {
+        Some(options) if run.method.name != crate::spec::NO_DISTILLATION => {
+            harbench_distill::registry::build(&run.method.name, options).map_or(0, |(m, _)| m.pretrain_epochs())
+        }
+        _ => 0,
+    };
+    pretrain + run.train.epochs
 }
 
 fn speed_key(r: &RunSpec) -> String {

@@ -342,6 +342,32 @@ fn dry_run_shows_states_and_estimates_from_recorded_speed() {
     assert_eq!(same.basis, "samples/s of other machines", "box's wall time of the same run is not this machine's");
 }
 
+#[test]
+fn dry_run_counts_a_methods_pre_training_epochs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = target(tmp.path());
+    let e = Scripted::new(&[]);
+    // SMLDist's code preset trains one stage phase per anchor (2 × 2 epochs here) before its
+    // main epochs. Both runs recorded the same speed on the same split; then the main epochs
+    // change from 3 to 4.
+    let suite = "\
+datasets: [synthetic]
+seeds: [0]
+train: {epochs: 3}
+teacher: {model: mobilenetv3-large-1d-authors, heads: [simh]}
+experiments:
+  - name: kd
+    models: [mobilenetv3-large-1d-authors-student]
+    methods: [none, {method: smldist, label: code, options: {preset: code, progressive_epochs: 2}}]
+";
+    go(&plan(suite), &t, &e, &AtomicBool::new(false));
+    let more = plan(&suite.replace("train: {epochs: 3}", "train: {epochs: 4}"));
+    let rows = runner::dry_run(&more, &t, &e, &[]).unwrap();
+    let estimate = |k: &str| rows.iter().find(|r| r.key.contains(k)).unwrap().estimate.unwrap();
+    let ratio = estimate(".code.") / estimate(".none.");
+    assert!((ratio - 2.0).abs() < 1e-9, "(2·2 + 4) / 4 epochs, got {ratio}");
+}
+
 /// The loop state a run killed after `epoch` epochs leaves, written under `identity`.
 fn killed_after(dir: &std::path::Path, epoch: usize, identity: &str, trained_samples: usize, train_seconds: f64) {
     let state = harbench_train::LoopState {

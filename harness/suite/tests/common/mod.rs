@@ -12,7 +12,7 @@ use harbench_train::TrainOutcome;
 use std::path::Path;
 
 pub fn known() -> Known {
-    Known::new(&["synthetic", "uci-har"], &harbench_models::preset_names(), &["none", "kd", "dkd"])
+    Known::new(&["synthetic", "uci-har"], &harbench_models::preset_names(), &["none", "kd", "dkd", "smldist"])
 }
 
 pub fn plan(text: &str) -> Plan {
