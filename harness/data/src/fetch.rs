@@ -96,6 +96,9 @@ pub fn fetch(raw: &Path, source: &Source, options: &FetchOptions, progress: &dyn
                 let name = url.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("download");
                 let target = downloads.join(name);
                 download(url, &target, progress)?;
+                if let Some(expected) = source.archive_sha256 {
+                    check_archive(&target, expected)?;
+                }
                 if is_archive(&target) {
                     unpack(&target, &unpacked, progress)?;
                 } else {
@@ -128,6 +131,15 @@ pub fn fetch(raw: &Path, source: &Source, options: &FetchOptions, progress: &dyn
     }
     fs::rename(placed.join(source.id), &target).map_err(|e| DataError::io(&target, e))?;
     Ok(outcome)
+}
+
+/// The official archive must be the one published: its sha256 before anything is unpacked.
+fn check_archive(archive: &Path, expected: &str) -> Result<()> {
+    let (actual, _) = sha256_file(archive)?;
+    if actual != expected {
+        return Err(DataError::Checksum { path: archive.to_path_buf(), expected: expected.to_string(), actual });
+    }
+    Ok(())
 }
 
 fn is_url(s: &str) -> bool {
@@ -304,6 +316,18 @@ mod tests {
     fn common_suffix_counts_trailing_components() {
         assert_eq!(common_suffix(Path::new("/t/x/USC-HAD/Subject1/a1t1.mat"), "usc-had/USC-HAD/Subject1/a1t1.mat"), 3);
         assert_eq!(common_suffix(Path::new("/t/Subject2/a1t1.mat"), "usc-had/USC-HAD/Subject1/a1t1.mat"), 1);
+    }
+
+    #[test]
+    fn an_official_archive_with_another_hash_is_refused_before_unpacking() {
+        let dir = tempfile::tempdir().unwrap();
+        let zip = dir.path().join("daily+and+sports+activities.zip");
+        fs::write(&zip, b"abc").unwrap();
+        // sha256("abc"), worked out independently (FIPS 180-2, appendix B.1).
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert!(check_archive(&zip, abc).is_ok());
+        let err = check_archive(&zip, &"0".repeat(64)).unwrap_err().to_string();
+        assert!(err.contains("daily+and+sports+activities.zip") && err.contains(abc), "{err}");
     }
 
     #[test]

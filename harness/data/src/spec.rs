@@ -40,6 +40,9 @@ pub struct Source {
     /// SHA256SUMS. `None`: no verified copy was available to the project, so fetch needs
     /// `--allow-unverified` and records what it got.
     pub manifest: Option<&'static str>,
+    /// sha256 of the official download, for a source published as one archive: checked before
+    /// the archive is unpacked (and its files then against `manifest`).
+    pub archive_sha256: Option<&'static str>,
 }
 
 /// How a window gets its label from the per-sample labels.

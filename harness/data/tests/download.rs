@@ -158,13 +158,21 @@ fn official_download_with_a_nested_zip_is_relaid_out_and_verified() {
     let outcome = fetch::fetch(raw.path(), &source, &options, &Silent).unwrap();
     assert!(matches!(outcome, FetchOutcome::Verified { files: 8, .. }), "{outcome:?}");
     fetch::manifest_of(&source).unwrap().unwrap().verify(raw.path(), &Silent).unwrap();
+
+    // A source published as one archive (DSADS) names its hash: another archive is refused
+    // before it is unpacked, and the copy already placed stays.
+    let pinned = Source { archive_sha256: Some("0000000000000000000000000000000000000000000000000000000000000000"), ..source };
+    let options = FetchOptions { force: true, ..options };
+    let err = fetch::fetch(raw.path(), &pinned, &options, &Silent).unwrap_err().to_string();
+    assert!(err.contains("har.zip") && err.contains("0000000000"), "{err}");
+    fetch::manifest_of(&source).unwrap().unwrap().verify(raw.path(), &Silent).unwrap();
 }
 
 #[test]
 fn sources_without_a_manifest_need_consent_and_record_what_arrived() {
     let url = serve(HashMap::from([("/x.txt".to_string(), b"some data\n".to_vec())]));
     let leaked: &'static str = Box::leak(format!("{url}/x.txt").into_boxed_str());
-    let source = Source { id: "unknown-ds", urls: Box::leak(vec![leaked].into_boxed_slice()), manifest: None };
+    let source = Source { id: "unknown-ds", urls: Box::leak(vec![leaked].into_boxed_slice()), manifest: None, archive_sha256: None };
     let raw = tempfile::tempdir().unwrap();
     let options = FetchOptions { origin: Origin::Official, force: false, allow_unverified: false };
     let err = fetch::fetch(raw.path(), &source, &options, &Silent).unwrap_err().to_string();

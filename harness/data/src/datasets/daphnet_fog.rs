@@ -30,6 +30,7 @@ impl Dataset for DaphnetFog {
                 id: "daphnet-fog",
                 urls: &["https://archive.ics.uci.edu/static/public/245/daphnet+freezing+of+gait.zip"],
                 manifest: Some(include_str!("../../../../datasets/manifests/daphnet-fog.sha256")),
+                archive_sha256: None,
             }],
             rate_hz: 64.0,
             channels,

@@ -52,6 +52,7 @@ impl Dataset for MotionSense {
                     "https://github.com/mmalekzadeh/motion-sense/raw/master/data/data_subjects_info.csv",
                 ],
                 manifest: Some(include_str!("../../../../datasets/manifests/motionsense.sha256")),
+                archive_sha256: None,
             }],
             rate_hz: 50.0,
             channels,

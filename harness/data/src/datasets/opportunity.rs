@@ -47,6 +47,7 @@ impl Dataset for Opportunity {
                 id: ID,
                 urls: &["https://archive.ics.uci.edu/static/public/226/opportunity+activity+recognition.zip"],
                 manifest: None,
+                archive_sha256: None,
             }],
             rate_hz: 30.0,
             channels: channels(),

@@ -59,6 +59,7 @@ impl Dataset for Pamap2 {
                 id: ID,
                 urls: &["https://archive.ics.uci.edu/static/public/231/pamap2+physical+activity+monitoring.zip"],
                 manifest: None,
+                archive_sha256: None,
             }],
             rate_hz: 100.0,
             channels: channels(),

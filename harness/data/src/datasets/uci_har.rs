@@ -36,11 +36,13 @@ impl Dataset for UciHar {
                     id: "uci-hapt",
                     urls: &["https://archive.ics.uci.edu/static/public/341/smartphone+based+recognition+of+human+activities+and+postural+transitions.zip"],
                     manifest: Some(include_str!("../../../../datasets/manifests/uci-hapt.sha256")),
+                    archive_sha256: None,
                 },
                 Source {
                     id: "uci-har-meta",
                     urls: &["https://archive.ics.uci.edu/static/public/240/human+activity+recognition+using+smartphones.zip"],
                     manifest: Some(include_str!("../../../../datasets/manifests/uci-har-meta.sha256")),
+                    archive_sha256: None,
                 },
             ],
             rate_hz: RATE,

@@ -28,6 +28,7 @@ impl Dataset for UscHad {
                 id: "usc-had",
                 urls: &["https://sipi.usc.edu/had/USC-HAD.zip"],
                 manifest: Some(include_str!("../../../../datasets/manifests/usc-had.sha256")),
+                archive_sha256: None,
             }],
             rate_hz: 100.0,
             channels: Channel::triaxial("front-right-hip", &[("acc", "g"), ("gyro", "deg/s")]),

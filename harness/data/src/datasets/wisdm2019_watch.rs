@@ -35,6 +35,7 @@ impl Dataset for Wisdm2019Watch {
                 id: "wisdm2019-watch",
                 urls: &["https://archive.ics.uci.edu/static/public/507/wisdm+smartphone+and+smartwatch+activity+and+biometrics+dataset.zip"],
                 manifest: Some(include_str!("../../../../datasets/manifests/wisdm2019-watch.sha256")),
+                archive_sha256: None,
             }],
             rate_hz: RATE,
             channels: Channel::triaxial("wrist", &[("acc", "m/s^2"), ("gyro", "rad/s")]),

@@ -36,6 +36,7 @@ impl Dataset for WisdmV1 {
                 id: ID,
                 urls: &["https://www.cis.fordham.edu/wisdm/includes/datasets/latest/WISDM_ar_latest.tar.gz"],
                 manifest: None,
+                archive_sha256: None,
             }],
             rate_hz: 20.0,
             channels: Channel::triaxial("trouser-front-pocket", &[("acc", "m/s^2")]),
