@@ -13,11 +13,13 @@ use harbench_suite::machine::Machine;
 use harbench_suite::record::RunRecord;
 use harbench_suite::report;
 use harbench_suite::store::{self, ResultsStore};
+use harbench_suite::summary::{self, SuiteRuns};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 #[command(after_help = "Examples:\n  harbench report quick\n  harbench report suites/paper.yaml --commit HEAD~1\n  \
-harbench report smoke --results results/reference\n  harbench report quick --format md,tex --no-plots\n\n\
+harbench report smoke --results results/reference\n  harbench report quick --format md,tex --no-plots\n  \
+harbench report paper-uci-har paper-motionsense paper-dsads --checkpoint last   (one table across datasets)\n\n\
 Prints the suite's tables and writes, into results/<suite>/<commit>/: tables.md, tables.csv, \
 tables.tex (booktabs; best value per column in bold), report.html (one self-contained page: \
 tables and figures inline, readable offline) and figures/ (SVG and PNG): accuracy and macro-F1 \
@@ -33,6 +35,12 @@ project's own numbers without training.")]
 pub struct ReportArgs {
     /// Suite file, or the name of one in suites/.
     suite: String,
+    /// Further suites (e.g. one per dataset): with several, one cross-dataset summary table is
+    /// printed (rows = methods, columns = datasets, mean ± std, Welch's p against the student
+    /// alone, a win/tie/loss count per method) and written to <results>/summary/ as
+    /// summary.{md,csv,tex} with a figure; each suite's records are those `harbench report
+    /// SUITE` alone would read.
+    more: Vec<String>,
     /// Revision (HEAD, a branch, a hash) or results folder name (e.g. 1a2b3c4d5e6f-dirty)
     /// [default: the current checkout, else the newest commit in the store]. Given several
     /// times, the records of a suite run at several commits are joined (rows added after a code
@@ -200,7 +208,60 @@ fn pick_machine(commit_dirs: &[PathBuf], args: &ResultsArgs) -> Result<String> {
     bail!("results of several machines: {}; choose one with --machine", common.join(", "))
 }
 
+/// One suite's plan and records as `harbench report SUITE` reads them by default (the current
+/// or newest commit of this machine; the committed reference, every set joined, for a suite
+/// with no results in the store), and where they came from.
+fn default_records(suite: &str, results: &ResultsArgs) -> Result<(harbench_suite::plan::Plan, Vec<RunRecord>, String)> {
+    let plan = load_plan(suite)?;
+    let mut store = ResultsStore::new(&results.root);
+    let reference = store.root.join(store::REFERENCE_FOLDER);
+    if !store.root.join(&plan.suite).is_dir() && reference.join(&plan.suite).is_dir() {
+        store = ResultsStore::new(reference);
+    }
+    let suite_dir = store.root.join(&plan.suite);
+    let sets: Vec<(String, String)> = if store.root.ends_with(store::REFERENCE_FOLDER) {
+        every_result_set(&suite_dir)?.into_iter().filter_map(|(commit, machine)| Some((commit, machine?))).collect()
+    } else {
+        let commit = current_or_newest(&suite_dir)?;
+        let machine = pick_machine(&[suite_dir.join(&commit)], results)?;
+        vec![(commit, machine)]
+    };
+    let mut result_sets = Vec::new();
+    for (commit, machine) in &sets {
+        let records = ResultsStore::records(&suite_dir.join(commit).join(machine))?;
+        result_sets.push(report::ResultSet { commit: commit.clone(), machine: machine.clone(), kernels: None, records });
+    }
+    let (records, _) = report::join_commits(result_sets);
+    let folders: Vec<String> = sets.iter().map(|(commit, machine)| format!("{commit}/{machine}")).collect();
+    let source = format!("{} in {} ({})", plan.suite, store.root.display(), if folders.is_empty() { "none".into() } else { folders.join(", ") });
+    Ok((plan, records, source))
+}
+
+/// `harbench report A B …`: the cross-dataset summary of several suites.
+fn summary(args: ReportArgs) -> Result<()> {
+    if !args.commit.is_empty() || args.md_out.is_some() {
+        bail!("--commit and --md-out choose one suite's result sets; with several suites each is read as `harbench report SUITE` reads it");
+    }
+    let mut loaded = Vec::new();
+    for suite in std::iter::once(&args.suite).chain(&args.more) {
+        loaded.push(default_records(suite, &args.results)?);
+    }
+    let runs: Vec<SuiteRuns> = loaded.iter().map(|(plan, records, source)| SuiteRuns { plan, records, source: source.clone() }).collect();
+    let s = summary::across(&runs, args.checkpoint, args.split, 0.05);
+    let dir = args.results.root.join("summary");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    print!("{}", s.report(&args.results.root.display().to_string()).terminal());
+    let written = harbench_report::write_summary(&s, &dir, &args.format, !args.no_plots)
+        .with_context(|| format!("writing the summary into {}", dir.display()))?;
+    let names: Vec<String> = written.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
+    println!("\nwritten in {}: {}", dir.display(), names.join(", "));
+    Ok(())
+}
+
 pub fn report(args: ReportArgs) -> Result<()> {
+    if !args.more.is_empty() {
+        return summary(args);
+    }
     let plan = load_plan(&args.suite)?;
     let mut store = ResultsStore::new(&args.results.root);
     let reference = store.root.join(store::REFERENCE_FOLDER);

@@ -337,3 +337,23 @@ mod tests {
         assert_eq!(pareto_front(&[(3.0, 1.0)]), vec![0]);
     }
 }
+
+/// The cross-dataset summary as bars: a panel per dataset, a bar per row with a finished run.
+pub fn summary_bars(summary: &harbench_suite::summary::Summary) -> Vec<Bars> {
+    summary
+        .datasets
+        .iter()
+        .enumerate()
+        .filter_map(|(d, dataset)| {
+            let bars: Vec<Bar> = summary
+                .rows
+                .iter()
+                .zip(&summary.cells)
+                .filter_map(|((model, method), cells)| {
+                    cells[d].as_ref().map(|c| Bar { label: label(model, method), mean: 100.0 * c.mean, std: 100.0 * c.std, seeds: c.seeds })
+                })
+                .collect();
+            (!bars.is_empty()).then(|| Bars { table: TableKind::Kd, dataset: dataset.clone(), metric: summary.split.accuracy(), bars })
+        })
+        .collect()
+}

@@ -203,3 +203,30 @@ pub fn write(source: &Source, dir: &Path, formats: &[Format], plots: bool) -> Re
 pub fn figures_dir(commit_dir: &Path, checkpoint: Checkpoint, split: Split) -> PathBuf {
     commit_dir.join(format!("figures{}{}", checkpoint.suffix(), split.suffix()))
 }
+
+/// Writes the cross-dataset summary in `formats` (HTML: its Markdown's table as a page is not
+/// made; `md`, `csv`, `tex`) and, with `plots`, one figure of bars, a panel per dataset, into
+/// `dir`; returns the files written.
+pub fn write_summary(summary: &harbench_suite::summary::Summary, dir: &Path, formats: &[Format], plots: bool) -> Result<Vec<PathBuf>, ReportError> {
+    let r = summary.report(&dir.display().to_string());
+    let stem = format!("summary{}{}", r.checkpoint.suffix(), r.split.suffix());
+    let mut written = Vec::new();
+    for format in formats {
+        let (name, text) = match format {
+            Format::Markdown => (format!("{stem}.md"), r.markdown()),
+            Format::Csv => (format!("{stem}.csv"), r.csv()),
+            Format::Latex => (format!("{stem}.tex"), latex::document(&r)),
+            Format::Html => continue,
+        };
+        let path = dir.join(name);
+        store::write_atomic(&path, text.as_bytes())?;
+        written.push(path);
+    }
+    let panels = figures::summary_bars(summary);
+    if plots && !panels.is_empty() {
+        let refs: Vec<&figures::Bars> = panels.iter().collect();
+        let (_, files) = plot::render(&plot::Figure::Bars(&refs), dir, &stem).map_err(ReportError::Figure)?;
+        written.extend(files);
+    }
+    Ok(written)
+}

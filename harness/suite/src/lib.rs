@@ -20,4 +20,5 @@ pub mod slurm;
 pub mod spec;
 pub mod stats;
 pub mod store;
+pub mod summary;
 pub mod worker;

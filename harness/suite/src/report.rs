@@ -269,6 +269,8 @@ pub struct Report {
     /// The results store's folder as the user named it (`--results`; `results` unless set), so
     /// the provenance names the folders the records are in.
     pub store: String,
+    /// Replaces the provenance line when set: a summary of several suites names its own sources.
+    pub sources: Option<String>,
 }
 
 impl Table {
@@ -362,6 +364,7 @@ pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, ch
         split,
         protocols: protocols(plan),
         tables,
+        sources: None,
         store: "results".into(),
     }
 }
@@ -813,12 +816,18 @@ impl Table {
 
 impl Report {
     pub fn heading(&self) -> String {
+        if self.sources.is_some() {
+            return self.suite.clone();
+        }
         format!("suite {}, commit {}, machine {}", self.suite, self.commit, self.machine)
     }
 
     /// Where the numbers come from, in the store's terms: checkpoint, split protocol, commit and
     /// machine.
     pub fn provenance(&self) -> String {
+        if let Some(sources) = &self.sources {
+            return format!("{} scored on the {} split; {sources}", self.checkpoint.describe(), self.split.name());
+        }
         let scored = format!(
             "{} scored on the {} split; split: {}",
             self.checkpoint.describe(),
