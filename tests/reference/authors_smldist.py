@@ -27,6 +27,7 @@ Sources (read at the commits named):
   * pytorch-ranger 0.1.1 (github.com/mpariente/Ranger-Deep-Learning-Optimizer, tag v0.1.1),
     pytorch_ranger/ranger.py: defaults l.55-65, step l.121-216.
   * torch.optim.lr_scheduler.ReduceLROnPlateau is used as is (the authors use torch's class).
+  * the stage phases' loss, torch.nn.MSELoss() of the prefix outputs (tasks/__init__.py l.202-249).
 
 The math is transcribed, not copied; comments cite file:line. Differences from the originals that
 do not change a value: the deprecated add_/addcmul_/addcdiv_(scalar, tensor) overloads are written
@@ -402,3 +403,13 @@ def run_plateau(min_lr):
 show("plateau_losses", losses)
 show("plateau_lrs", run_plateau(1e-5))
 show("plateau_lrs_min", run_plateau(7e-4))
+
+# ------------------------------------------------------------------------------------------------
+# 5. A stage phase's loss (tasks/__init__.py l.202-249): torch.nn.MSELoss() (mean) between the
+#    student's prefix output and the teacher's, anchor features of [B=2, C=3, T=8].
+# ------------------------------------------------------------------------------------------------
+fs, ft = gen([2, 3, 8], 0.3, 1.0).requires_grad_(), gen([2, 3, 8], 1.1, 0.8)
+stage = torch.nn.MSELoss()(fs, ft)
+stage.backward()
+show("stage_phase_mse", stage.detach())
+show("stage_phase_grad", fs.grad)

@@ -104,6 +104,19 @@ fn logits_distilling_loss_matches_the_authors() {
     assert_close(&values(half), &[reference::LDL_LOSS_HARDNESS_HALF], "LogitsDistillingLoss, hardness 0.5");
 }
 
+#[test]
+fn a_stage_phase_is_the_authors_plain_feature_mse() {
+    use harbench_distill::methods::smldist::{dft_basis, stage_loss, FreqDesign};
+    let ad = test_device().autodiff();
+    let fs = gen([2, 3, 8], 0.3, 1.0, &ad).require_grad();
+    let ft = gen([2, 3, 8], 1.1, 0.8, &ad);
+    // The code preset's lambda_freq is 0: the frequency term and its basis are not used.
+    let loss = stage_loss(fs.clone(), ft, 0.0, FreqDesign::default(), &dft_basis(8, &ad));
+    assert_close(&values(loss.clone()), &[reference::STAGE_PHASE_MSE], "stage phase MSE");
+    let grads = loss.backward();
+    assert_close(&values(fs.grad(&grads).unwrap()), &reference::STAGE_PHASE_GRAD, "d MSE / d student feature");
+}
+
 mod code_preset {
     use super::*;
     use burn::module::Module;
