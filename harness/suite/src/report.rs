@@ -274,6 +274,11 @@ pub struct Report {
 }
 
 impl Table {
+    /// A table with its columns and nothing in it yet.
+    pub fn empty(kind: TableKind, title: impl Into<String>, header: Vec<String>, better: Vec<Option<Better>>) -> Table {
+        Table { kind, title: title.into(), header, rows: vec![], values: vec![], better, notes: vec![], csv: vec![] }
+    }
+
     /// Per column, the row of its best value (ties: the first), for columns that have a direction
     /// and at least two values.
     pub fn best_rows(&self) -> Vec<Option<usize>> {
@@ -490,7 +495,7 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
             better.push(None);
         }
     }
-    let mut t = Table { kind, title: title(kind).into(), header, rows: vec![], values: vec![], better, notes: vec![], csv: vec![] };
+    let mut t = Table::empty(kind, title(kind), header, better);
     if rows.is_empty() {
         t.notes.push(format!("The suite has no experiment named '{}'.", kind.name()));
         return t;
@@ -680,7 +685,7 @@ fn versus(values: &[f64], reference: &[f64], is_reference: bool) -> (String, Opt
 }
 
 /// p with three significant decimals, small values in scientific notation.
-fn p_value(p: f64) -> String {
+pub(crate) fn p_value(p: f64) -> String {
     if p < 0.001 {
         format!("{p:.1e}")
     } else {
@@ -692,16 +697,7 @@ fn cost_table(plan: &Plan, records: &[&RunRecord]) -> Table {
     let header = ["dataset", "model", "method", "params", "FLOPs (MACs)", "latency", "memory", "energy"].map(String::from).to_vec();
     let better =
         vec![None, None, None, Some(Better::Lower), Some(Better::Lower), Some(Better::Lower), Some(Better::Lower), Some(Better::Lower)];
-    let mut t = Table {
-        kind: TableKind::Cost,
-        title: title(TableKind::Cost).into(),
-        header,
-        rows: vec![],
-        values: vec![],
-        better,
-        notes: vec![],
-        csv: vec![],
-    };
+    let mut t = Table::empty(TableKind::Cost, title(TableKind::Cost), header, better);
     let mut seen: Vec<(String, String, String)> = Vec::new();
     for r in &plan.runs {
         let row = (r.dataset.clone(), r.model.label.clone(), r.method.label.clone());

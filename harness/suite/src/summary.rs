@@ -122,16 +122,7 @@ impl Summary {
         }
         header.push("W/T/L vs alone".into());
         better.push(None);
-        let mut t = Table {
-            kind: TableKind::Kd,
-            title: "Across datasets: the distillation methods against the student alone".into(),
-            header,
-            rows: vec![],
-            values: vec![],
-            better,
-            notes: vec![],
-            csv: vec![],
-        };
+        let mut t = Table::empty(TableKind::Kd, "Across datasets: the distillation methods against the student alone", header, better);
         for (((model, method), cells), tally) in self.rows.iter().zip(&self.cells).zip(&self.tallies) {
             let mut text = vec![model.clone(), method.clone()];
             let mut values = vec![None, None];
@@ -144,7 +135,7 @@ impl Summary {
                     Some(c) => {
                         text.push(format!("{:.2} ± {:.2}", 100.0 * c.mean, 100.0 * c.std));
                         text.push(match c.versus_alone {
-                            Some((delta, p)) => format!("{:+.2} (p {})", 100.0 * delta, p_value(p)),
+                            Some((delta, p)) => format!("{:+.2} (p {})", 100.0 * delta, report::p_value(p)),
                             None => String::new(),
                         });
                         values.extend([Some(100.0 * c.mean), c.versus_alone.map(|(delta, _)| 100.0 * delta)]);
@@ -198,14 +189,5 @@ impl Summary {
             store: store.into(),
             sources: Some(format!("each dataset with its suite's split; records: {}.", self.sources.join("; "))),
         }
-    }
-}
-
-/// p with three significant decimals, small values in scientific notation (as the report's).
-fn p_value(p: f64) -> String {
-    if p < 0.001 {
-        format!("{p:.1e}")
-    } else {
-        format!("{p:.3}")
     }
 }
