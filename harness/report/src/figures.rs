@@ -323,21 +323,6 @@ pub fn confusions(plan: &Plan, records: &[&RunRecord], checkpoint: Checkpoint, s
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_front_keeps_exactly_the_points_nothing_dominates() {
-        // (cost, score): b dominates a (cheaper and better); c is better but dearer than b;
-        // d is dominated by c; e ties b exactly and stays; f is the cheapest.
-        let points = [(10.0, 80.0), (5.0, 85.0), (20.0, 90.0), (30.0, 89.0), (5.0, 85.0), (1.0, 50.0)];
-        assert_eq!(pareto_front(&points), vec![5, 1, 4, 2]);
-        assert_eq!(pareto_front(&[]), Vec::<usize>::new());
-        assert_eq!(pareto_front(&[(3.0, 1.0)]), vec![0]);
-    }
-}
-
 /// The cross-dataset summary as bars: a panel per dataset, a bar per row with a finished run.
 pub fn summary_bars(summary: &harbench_suite::summary::Summary) -> Vec<Bars> {
     summary
@@ -356,4 +341,20 @@ pub fn summary_bars(summary: &harbench_suite::summary::Summary) -> Vec<Bars> {
             (!bars.is_empty()).then(|| Bars { table: TableKind::Kd, dataset: dataset.clone(), metric: summary.split.accuracy(), bars })
         })
         .collect()
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_front_keeps_exactly_the_points_nothing_dominates() {
+        // (cost, score): b dominates a (cheaper and better); c is better but dearer than b;
+        // d is dominated by c; e ties b exactly and stays; f is the cheapest.
+        let points = [(10.0, 80.0), (5.0, 85.0), (20.0, 90.0), (30.0, 89.0), (5.0, 85.0), (1.0, 50.0)];
+        assert_eq!(pareto_front(&points), vec![5, 1, 4, 2]);
+        assert_eq!(pareto_front(&[]), Vec::<usize>::new());
+        assert_eq!(pareto_front(&[(3.0, 1.0)]), vec![0]);
+    }
 }
