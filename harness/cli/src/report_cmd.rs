@@ -233,7 +233,8 @@ fn default_records(suite: &str, results: &ResultsArgs) -> Result<(harbench_suite
     }
     let (records, _) = report::join_commits(result_sets);
     let folders: Vec<String> = sets.iter().map(|(commit, machine)| format!("{commit}/{machine}")).collect();
-    let source = format!("{} in {} ({})", plan.suite, store.root.display(), if folders.is_empty() { "none".into() } else { folders.join(", ") });
+    let source =
+        format!("{} in {} ({})", plan.suite, store.root.display(), if folders.is_empty() { "none".into() } else { folders.join(", ") });
     Ok((plan, records, source))
 }
 

@@ -343,7 +343,6 @@ pub fn summary_bars(summary: &harbench_suite::summary::Summary) -> Vec<Bars> {
         .collect()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,7 +207,12 @@ pub fn figures_dir(commit_dir: &Path, checkpoint: Checkpoint, split: Split) -> P
 /// Writes the cross-dataset summary in `formats` (HTML: its Markdown's table as a page is not
 /// made; `md`, `csv`, `tex`) and, with `plots`, one figure of bars, a panel per dataset, into
 /// `dir`; returns the files written.
-pub fn write_summary(summary: &harbench_suite::summary::Summary, dir: &Path, formats: &[Format], plots: bool) -> Result<Vec<PathBuf>, ReportError> {
+pub fn write_summary(
+    summary: &harbench_suite::summary::Summary,
+    dir: &Path,
+    formats: &[Format],
+    plots: bool,
+) -> Result<Vec<PathBuf>, ReportError> {
     let r = summary.report(&dir.display().to_string());
     let stem = format!("summary{}{}", r.checkpoint.suffix(), r.split.suffix());
     let mut written = Vec::new();

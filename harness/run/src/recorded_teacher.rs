@@ -50,7 +50,16 @@ mod tests {
     use super::*;
 
     fn epoch(epoch: usize, train_loss: f64, val_accuracy: f64) -> EpochLog {
-        EpochLog { epoch, train_loss, val_accuracy, val_macro_f1: val_accuracy - 0.01, samples_per_second: 100.0, head_weights: vec![], test_accuracy: None, test_macro_f1: None }
+        EpochLog {
+            epoch,
+            train_loss,
+            val_accuracy,
+            val_macro_f1: val_accuracy - 0.01,
+            samples_per_second: 100.0,
+            head_weights: vec![],
+            test_accuracy: None,
+            test_macro_f1: None,
+        }
     }
 
     fn recorded() -> RecordedTeacher {

@@ -11,12 +11,12 @@ pub mod search;
 pub mod store;
 pub mod trainer;
 
-pub use optim::{OptimizerKind, PlateauConfig, Schedule};
 pub use config::{Keep, TestSplit, TrainConfig, TrainSettings, ValidTrainConfig};
 /// The device module moved to `harbench-models` (tests of every crate use its `test_device`);
 /// re-exported so `harbench_train::device::…` and `harbench_train::DeviceChoice` keep working.
 pub use harbench_models::device;
 pub use harbench_models::device::DeviceChoice;
+pub use optim::{OptimizerKind, PlateauConfig, Schedule};
 pub use resume::{EpochCheckpoints, LoopState, FORMAT as CHECKPOINT_FORMAT};
 pub use trainer::{fit, train, Batch, CrossEntropy, Objective, PretrainOptimizer, Splits, Stage, TrainOutcome, Trained};
 

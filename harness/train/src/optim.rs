@@ -102,7 +102,13 @@ impl Ranger {
 impl Optimizer for Ranger {
     type State<const D: usize> = RangerState<D>;
 
-    fn step<const D: usize>(&self, lr: f64, tensor: Tensor<D>, grad: Tensor<D>, state: Option<RangerState<D>>) -> (Tensor<D>, Option<RangerState<D>>) {
+    fn step<const D: usize>(
+        &self,
+        lr: f64,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<RangerState<D>>,
+    ) -> (Tensor<D>, Option<RangerState<D>>) {
         let (time, m, v, slow) = match state {
             Some(s) => (s.momentum.time, s.momentum.moment_1, s.momentum.moment_2, s.slow),
             // The slow weights start as the weights before the first step.
