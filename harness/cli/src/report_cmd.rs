@@ -228,7 +228,11 @@ fn default_records(suite: &str, results: &ResultsArgs) -> Result<(harbench_suite
     };
     let mut result_sets = Vec::new();
     for (commit, machine) in &sets {
-        let records = ResultsStore::records(&suite_dir.join(commit).join(machine))?;
+        let machine_dir = suite_dir.join(commit).join(machine);
+        let records = ResultsStore::records(&machine_dir)?;
+        if store.root.ends_with(store::REFERENCE_FOLDER) {
+            check_reference(&plan, &machine_dir, &records)?;
+        }
         result_sets.push(report::ResultSet { commit: commit.clone(), machine: machine.clone(), kernels: None, records });
     }
     let (records, _) = report::join_commits(result_sets);
@@ -236,6 +240,37 @@ fn default_records(suite: &str, results: &ResultsArgs) -> Result<(harbench_suite
     let source =
         format!("{} in {} ({})", plan.suite, store.root.display(), if folders.is_empty() { "none".into() } else { folders.join(", ") });
     Ok((plan, records, source))
+}
+
+/// The committed reference must still be what its suite plans: a record whose settings no
+/// longer hash as its planned run's is an error naming the record and the first setting that
+/// differs. (Left out quietly, such records would empty the committed tables: a setting added
+/// without keeping old hashes does that to every record.)
+fn check_reference(plan: &harbench_suite::plan::Plan, machine_dir: &Path, records: &[RunRecord]) -> Result<()> {
+    let planned: std::collections::BTreeMap<&str, &harbench_suite::plan::RunSpec> = plan.runs.iter().map(|r| (r.key.as_str(), r)).collect();
+    let mut drifted = Vec::new();
+    for r in records {
+        let Some(run) = planned.get(r.key.as_str()) else { continue };
+        if run.config_hash() == r.config_hash {
+            continue;
+        }
+        let path = machine_dir.join(format!("{}.json", r.key));
+        // The settings as written, not as this build reads them back.
+        let raw = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        let recorded = raw.map(|v| v["config"].clone()).unwrap_or(serde_json::Value::Null);
+        drifted.push(format!("  {}: {}", path.display(), harbench_suite::plan::drift(run, &recorded)));
+    }
+    if drifted.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "{} committed record(s) of suite {} no longer match the runs suites/{}.yaml plans (a changed suite, or a new setting \
+         that changes old runs' hashes):\n{}",
+        drifted.len(),
+        plan.suite,
+        plan.suite,
+        drifted.join("\n")
+    )
 }
 
 /// `harbench report A B …`: the cross-dataset summary of several suites.
@@ -314,7 +349,11 @@ pub fn report(args: ReportArgs) -> Result<()> {
         let file = store::read_machine(&machine_dir);
         let kernels = file.as_ref().and_then(|m| m.kernels.as_ref()).map(|k| k.describe());
         machine_files.extend(file);
-        sets.push(report::ResultSet { commit: commit.clone(), machine, kernels, records: ResultsStore::records(&machine_dir)? });
+        let records = ResultsStore::records(&machine_dir)?;
+        if from_reference {
+            check_reference(&plan, &machine_dir, &records)?;
+        }
+        sets.push(report::ResultSet { commit: commit.clone(), machine, kernels, records });
     }
     let asked_machines: Vec<Option<String>> = (0..commits.len()).map(|i| asked.get(i).and_then(|(_, m)| m.clone())).collect();
     let (records, parts) = report::join_commits(sets);

@@ -307,6 +307,33 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
     }
 }
 
+/// Why a recorded run's settings (`recorded`, its record's `config` as written) no longer hash
+/// as `planned` does: the first setting that differs, e.g. `train.optimizer: "ranger" (planned)
+/// vs absent (recorded)`.
+pub fn drift(planned: &RunSpec, recorded: &serde_json::Value) -> String {
+    let planned = serde_json::to_value(planned).expect("plain data serialises");
+    first_difference("", &planned, recorded).unwrap_or_else(|| "the same settings, another hash: the hash's recipe changed".into())
+}
+
+fn first_difference(path: &str, a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    let show = |v: Option<&Value>| v.map_or("absent".to_string(), Value::to_string);
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let here = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                match (x.get(k), y.get(k)) {
+                    (Some(p), Some(q)) => first_difference(&here, p, q),
+                    (p, q) => Some(format!("{here}: {} (planned) vs {} (recorded)", show(p), show(q))),
+                }
+            })
+        }
+        _ if a == b => None,
+        _ => Some(format!("{path}: {a} (planned) vs {b} (recorded)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -440,5 +467,15 @@ experiments: [{name: a, models: [mobilenetv3-small-1d], methods: [none]}]\n";
         assert_eq!(filter(&plan.runs, &["uci-har.*.s1".into()]).len(), 1 + 2 + 2);
         assert_eq!(filter(&plan.runs, &["*.kd.*".into(), "dkd".into()]).len(), 8);
         assert!(matches("a?c", "abc") && !matches("a?c", "abbc") && matches("*", ""));
+    }
+
+    #[test]
+    fn drift_names_the_first_setting_that_differs() {
+        let a = serde_json::json!({"train": {"epochs": 60, "optimizer": "ranger"}, "seed": 0});
+        let b = serde_json::json!({"train": {"epochs": 60}, "seed": 0});
+        assert_eq!(super::first_difference("", &a, &b).unwrap(), "train.optimizer: \"ranger\" (planned) vs absent (recorded)");
+        let c = serde_json::json!({"train": {"epochs": 30, "optimizer": "ranger"}, "seed": 0});
+        assert_eq!(super::first_difference("", &a, &c).unwrap(), "train.epochs: 60 (planned) vs 30 (recorded)");
+        assert_eq!(super::first_difference("", &a, &a), None);
     }
 }
