@@ -52,7 +52,8 @@ pub struct BenchArgs {
     /// Repeats; the table shows their median and range.
     #[arg(long, default_value_t = 5)]
     repeats: usize,
-    /// Device: flex (CPU) or gpu (Vulkan; needs a build with --features gpu). A first run on a GPU
+    /// Device: flex (CPU), cuda (--features cuda), vulkan (--features vulkan) or gpu (the GPU
+    /// backend the build has). A first run on a GPU
     /// spends minutes compiling and autotuning kernels in its warm-up (docs/models.md).
     #[arg(long, default_value = "flex")]
     device: DeviceChoice,

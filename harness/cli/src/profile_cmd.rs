@@ -78,7 +78,8 @@ pub struct ProfileArgs {
     energy_seconds: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Device the model runs on: flex (CPU) or gpu (a build with --features gpu; energy from NVML).
+    /// Device the model runs on: flex (CPU), cuda (--features cuda), vulkan (--features vulkan) or
+    /// gpu (the GPU backend the build has); on a GPU, energy comes from NVML.
     /// A first run on a GPU spends minutes compiling and autotuning kernels (docs/models.md).
     #[arg(long, default_value = "flex")]
     device: DeviceChoice,
@@ -124,7 +125,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     let device = args.device.device()?;
     let target = match args.device {
         DeviceChoice::Flex => Target::Cpu,
-        DeviceChoice::Gpu => Target::Gpu,
+        DeviceChoice::Gpu | DeviceChoice::Cuda | DeviceChoice::Vulkan => Target::Gpu,
     };
     let mut detection = detect(&Probe::from_env(), target, &args.meter);
     let absence = detection.absence();

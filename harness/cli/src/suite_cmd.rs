@@ -77,9 +77,11 @@ pub struct SuiteRuns {
     /// Fetch missing datasets from this folder or URL before preparing them.
     #[arg(long, env = "HARBENCH_DATA_MIRROR")]
     pub mirror: Option<String>,
-    /// Device of every run, overriding the suite's `device:` [flex (CPU), or gpu with a build
-    /// that has `--features gpu`]. It is part of each run's settings and recorded with it. A first
-    /// run on a GPU spends minutes compiling and autotuning kernels (docs/models.md).
+    /// Device of every run, overriding the suite's `device:`: flex (CPU), cuda (a build with
+    /// `--features cuda`), vulkan (`--features vulkan`) or gpu (whichever of the two the build
+    /// has). It is part of each run's settings and recorded with it. With --jobs N the N workers
+    /// share the one GPU. A first run on a GPU spends minutes compiling and autotuning kernels,
+    /// which later processes read back (docs/models.md, "Kernel cache").
     #[arg(long)]
     pub device: Option<DeviceChoice>,
 }
@@ -93,9 +95,10 @@ impl SuiteRuns {
         }
         if let Some(r) = plan.runs.iter().find(|r| !r.device.available()) {
             bail!(
-                "run {} asks for device {}, which this build lacks: rebuild with `--features gpu`, or pass --device flex",
+                "run {} asks for device {}, which this build lacks: rebuild with `--features {}`, or pass --device flex",
                 r.key,
-                r.device
+                r.device,
+                if r.device == DeviceChoice::Vulkan { "vulkan" } else { "cuda" }
             );
         }
         Ok(plan)

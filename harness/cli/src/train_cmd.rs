@@ -76,7 +76,8 @@ pub struct TrainArgs {
     /// Classifier dropout while training (0: off).
     #[arg(long)]
     dropout: Option<f64>,
-    /// Device: flex (CPU, always built) or gpu (Vulkan; needs a build with --features gpu). A first
+    /// Device: flex (CPU, always built), cuda (--features cuda), vulkan (--features vulkan) or gpu
+    /// (the GPU backend the build has). A first
     /// run on a GPU spends minutes compiling and autotuning kernels before training (docs/models.md).
     #[arg(long, default_value = "flex")]
     device: DeviceChoice,

@@ -1,10 +1,12 @@
-//! Which burn device a run uses. The CPU backend (flex) is always built; the GPU backend is Vulkan
-//! through wgpu, behind the `gpu` cargo feature (`cuda` is an alias in the binary: burn-cuda
-//! 0.22.1's build script downloads an LLVM bundle, which an offline build cannot do, while
-//! wgpu/Vulkan builds offline and runs on NVIDIA drivers).
+//! Which burn device a run uses. The CPU backend (flex) is always built; two GPU backends are
+//! optional cargo features: `cuda` (burn-cuda: kernels compiled at run time by NVRTC, the driver
+//! and NVRTC loaded dynamically, so a build needs no CUDA toolkit) and `vulkan` (wgpu; runs on any
+//! Vulkan GPU, NVIDIA's included, at 0.19–0.35x PyTorch-CUDA's speed on an H200, docs/models.md).
+//! burn-cuda builds offline because the workspace patches `cubecl-cuda` without its LLVM
+//! compiler, whose `llvm-sys` downloads LLVM (vendor/cubecl-cuda/PATCH.md).
 //!
-//! Tests take their device from [`test_device`], so one variable moves a whole test run onto the
-//! GPU: `HARBENCH_TEST_DEVICE=gpu cargo test -p harbench-models --features gpu`.
+//! Tests take their device from [`test_device`], so one variable moves a whole test run onto a
+//! GPU: `HARBENCH_TEST_DEVICE=cuda cargo test -p harbench-models --features cuda`.
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
@@ -18,17 +20,30 @@ pub enum DeviceChoice {
     /// burn's pure-Rust CPU backend.
     #[default]
     Flex,
-    /// The first discrete GPU through Vulkan (needs a build with `--features gpu`).
+    /// The GPU backend this build has: CUDA when built with `--features cuda`, else Vulkan.
     Gpu,
+    /// The first CUDA GPU through burn-cuda (a build with `--features cuda`).
+    Cuda,
+    /// The first discrete GPU through Vulkan (a build with `--features vulkan`).
+    Vulkan,
 }
 
 /// Why a device cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeviceError {
-    #[error("this build has no GPU backend; rebuild with `cargo build --release --features gpu` (Vulkan through wgpu)")]
-    NoGpuBackend,
+    #[error("this build has no {device} backend; rebuild with `cargo build --release -p harbench --features {feature}`")]
+    NoBackend { device: &'static str, feature: &'static str },
     #[error("no usable Vulkan GPU was found (is the NVIDIA driver with its Vulkan ICD installed?); use --device flex")]
-    NoGpu,
+    NoVulkanGpu,
+    #[error(
+        "{library} was not found: looked for {} through the dynamic loader (LD_LIBRARY_PATH={}, then \
+         /etc/ld.so.cache and the system's library folders); {hint}",
+        names.join(", "),
+        ld_library_path.as_deref().unwrap_or("unset")
+    )]
+    CudaLibraryMissing { library: &'static str, names: Vec<String>, ld_library_path: Option<String>, hint: &'static str },
+    #[error("the CUDA driver and NVRTC load, but CUDA device 0 cannot be used: {0}")]
+    CudaUnusable(String),
 }
 
 impl DeviceChoice {
@@ -36,34 +51,122 @@ impl DeviceChoice {
     pub fn available(self) -> bool {
         match self {
             DeviceChoice::Flex => true,
-            DeviceChoice::Gpu => cfg!(feature = "gpu"),
+            DeviceChoice::Gpu => cfg!(any(feature = "cuda", feature = "vulkan")),
+            DeviceChoice::Cuda => cfg!(feature = "cuda"),
+            DeviceChoice::Vulkan => cfg!(feature = "vulkan"),
+        }
+    }
+
+    /// The concrete backend `self` stands for in this build (`Gpu` resolved).
+    pub fn resolved(self) -> DeviceChoice {
+        match self {
+            DeviceChoice::Gpu if cfg!(feature = "cuda") => DeviceChoice::Cuda,
+            DeviceChoice::Gpu if cfg!(feature = "vulkan") => DeviceChoice::Vulkan,
+            other => other,
+        }
+    }
+
+    /// The burn backend's name, as records and `--help` spell it.
+    pub fn backend_name(self) -> &'static str {
+        match self.resolved() {
+            DeviceChoice::Flex => "flex",
+            DeviceChoice::Cuda => "cuda",
+            DeviceChoice::Vulkan => "wgpu",
+            DeviceChoice::Gpu => "none",
         }
     }
 
     pub fn device(self) -> Result<Device, DeviceError> {
-        match self {
+        match self.resolved() {
             DeviceChoice::Flex => Ok(Device::flex()),
-            #[cfg(feature = "gpu")]
-            DeviceChoice::Gpu => probe_gpu(),
-            #[cfg(not(feature = "gpu"))]
-            DeviceChoice::Gpu => Err(DeviceError::NoGpuBackend),
+            DeviceChoice::Cuda => cuda::probe(),
+            DeviceChoice::Vulkan => vulkan::probe(),
+            DeviceChoice::Gpu => Err(DeviceError::NoBackend { device: "GPU", feature: "cuda` (or `vulkan" }),
         }
     }
 }
 
-/// wgpu panics on a worker thread when no Vulkan adapter exists; one small read-back here turns
-/// that into an error before a run starts.
-#[cfg(feature = "gpu")]
-fn probe_gpu() -> Result<Device, DeviceError> {
+/// The text of a caught panic, for an error message.
+#[cfg(any(feature = "cuda", feature = "vulkan"))]
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(text) => *text,
+        Err(payload) => payload.downcast_ref::<&str>().map_or_else(|| "a panic without a message".to_string(), |s| s.to_string()),
+    }
+}
+
+/// One small read-back on `device`, with a panic (how burn's GPU backends report a missing
+/// device) turned into its message.
+#[cfg(any(feature = "cuda", feature = "vulkan"))]
+fn read_back(device: impl FnOnce() -> Device + std::panic::UnwindSafe) -> Result<Device, String> {
     use burn::tensor::Tensor;
     let probe = std::panic::catch_unwind(|| {
-        let device = Device::vulkan(burn::tensor::DeviceKind::DiscreteGpu(0));
+        let device = device();
         let sum: f32 = Tensor::<1>::ones([4], &device).sum().into_scalar::<f32>();
-        (sum == 4.0).then_some(device)
+        (sum == 4.0).then_some(device).ok_or_else(|| format!("a test sum read back {sum}, not 4"))
     });
-    match probe {
-        Ok(Some(device)) => Ok(device),
-        _ => Err(DeviceError::NoGpu),
+    probe.map_err(panic_text).and_then(|r| r)
+}
+
+#[cfg(feature = "cuda")]
+mod cuda {
+    use super::{read_back, DeviceError};
+    use burn::tensor::Device;
+
+    /// The driver and NVRTC are looked for first, so that their absence is named; then a
+    /// read-back on device 0 catches a driver without a usable GPU.
+    pub fn probe() -> Result<Device, DeviceError> {
+        // SAFETY: these only try to open the libraries (dlopen), calling nothing in them.
+        let driver = unsafe { cudarc::driver::sys::is_culib_present() };
+        let nvrtc = unsafe { cudarc::nvrtc::sys::is_culib_present() };
+        if !driver {
+            return Err(missing("the CUDA driver library", "cuda", "is the NVIDIA driver installed? use --device flex"));
+        }
+        if !nvrtc {
+            return Err(missing(
+                "NVRTC, CUDA's run-time compiler",
+                "nvrtc",
+                "install the CUDA toolkit's NVRTC (or the pip wheel nvidia-cuda-nvrtc) and add its lib folder to LD_LIBRARY_PATH",
+            ));
+        }
+        read_back(|| Device::cuda(0)).map_err(DeviceError::CudaUnusable)
+    }
+
+    fn missing(library: &'static str, name: &str, hint: &'static str) -> DeviceError {
+        DeviceError::CudaLibraryMissing {
+            library,
+            names: cudarc::get_lib_name_candidates(name),
+            ld_library_path: std::env::var("LD_LIBRARY_PATH").ok(),
+            hint,
+        }
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+mod cuda {
+    use super::DeviceError;
+    pub fn probe() -> Result<burn::tensor::Device, DeviceError> {
+        Err(DeviceError::NoBackend { device: "CUDA", feature: "cuda" })
+    }
+}
+
+#[cfg(feature = "vulkan")]
+mod vulkan {
+    use super::{read_back, DeviceError};
+    use burn::tensor::{Device, DeviceKind};
+
+    /// wgpu panics on a worker thread when no Vulkan adapter exists; one small read-back here
+    /// turns that into an error before a run starts.
+    pub fn probe() -> Result<Device, DeviceError> {
+        read_back(|| Device::vulkan(DeviceKind::DiscreteGpu(0))).map_err(|_| DeviceError::NoVulkanGpu)
+    }
+}
+
+#[cfg(not(feature = "vulkan"))]
+mod vulkan {
+    use super::DeviceError;
+    pub fn probe() -> Result<burn::tensor::Device, DeviceError> {
+        Err(DeviceError::NoBackend { device: "Vulkan", feature: "vulkan" })
     }
 }
 
@@ -96,6 +199,8 @@ impl fmt::Display for DeviceChoice {
         f.write_str(match self {
             DeviceChoice::Flex => "flex",
             DeviceChoice::Gpu => "gpu",
+            DeviceChoice::Cuda => "cuda",
+            DeviceChoice::Vulkan => "vulkan",
         })
     }
 }
@@ -105,8 +210,13 @@ impl FromStr for DeviceChoice {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "flex" | "cpu" => Ok(DeviceChoice::Flex),
-            "gpu" | "vulkan" | "cuda" => Ok(DeviceChoice::Gpu),
-            other => Err(format!("unknown device '{other}'; use flex (CPU) or gpu (Vulkan, needs --features gpu)")),
+            "gpu" => Ok(DeviceChoice::Gpu),
+            "cuda" => Ok(DeviceChoice::Cuda),
+            "vulkan" | "wgpu" => Ok(DeviceChoice::Vulkan),
+            other => Err(format!(
+                "unknown device '{other}'; use flex (CPU), cuda (a build with --features cuda), vulkan (--features vulkan) \
+                 or gpu (whichever of the two the build has)"
+            )),
         }
     }
 }
@@ -148,13 +258,34 @@ mod tests {
     #[test]
     fn parses_names_and_reports_missing_backend() {
         assert_eq!("flex".parse::<DeviceChoice>().unwrap(), DeviceChoice::Flex);
-        assert_eq!("cuda".parse::<DeviceChoice>().unwrap(), DeviceChoice::Gpu);
+        assert_eq!("cuda".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cuda);
+        assert_eq!("wgpu".parse::<DeviceChoice>().unwrap(), DeviceChoice::Vulkan);
         assert!("tpu".parse::<DeviceChoice>().unwrap_err().contains("unknown device 'tpu'"));
-        assert!(DeviceChoice::Flex.device().is_ok());
-        if !cfg!(feature = "gpu") {
-            let err = DeviceChoice::Gpu.device().unwrap_err().to_string();
-            assert!(err.contains("--features gpu"), "{err}");
+        for choice in [DeviceChoice::Flex, DeviceChoice::Gpu, DeviceChoice::Cuda, DeviceChoice::Vulkan] {
+            assert_eq!(choice.to_string().parse::<DeviceChoice>().unwrap(), choice);
         }
+        assert!(DeviceChoice::Flex.device().is_ok());
+        if !cfg!(feature = "cuda") {
+            let err = DeviceChoice::Cuda.device().unwrap_err().to_string();
+            assert!(err.contains("--features cuda"), "{err}");
+        }
+        if !cfg!(any(feature = "cuda", feature = "vulkan")) {
+            let err = DeviceChoice::Gpu.device().unwrap_err().to_string();
+            assert!(err.contains("no GPU backend") && err.contains("--features cuda"), "{err}");
+        }
+    }
+
+    /// Where there is no driver (CI, these CPU machines), `--device cuda` names the library it
+    /// looked for instead of panicking. With a driver this test has nothing to check.
+    #[cfg(feature = "cuda")]
+    #[test]
+    fn cuda_without_a_driver_names_the_library() {
+        if unsafe { cudarc::driver::sys::is_culib_present() } {
+            return;
+        }
+        let err = DeviceChoice::Cuda.device().unwrap_err().to_string();
+        assert!(err.starts_with("the CUDA driver library was not found: looked for libcuda.so"), "{err}");
+        assert!(err.contains("LD_LIBRARY_PATH="), "{err}");
     }
 
     #[test]

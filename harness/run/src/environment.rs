@@ -35,17 +35,16 @@ impl Environment {
     /// This process's environment for a run on `device`.
     pub fn current(choice: harbench_train::DeviceChoice, device: &burn::tensor::Device) -> Self {
         let mut features = Vec::new();
-        if cfg!(feature = "gpu") {
-            features.push("gpu".to_string());
+        if cfg!(feature = "cuda") {
+            features.push("cuda".to_string());
+        }
+        if cfg!(feature = "vulkan") {
+            features.push("vulkan".to_string());
         }
         Environment {
             build_profile: if cfg!(debug_assertions) { "debug" } else { "release" }.to_string(),
             features,
-            backend: match choice {
-                harbench_train::DeviceChoice::Flex => "flex",
-                harbench_train::DeviceChoice::Gpu => "wgpu",
-            }
-            .to_string(),
+            backend: choice.backend_name().to_string(),
             device: format!("{device:?}"),
             rustc: env!("HARBENCH_RUSTC_VERSION").to_string(),
             threads: rayon::current_num_threads(),

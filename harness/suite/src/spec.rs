@@ -69,8 +69,9 @@ pub struct Suite {
     pub budget: Budget,
     #[serde(default)]
     pub tables: Vec<TableKind>,
-    /// Where every run trains and is profiled: `flex` (CPU, the default) or `gpu` (a build with
-    /// `--features gpu`). `harbench run --device` overrides it.
+    /// Where every run trains and is profiled: `flex` (CPU, the default), `cuda` (a build with
+    /// `--features cuda`), `vulkan` (`--features vulkan`) or `gpu` (whichever of the two the build
+    /// has). `harbench run --device` overrides it.
     #[serde(default)]
     pub device: DeviceChoice,
 }
