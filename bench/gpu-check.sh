@@ -27,11 +27,11 @@ nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader
 NVRTC=$(find / -xdev \( -name 'libnvrtc.so*' -o -name 'libnvrtc-builtins.so*' \) 2>/dev/null | grep -v stub | head -n 1)
 [ -n "$NVRTC" ] && export LD_LIBRARY_PATH="$(dirname "$NVRTC")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 echo "NVRTC: ${NVRTC:-not found}"
-# One working folder for every process: CubeCL keeps its compiled kernels and autotune choices
-# under the user cache when no Cargo.toml is above the working directory, so the second and
-# later processes (and the --jobs workers) start from the first one's.
+# One kernel cache for every process (docs/models.md, "Kernel cache"): the second and later
+# processes, and the --jobs workers, start from the compiled kernels and autotune choices of the first.
 mkdir -p /tmp/w && cd /tmp/w
-printf '[compilation.logger]\nlevel = "basic"\nfile = "%s"\n[autotune.logger]\nlevel = "minimal"\nfile = "%s"\n' "$OUT/compile.log" "$OUT/autotune.log" > cubecl.toml
+printf '[environment]\npath = { directory = "/tmp/cubecl" }\n[compilation.logger]\nlevel = "basic"\nfile = "%s"\n[autotune.logger]\nlevel = "minimal"\nfile = "%s"\n' "$OUT/compile.log" "$OUT/autotune.log" > cubecl.toml
+cp cubecl.toml $R/    # the suite runs (J) start in the checkout: same kernel cache
 ( while sleep 5; do echo "$(date +%T) $(nvidia-smi --query-gpu=utilization.gpu,memory.used,power.draw --format=csv,noheader) | cpu rss etime: $(ps -C harbench -o %cpu=,rss=,etime= | tr '\n' ' ')"; done > $OUT/sampler.log ) &
 t0=$(date +%s)
 step() { echo "== $1"; shift; timeout "$@"; echo "rc $? at $(( $(date +%s) - t0 )) s; $(grep -c '' $OUT/compile.log 2>/dev/null) kernels compiled so far"; }
@@ -51,7 +51,7 @@ $H data fetch uci-har > /dev/null && $H data prepare uci-har > /dev/null
 step "T: the student on UCI-HAR, 5 epochs on the GPU (seed 0)" 60 $H train --dataset uci-har $STUDENT --epochs 5 --device cuda --out $OUT/train-cuda.json
 for j in 1 4; do
     s=$(date +%s)
-    step "J: suites/gpu-throughput.yaml, --jobs $j" 90 $H run $R/suites/gpu-throughput.yaml --device cuda --jobs $j --results /tmp/results-j$j
+    (cd $R && step "J: suites/gpu-throughput.yaml, --jobs $j (from the checkout, which harbench run needs)" 90 $H run suites/gpu-throughput.yaml --device cuda --jobs $j --results /tmp/results-j$j)
     echo "jobs $j: $(ls /tmp/results-j$j/gpu-throughput/*/*/*.json 2>/dev/null | grep -vc machine.json) runs in $(( $(date +%s) - s )) s" | tee -a $OUT/throughput.txt
 done
 step "N: profile of the trained student on the GPU, energy from NVML" 60 $H profile $STUDENT --dataset uci-har --checkpoint $OUT/train-cuda.bpk --device cuda --meter auto --out $OUT/profile-cuda.json
