@@ -70,13 +70,10 @@ slurm-test reference:
 ci:
     bash .ci/run
 
-# Cost profile of every student width on a Jetson board (docs/jetson.md: set nvpmodel and
-# jetson_clocks first). Energy comes from the board's INA3221 rails.
-profile-jetson:
+# The paper's cost table on a Jetson board (docs/jetson.md: set nvpmodel and jetson_clocks first):
+# every architecture of SUITE's runs profiled once, quietly, with the board's INA3221 rails, then the
+# suite's report with the board's columns (latency, energy per window, power) and its Pareto figure.
+profile-jetson suite='paper-uci-har':
     cargo build --release -p harbench
-    mkdir -p results/profile/jetson
-    -nvpmodel -q | tee results/profile/jetson/nvpmodel.txt
-    for w in 1.0 0.75 0.5 0.25; do \
-        cargo run --release -q -p harbench -- profile --model mobilenetv3-small-1d --width $w --meter auto \
-            --min-seconds 5 --energy-seconds 5 --out results/profile/jetson/mobilenetv3-small-1d-w$w.json || exit 1; \
-    done
+    cargo run --release -q -p harbench -- profile {{suite}} --meter auto --min-seconds 5 --energy-seconds 5
+    cargo run --release -q -p harbench -- report {{suite}} --checkpoint last

@@ -72,10 +72,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // `run` sets its pool up itself, once it knows its threads per job.
-    let pool = match cli.command {
+    let mut cli = Cli::parse();
+    // `run` sets its pool up itself, once it knows its threads per job. A suite's profile runs
+    // on one thread pinned to one core: pinned first, so that the pool's thread inherits it.
+    let pool = match &mut cli.command {
         Command::Run(_) => Ok(()),
+        Command::Profile(args) if args.suite.is_some() => {
+            profile_cmd::pin(args);
+            harbench_models::device::init_thread_pool(Some(1)).context("setting up the thread pool")
+        }
         _ => harbench_models::device::init_thread_pool(None).context("setting up the thread pool"),
     };
     let result = pool.and_then(|()| dispatch(cli.command, &cli.data_dir));

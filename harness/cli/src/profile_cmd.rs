@@ -1,6 +1,7 @@
 //! `harbench profile`: what one model costs to run (parameters, MACs, latency, throughput, peak
 //! memory, energy per inference), printed as a table and written as JSON.
 
+use crate::suite_cmd::ResultsArgs;
 use anyhow::{bail, Context, Result};
 use burn::module::Module;
 use burn::tensor::Device;
@@ -13,6 +14,7 @@ use harbench_data::registry;
 use harbench_models::ModelConfig;
 use harbench_run::cost::ProfileReport;
 use harbench_run::Environment;
+use harbench_suite::profiles::{self, ProfileSettings};
 use harbench_train::DeviceChoice;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,6 +23,7 @@ use tabled::settings::Style;
 
 #[derive(Args)]
 #[command(after_help = format!("Examples:\n  harbench profile --model mobilenetv3-small-1d\n  \
+harbench profile paper-uci-har   (every architecture the suite's runs exported, quietly: the cost table's columns)\n  \
 harbench profile --model mobilenetv3-large-1d --dataset pamap2 --out results/profile/large-pamap2.json\n  \
 harbench profile --model mobilenetv3-small-1d --width 0.5 --checkpoint results/train/uci-har-mobilenetv3-small-1d-seed0.bpk\n  \
 harbench profile --model mobilenetv3-small-1d --meter rapl --min-seconds 5\n\n\
@@ -32,11 +35,23 @@ RAPL for CPU inference) measures idle power, then an inference loop lengthened t
 minimum window; energy per window is reported with and without idle power. Without a meter the \
 energy is reported as absent, with each meter's reason. See docs/cost.md.\n\n\
 Memory: heap bytes of the weights and of one inference, counted by harbench's allocator.\n\n\
+A suite (SUITE): every distinct architecture its finished runs exported (model, searched heads, \
+input) is profiled --rounds times, round-robin, in this one process pinned to one core (--core) \
+with one thread; the latency is the median round's median, its spread the lowest p10 to the highest \
+p90 of all rounds; rows of one architecture share that profile. The records it reads are those `harbench \
+report SUITE` reads. Each profile is written to <results>/profiles/<suite>/<device>/<arch>.json, \
+keyed by the device (the CPU; a Jetson module and its nvpmodel power mode; a GPU), with how quiet the \
+machine was: other processes' CPU use over the profile, above 0.1 core marked contended. `harbench \
+report SUITE` then shows one column group per device. Stop training first; see docs/cost.md and, on \
+a Jetson, docs/jetson.md.\n\n\
 Models:\n{}\n\nMeters, in order of preference: {}", crate::help::models(), crate::help::meters()))]
 pub struct ProfileArgs {
+    /// Suite file, or the name of one in suites/: profile every architecture its runs exported.
+    #[arg(conflicts_with_all = ["model", "width", "dataset", "checkpoint", "out"])]
+    pub suite: Option<String>,
     /// Model preset (see the list below).
-    #[arg(long)]
-    model: String,
+    #[arg(long, required_unless_present = "suite")]
+    model: Option<String>,
     /// Width multiplier of the model's channels.
     #[arg(long)]
     width: Option<f64>,
@@ -86,14 +101,119 @@ pub struct ProfileArgs {
     /// Report path (.json).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// With SUITE: profiles of each architecture, taken round-robin; the table's spread spans
+    /// them all (drift between rounds minutes apart, not only jitter within one).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=20))]
+    pub rounds: u64,
+    /// With SUITE: the core to pin the profile to [default: the last core this process may use].
+    #[arg(long, requires = "suite")]
+    pub core: Option<usize>,
+    #[command(flatten)]
+    results: ResultsArgs,
+    /// The core this process was pinned to before its thread pool started, or why not.
+    #[arg(skip)]
+    pub pinned: Option<Result<usize, String>>,
+}
+
+/// With SUITE: pins this thread (and so the pool's thread, started after) to one core. Call it
+/// before the thread pool exists.
+pub fn pin(args: &mut ProfileArgs) {
+    if args.suite.is_some() {
+        args.pinned = Some(harbench_common::proc::pin_to_core(args.core));
+    }
 }
 
 fn seconds(value: f64, flag: &str) -> Result<Duration> {
     Duration::try_from_secs_f64(value).with_context(|| format!("--{flag} {value} is not a duration in seconds"))
 }
 
+fn latency(args: &ProfileArgs) -> Result<LatencyConfig> {
+    Ok(LatencyConfig {
+        warmup: seconds(args.warmup, "warmup")?,
+        min_samples: args.min_samples,
+        min_time: seconds(args.min_seconds, "min-seconds")?,
+        max_time: seconds(args.min_seconds, "min-seconds")?.max(Duration::from_secs(60)),
+    })
+}
+
+fn target(device: DeviceChoice) -> Target {
+    match device {
+        DeviceChoice::Flex => Target::Cpu,
+        DeviceChoice::Gpu | DeviceChoice::Cuda | DeviceChoice::Vulkan => Target::Gpu,
+    }
+}
+
 pub fn run(args: ProfileArgs) -> Result<()> {
-    let model_config = ModelConfig::preset(&args.model, args.width)?;
+    match args.suite.clone() {
+        Some(suite) => run_suite(args, &suite),
+        None => run_model(args),
+    }
+}
+
+/// `harbench profile SUITE`: every architecture of the suite, one at a time.
+fn run_suite(args: ProfileArgs, suite: &str) -> Result<()> {
+    let (plan, records, source) = crate::report_cmd::default_records(suite, &args.results)?;
+    let device = args.device.device()?;
+    // A GPU is named as the driver names it (its /proc entries), else as burn does.
+    let gpu = (target(args.device) == Target::Gpu)
+        .then(|| harbench_suite::machine::gpus(std::path::Path::new("/")).into_iter().next().unwrap_or_else(|| format!("{device:?}")));
+    let settings = ProfileSettings {
+        latency: latency(&args)?,
+        idle: seconds(args.idle_seconds, "idle-seconds")?,
+        energy_window: seconds(args.energy_seconds, "energy-seconds")?,
+        meter: args.meter.clone(),
+        target: target(args.device),
+        pinned_core: args.pinned.clone().unwrap_or_else(|| Err("not pinned".into())),
+        root: args.results.root.clone(),
+        rounds: args.rounds as usize,
+    };
+    eprintln!(
+        "profiling the architectures of suite {} (records: {source}), one at a time, {}",
+        plan.suite,
+        match &settings.pinned_core {
+            Ok(c) => format!("pinned to core {c}"),
+            Err(e) => format!("not pinned: {e}"),
+        }
+    );
+    let done = profiles::profile_suite(&plan, &records, &settings, &device, gpu.as_deref(), |round, i, n, e| {
+        eprintln!(
+            "[round {}/{}, {}/{n}] {} {}: {} ({} row(s))",
+            round + 1,
+            settings.rounds,
+            i + 1,
+            e.key,
+            e.labels(),
+            e.architecture.describe(),
+            e.rows.len()
+        );
+    })?;
+    let mut rows: Vec<Vec<String>> =
+        vec![["arch", "architecture", "rows", "latency, 1 window", "energy per window", "conditions"].map(String::from).to_vec()];
+    for (p, _) in &done {
+        let energy = p.profile.energy.joules_per_window().map(|j| format!("{:.3} mJ", j * 1e3)).unwrap_or_else(|| "absent".into());
+        rows.push(vec![
+            p.key.clone(),
+            format!("{}: {}", profiles::labels(&p.rows), p.architecture.describe()),
+            p.rows.len().to_string(),
+            ms(&p.profile.single.latency),
+            energy,
+            p.conditions.describe(),
+        ]);
+    }
+    let mut table = Builder::from_iter(rows).build();
+    table.with(Style::sharp());
+    println!("device: {}\n{table}", done[0].0.device.name);
+    if cfg!(debug_assertions) {
+        println!("note: debug build; timings are not representative (use cargo run --release)");
+    }
+    let dir = profiles::suite_dir(&args.results.root, &plan.suite).join(&done[0].0.device.key);
+    println!("{} profile(s) written in {}; `harbench report {suite}` shows them", done.len(), dir.display());
+    Ok(())
+}
+
+fn run_model(args: ProfileArgs) -> Result<()> {
+    let name = args.model.clone().expect("clap requires --model without a suite");
+    let model_config = ModelConfig::preset(&name, args.width)?;
     let (channels, length, classes) = match &args.dataset {
         Some(id) => {
             let spec = registry::find(id)?.spec();
@@ -106,12 +226,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         length,
         classes,
         batch: args.batch,
-        latency: LatencyConfig {
-            warmup: seconds(args.warmup, "warmup")?,
-            min_samples: args.min_samples,
-            min_time: seconds(args.min_seconds, "min-seconds")?,
-            max_time: seconds(args.min_seconds, "min-seconds")?.max(Duration::from_secs(60)),
-        },
+        latency: latency(&args)?,
         idle: seconds(args.idle_seconds, "idle-seconds")?,
         energy_window: seconds(args.energy_seconds, "energy-seconds")?,
         seed: args.seed,
@@ -123,11 +238,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     }
 
     let device = args.device.device()?;
-    let target = match args.device {
-        DeviceChoice::Flex => Target::Cpu,
-        DeviceChoice::Gpu | DeviceChoice::Cuda | DeviceChoice::Vulkan => Target::Gpu,
-    };
-    let mut detection = detect(&Probe::from_env(), target, &args.meter);
+    let mut detection = detect(&Probe::from_env(), target(args.device), &args.meter);
     let absence = detection.absence();
     let meter = match detection.meter.as_deref_mut() {
         Some(m) => Ok(m),
@@ -141,12 +252,12 @@ pub fn run(args: ProfileArgs) -> Result<()> {
             None => Ok(model),
         }
     };
-    eprintln!("profiling {} on {channels}×{length} windows ({classes} classes)…", args.model);
-    let result = profile(build, &device, &config, meter).with_context(|| format!("profiling {}", args.model))?;
+    eprintln!("profiling {} on {channels}×{length} windows ({classes} classes)…", name);
+    let result = profile(build, &device, &config, meter).with_context(|| format!("profiling {}", name))?;
 
-    let out = args.out.unwrap_or_else(|| PathBuf::from(format!("results/profile/{}.json", args.model)));
+    let out = args.out.unwrap_or_else(|| PathBuf::from(format!("results/profile/{}.json", name)));
     let report = ProfileReport {
-        model_name: args.model.clone(),
+        model_name: name.clone(),
         model: model_config.clone(),
         dataset: args.dataset.clone(),
         checkpoint: args.checkpoint.clone(),
@@ -155,7 +266,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         environment: Environment::current(args.device, &device),
     };
     report.save(&out)?;
-    println!("{}", table(&args.model, &result));
+    println!("{}", table(&name, &result));
     print_energy(&result.energy, &detection.findings);
     if cfg!(debug_assertions) {
         println!("note: debug build; timings are not representative (use cargo run --release)");

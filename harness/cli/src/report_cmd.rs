@@ -211,7 +211,7 @@ fn pick_machine(commit_dirs: &[PathBuf], args: &ResultsArgs) -> Result<String> {
 /// One suite's plan and records as `harbench report SUITE` reads them by default (the current
 /// or newest commit of this machine; the committed reference, every set joined, for a suite
 /// with no results in the store), and where they came from.
-fn default_records(suite: &str, results: &ResultsArgs) -> Result<(harbench_suite::plan::Plan, Vec<RunRecord>, String)> {
+pub(crate) fn default_records(suite: &str, results: &ResultsArgs) -> Result<(harbench_suite::plan::Plan, Vec<RunRecord>, String)> {
     let plan = load_plan(suite)?;
     let mut store = ResultsStore::new(&results.root);
     let reference = store.root.join(store::REFERENCE_FOLDER);
@@ -271,6 +271,14 @@ fn check_reference(plan: &harbench_suite::plan::Plan, machine_dir: &Path, record
         plan.suite,
         drifted.join("\n")
     )
+}
+
+/// The suite's per-architecture profiles (`harbench profile SUITE`): those of the results store,
+/// then those of the committed reference beside it (a fresh clone's board profiles the
+/// reference's architectures into `results/profiles`).
+pub(crate) fn suite_profiles(root: &Path, suite: &str) -> Result<Vec<harbench_suite::profiles::ArchitectureProfile>> {
+    let reference = root.join(store::REFERENCE_FOLDER);
+    Ok(harbench_suite::profiles::read(&[root, &reference], suite)?)
 }
 
 /// `harbench report A B …`: the cross-dataset summary of several suites.
@@ -359,7 +367,8 @@ pub fn report(args: ReportArgs) -> Result<()> {
     let (records, parts) = report::join_commits(sets);
     let commit = report::first_seen(commits.iter().map(String::as_str)).join("+");
     let machine = report::machines_of(&parts);
-    let mut r = report::build(&plan, &records, &commit, &machine, args.checkpoint, args.split);
+    let profiles = suite_profiles(&args.results.root, &plan.suite)?;
+    let mut r = report::build(&plan, &records, &commit, &machine, args.checkpoint, args.split, &profiles);
     r.store = args.results.root.display().to_string();
     if commits.len() > 1 {
         r.commits = parts;
@@ -372,7 +381,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
             machine_details.push(m);
         }
     }
-    let source = Source { plan: &plan, records: &records, report: &r, machines: &machine_details };
+    let source = Source { plan: &plan, records: &records, report: &r, machines: &machine_details, profiles: &profiles };
     let written = harbench_report::write(&source, commit_dir, &args.format, !args.no_plots)
         .with_context(|| format!("writing the report of suite {} into {}", plan.suite, commit_dir.display()))?;
     let (figures, files): (Vec<&PathBuf>, Vec<&PathBuf>) = written.iter().partition(|p| p.parent() != Some(commit_dir.as_path()));
@@ -550,7 +559,12 @@ pub fn diff(args: DiffArgs) -> Result<()> {
         }
     };
     let suites = if args.suite.is_empty() {
-        ResultsStore::folders(&base).into_iter().filter(|s| s != store::TEACHER_STORE_FOLDER && s != store::REFERENCE_FOLDER).collect()
+        ResultsStore::folders(&base)
+            .into_iter()
+            .filter(|s| {
+                ![store::TEACHER_STORE_FOLDER, store::REFERENCE_FOLDER, harbench_suite::profiles::PROFILE_FOLDER].contains(&s.as_str())
+            })
+            .collect()
     } else {
         args.suite.clone()
     };

@@ -99,6 +99,21 @@ fn sync_dir(dir: &Path) -> Result<(), FileError> {
     Ok(())
 }
 
+/// Copies the tree under `from` to `to`, folders and files (a writable copy of a test fixture).
+pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
 /// Names of the sub-folders of `dir` (suites, commits, machines), sorted; hidden ones (starting
 /// with `.`) are skipped. None when `dir` does not exist or cannot be read: a listing is used to
 /// show what exists, and "nothing yet" is the right answer for a missing folder.

@@ -15,15 +15,7 @@ fn fixture(name: &str) -> PathBuf {
 
 /// A writable copy of a fixture tree.
 fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    harbench_common::fs::copy_tree(from, to).unwrap();
 }
 
 /// Replaces a sysfs value atomically, so that the sampler never reads a half-written file.

@@ -2,7 +2,9 @@
 //! accuracy against cost with its Pareto front, per-method bars, training curves and confusion
 //! matrices. Each is plain data, so tests check the numbers without looking at pixels.
 
+use harbench_suite::cost_table;
 use harbench_suite::plan::Plan;
+use harbench_suite::profiles::{ArchitectureProfile, ProfileDevice};
 use harbench_suite::record::RunRecord;
 use harbench_suite::report::{self, seed_values, Checkpoint, CostCells, Metric, Split};
 use harbench_suite::spec::TableKind;
@@ -105,6 +107,26 @@ pub struct Scatter {
     pub points: Vec<Point>,
     /// Indices into `points`, by increasing cost.
     pub front: Vec<usize>,
+    /// Latency and energy: the device of the per-architecture profiles they come from (`None`:
+    /// the runs' own profiles, or an axis that needs none).
+    pub device: Option<ProfileDevice>,
+}
+
+impl Scatter {
+    /// The x axis's caption and label part naming the device, e.g. ` on jetson MAXN`.
+    pub fn on_device(&self) -> String {
+        self.device.as_ref().map(|d| format!(" on {}", d.label)).unwrap_or_default()
+    }
+}
+
+/// A group's latency (ms) or energy (mJ) on `device`, from its architecture's profile there.
+fn device_value(axis: Axis, profiles: &[ArchitectureProfile], device: &ProfileDevice, runs: &[&RunRecord]) -> Option<f64> {
+    let p = &cost_table::profile_on(profiles, device, runs)?.profile;
+    match axis {
+        Axis::Latency => Some(p.single.latency.median * 1e3),
+        Axis::Energy => p.energy.joules_per_window().map(|j| j * 1e3),
+        Axis::Parameters | Axis::Macs => None,
+    }
 }
 
 /// The (model, method) rows of every run of `plan`, in plan order.
@@ -128,34 +150,63 @@ fn group<'a>(records: &[&'a RunRecord], dataset: &str, model: &str, method: &str
         .collect()
 }
 
-/// Every model/method with a score and a cost, per dataset, axis and metric. Axes no run has a
-/// value for (energy without a meter) are left out.
-pub fn scatters(plan: &Plan, records: &[&RunRecord], checkpoint: Checkpoint, split: Split) -> Vec<Scatter> {
+/// Every model/method with a score and a cost, per dataset, axis and metric. Latency and energy
+/// come from the per-architecture `profiles`, one figure per device, when there are any, else
+/// from the runs' own profiles. Axes no run has a value for (energy without a meter) are left out.
+pub fn scatters(
+    plan: &Plan,
+    records: &[&RunRecord],
+    profiles: &[ArchitectureProfile],
+    checkpoint: Checkpoint,
+    split: Split,
+) -> Vec<Scatter> {
+    let devices = cost_table::devices(profiles);
     let mut out = Vec::new();
     for dataset in report::datasets(plan) {
         for axis in Axis::ALL {
-            for metric in split.metrics() {
-                let mut points = Vec::new();
-                for (model, method) in all_rows(plan) {
-                    let runs = group(records, &dataset, &model, &method);
-                    let values = seed_values(&runs, metric, checkpoint);
-                    let Some(x) = axis.of(&runs).filter(|x| *x > 0.0) else { continue };
-                    if values.is_empty() {
+            let on_devices = !devices.is_empty() && matches!(axis, Axis::Latency | Axis::Energy);
+            let sources: Vec<Option<&ProfileDevice>> = if on_devices { devices.iter().copied().map(Some).collect() } else { vec![None] };
+            for device in sources {
+                for metric in split.metrics() {
+                    let x_of = |runs: &[&RunRecord]| match device {
+                        Some(d) => device_value(axis, profiles, d, runs),
+                        None => axis.of(runs),
+                    };
+                    let points = points(plan, records, &dataset, metric, checkpoint, x_of);
+                    if points.is_empty() {
                         continue;
                     }
-                    let y = 100.0 * harbench_suite::stats::mean(&values);
-                    let y_std = 100.0 * harbench_suite::stats::std_dev(&values);
-                    points.push(Point { model, method, x, y, y_std, seeds: values.len() });
+                    let front = pareto_front(&points.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>());
+                    out.push(Scatter { dataset: dataset.clone(), axis, metric, points, front, device: device.cloned() });
                 }
-                if points.is_empty() {
-                    continue;
-                }
-                let front = pareto_front(&points.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>());
-                out.push(Scatter { dataset: dataset.clone(), axis, metric, points, front });
             }
         }
     }
     out
+}
+
+/// One dataset's points (model/method with a score) against the cost `x_of` gives their runs.
+fn points(
+    plan: &Plan,
+    records: &[&RunRecord],
+    dataset: &str,
+    metric: Metric,
+    checkpoint: Checkpoint,
+    x_of: impl Fn(&[&RunRecord]) -> Option<f64>,
+) -> Vec<Point> {
+    let mut points = Vec::new();
+    for (model, method) in all_rows(plan) {
+        let runs = group(records, dataset, &model, &method);
+        let values = seed_values(&runs, metric, checkpoint);
+        let Some(x) = x_of(&runs).filter(|x| *x > 0.0) else { continue };
+        if values.is_empty() {
+            continue;
+        }
+        let y = 100.0 * harbench_suite::stats::mean(&values);
+        let y_std = 100.0 * harbench_suite::stats::std_dev(&values);
+        points.push(Point { model, method, x, y, y_std, seeds: values.len() });
+    }
+    points
 }
 
 /// One bar: a row's score over seeds, percent.

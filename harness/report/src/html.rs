@@ -36,7 +36,7 @@ fn table(t: &Table) -> String {
     for (r, row) in t.rows.iter().enumerate() {
         out.push_str("<tr>");
         for (c, text) in row.iter().enumerate() {
-            let class = match (numeric(c), best.get(c) == Some(&Some(r))) {
+            let class = match (numeric(c), best.get(c).is_some_and(|b| b.contains(&r))) {
                 (false, _) => " class=\"text\"",
                 (true, true) => " class=\"best\"",
                 (true, false) => "",

@@ -59,7 +59,7 @@ fn table(report: &Report, t: &Table) -> String {
     out.push_str(&format!("\\begin{{tabular}}{{{spec}}}\n\\toprule\n"));
     out.push_str(&format!("{} \\\\\n\\midrule\n", t.header.iter().map(|h| escape(h)).collect::<Vec<_>>().join(" & ")));
     for (r, row) in t.rows.iter().enumerate() {
-        let cells: Vec<String> = row.iter().enumerate().map(|(c, text)| cell(text, best.get(c) == Some(&Some(r)))).collect();
+        let cells: Vec<String> = row.iter().enumerate().map(|(c, text)| cell(text, best.get(c).is_some_and(|b| b.contains(&r)))).collect();
         out.push_str(&format!("{} \\\\\n", cells.join(" & ")));
     }
     out.push_str("\\bottomrule\n\\end{tabular}\n");

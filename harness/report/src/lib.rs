@@ -59,6 +59,8 @@ pub struct Source<'a> {
     pub report: &'a Report,
     /// The `machine.json` of each machine folder the records come from, where there is one.
     pub machines: &'a [Machine],
+    /// The suite's per-architecture profiles (`harbench profile SUITE`), where there are any.
+    pub profiles: &'a [harbench_suite::profiles::ArchitectureProfile],
 }
 
 /// A figure written to disk.
@@ -82,16 +84,18 @@ pub fn draw_figures(source: &Source, dir: &Path) -> Result<Vec<Drawn>, ReportErr
         out.push(Drawn { title, svg, files, folded });
         Ok(())
     };
-    let scatters = figures::scatters(source.plan, &current, checkpoint, split);
-    for pair in pairs(&scatters, |s| (s.dataset.clone(), s.axis.name())) {
+    let scatters = figures::scatters(source.plan, &current, source.profiles, checkpoint, split);
+    for pair in pairs(&scatters, |s| (s.dataset.clone(), s.axis.name(), s.device.as_ref().map(|d| d.key.clone()))) {
         let s = pair[0];
         let title = format!(
-            "{}: {} accuracy and macro-F1 against {} (one point per model/method, error bars: std over seeds; red: the Pareto front)",
+            "{}: {} accuracy and macro-F1 against {}{} (one point per model/method, error bars: std over seeds; red: the Pareto front)",
             s.dataset,
             split.name(),
-            s.axis.label()
+            s.axis.label(),
+            s.device.as_ref().map(|d| format!(", measured on {}", d.name)).unwrap_or_default()
         );
-        draw(plot::Figure::Scatter(&pair), format!("pareto-{}-{}", safe(&s.dataset), s.axis.name()), title, false)?;
+        let device = s.device.as_ref().map(|d| format!("-{}", d.key)).unwrap_or_default();
+        draw(plot::Figure::Scatter(&pair), format!("pareto-{}-{}{device}", safe(&s.dataset), s.axis.name()), title, false)?;
     }
     let bars = figures::bars(source.plan, &current, checkpoint, split);
     for pair in pairs(&bars, |b| (b.dataset.clone(), b.table.name())) {

@@ -193,7 +193,7 @@ where
     let y_hi = s.points.iter().map(|p| p.y + p.y_std).fold(f64::NEG_INFINITY, f64::max);
     let (y_lo, y_hi) = padded(y_lo, y_hi, 0.12);
     let mut chart = ChartBuilder::on(area)
-        .caption(format!("{}: {} vs {}", s.dataset, metric_name(s.metric), s.axis.name()), (FONT, 20))
+        .caption(format!("{}: {} vs {}{}", s.dataset, metric_name(s.metric), s.axis.name(), s.on_device()), (FONT, 20))
         .margin(12)
         .x_label_area_size(46)
         .y_label_area_size(60)

@@ -67,7 +67,7 @@ fn made_up() -> (Plan, Vec<RunRecord>) {
 fn the_pareto_front_of_a_made_up_result_set_is_the_constructed_one() {
     let (p, records) = made_up();
     let current = report::current(&p, &records);
-    let scatters = figures::scatters(&p, &current, Checkpoint::Best, Split::Test);
+    let scatters = figures::scatters(&p, &current, &[], Checkpoint::Best, Split::Test);
     // Without profiles, parameters are the only cost: one scatter per metric.
     assert_eq!(
         scatters.iter().map(|s| (s.axis, s.metric)).collect::<Vec<_>>(),
@@ -108,10 +108,10 @@ fn bars_curves_and_confusions_follow_the_records() {
 #[test]
 fn every_format_and_figure_is_written_and_readable() {
     let (p, records) = made_up();
-    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test);
+    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test, &[]);
     let dir = tempfile::tempdir().unwrap();
     let m = machine("box");
-    let source = Source { plan: &p, records: &records, report: &r, machines: std::slice::from_ref(&m) };
+    let source = Source { plan: &p, records: &records, report: &r, machines: std::slice::from_ref(&m), profiles: &[] };
     let written = harbench_report::write(&source, dir.path(), &Format::ALL, true).unwrap();
     let names: Vec<String> = written.iter().map(|f| f.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
     for want in [
@@ -151,13 +151,23 @@ fn every_format_and_figure_is_written_and_readable() {
 fn a_second_report_replaces_figures_of_rows_that_are_gone() {
     let (p, records) = made_up();
     let dir = tempfile::tempdir().unwrap();
-    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test);
-    harbench_report::write(&Source { plan: &p, records: &records, report: &r, machines: &[] }, dir.path(), &[Format::Markdown], true)
-        .unwrap();
+    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test, &[]);
+    harbench_report::write(
+        &Source { plan: &p, records: &records, report: &r, machines: &[], profiles: &[] },
+        dir.path(),
+        &[Format::Markdown],
+        true,
+    )
+    .unwrap();
     let without_dkd: Vec<RunRecord> = records.into_iter().filter(|r| r.config.method.label != "dkd").collect();
-    let r = report::build(&p, &without_dkd, "0123456789ab", "box", Checkpoint::Best, Split::Test);
-    harbench_report::write(&Source { plan: &p, records: &without_dkd, report: &r, machines: &[] }, dir.path(), &[Format::Markdown], true)
-        .unwrap();
+    let r = report::build(&p, &without_dkd, "0123456789ab", "box", Checkpoint::Best, Split::Test, &[]);
+    harbench_report::write(
+        &Source { plan: &p, records: &without_dkd, report: &r, machines: &[], profiles: &[] },
+        dir.path(),
+        &[Format::Markdown],
+        true,
+    )
+    .unwrap();
     assert!(!dir.path().join("figures/confusion-synthetic-mobilenetv3-small-1d-dkd.svg").exists());
     assert!(dir.path().join("figures/confusion-synthetic-mobilenetv3-small-1d-kd.svg").exists());
 }

@@ -5,6 +5,7 @@
 //! ([`gitinfo`], [`machine`]), tables ([`report`]) and comparisons between commits ([`diff`],
 //! [`stats`]).
 
+pub mod cost_table;
 pub mod diff;
 pub mod exact;
 pub mod executor;
@@ -12,6 +13,7 @@ pub mod gitinfo;
 pub mod machine;
 pub mod plan;
 pub mod pool;
+pub mod profiles;
 pub mod record;
 pub mod report;
 pub mod runner;

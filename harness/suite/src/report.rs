@@ -6,6 +6,7 @@
 //! asked for, the validation split: selection runs withhold the test split), in percent, mean ±
 //! sample standard deviation over seeds (LOSO folds are averaged within a seed first).
 
+pub use crate::cost_table::CostCells;
 use crate::plan::{Plan, Role};
 use crate::record::{Headline, RunRecord};
 use crate::spec::{TableKind, NO_DISTILLATION};
@@ -243,6 +244,9 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
     /// The number behind each cell of `rows` (a score's mean, a cost), where there is one.
     pub values: Vec<Vec<Option<f64>>>,
+    /// The spread of each cell's number (low, high: a latency's p10–p90), where it has one; a
+    /// best value is marked only when its spread clears every other row's.
+    pub spread: Vec<Vec<Option<(f64, f64)>>>,
     /// Per column: which way is better, for columns of numbers.
     pub better: Vec<Option<Better>>,
     /// Shown under the table (what is missing, what marks mean).
@@ -276,27 +280,46 @@ pub struct Report {
 impl Table {
     /// A table with its columns and nothing in it yet.
     pub fn empty(kind: TableKind, title: impl Into<String>, header: Vec<String>, better: Vec<Option<Better>>) -> Table {
-        Table { kind, title: title.into(), header, rows: vec![], values: vec![], better, notes: vec![], csv: vec![] }
+        Table { kind, title: title.into(), header, rows: vec![], values: vec![], spread: vec![], better, notes: vec![], csv: vec![] }
     }
 
-    /// Per column, the row of its best value (ties: the first), for columns that have a direction
-    /// and at least two values.
-    pub fn best_rows(&self) -> Vec<Option<usize>> {
-        (0..self.header.len())
-            .map(|c| {
-                let better = self.better.get(c).copied().flatten()?;
-                let values: Vec<(usize, f64)> =
-                    self.values.iter().enumerate().filter_map(|(r, row)| Some((r, row.get(c).copied().flatten()?))).collect();
-                if values.len() < 2 {
-                    return None;
-                }
-                let pick = |a: f64, b: f64| match better {
-                    Better::Higher => b > a,
-                    Better::Lower => b < a,
-                };
-                values.into_iter().reduce(|best, x| if pick(best.1, x.1) { x } else { best }).map(|(r, _)| r)
-            })
-            .collect()
+    /// Per column, the rows of its best value (every row that ties, such as rows of one
+    /// architecture), for columns that have a direction and at least two values; none when the
+    /// best value's spread overlaps another row's (a difference inside the noise).
+    pub fn best_rows(&self) -> Vec<Vec<usize>> {
+        (0..self.header.len()).map(|c| self.best_in(c)).collect()
+    }
+
+    fn spread_of(&self, r: usize, c: usize) -> Option<(f64, f64)> {
+        self.spread.get(r).and_then(|row| row.get(c)).copied().flatten()
+    }
+
+    fn best_in(&self, c: usize) -> Vec<usize> {
+        let Some(better) = self.better.get(c).copied().flatten() else { return vec![] };
+        let values: Vec<(usize, f64)> =
+            self.values.iter().enumerate().filter_map(|(r, row)| Some((r, row.get(c).copied().flatten()?))).collect();
+        if values.len() < 2 {
+            return vec![];
+        }
+        let pick = |a: f64, b: f64| match better {
+            Better::Higher => b > a,
+            Better::Lower => b < a,
+        };
+        let best = values.iter().map(|v| v.1).reduce(|a, b| if pick(a, b) { b } else { a }).expect("two values");
+        let (tied, others): (Vec<_>, Vec<_>) = values.into_iter().partition(|v| v.1 == best);
+        let (low, high) = self.spread_of(tied[0].0, c).unwrap_or((best, best));
+        let clears = |(r, v): &(usize, f64)| {
+            let (o_low, o_high) = self.spread_of(*r, c).unwrap_or((*v, *v));
+            match better {
+                Better::Lower => high < o_low,
+                Better::Higher => low > o_high,
+            }
+        };
+        if others.iter().all(clears) {
+            tied.into_iter().map(|v| v.0).collect()
+        } else {
+            vec![]
+        }
     }
 }
 
@@ -342,7 +365,15 @@ pub fn datasets(plan: &Plan) -> Vec<String> {
 /// Builds the suite's tables (all four when the suite names none) from `records`, scoring
 /// `checkpoint` on `split`. Records whose settings no longer match the plan are left out and
 /// counted in a note.
-pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, checkpoint: Checkpoint, split: Split) -> Report {
+pub fn build(
+    plan: &Plan,
+    records: &[RunRecord],
+    commit: &str,
+    machine: &str,
+    checkpoint: Checkpoint,
+    split: Split,
+    profiles: &[crate::profiles::ArchitectureProfile],
+) -> Report {
     let current = current(plan, records);
     let stale = records.len() - current.len();
     let kinds = if plan.tables.is_empty() { TableKind::ALL.to_vec() } else { plan.tables.clone() };
@@ -351,7 +382,7 @@ pub fn build(plan: &Plan, records: &[RunRecord], commit: &str, machine: &str, ch
         .into_iter()
         .map(|kind| {
             let mut t = match kind {
-                TableKind::Cost => cost_table(plan, &current),
+                TableKind::Cost => crate::cost_table::cost_table(plan, &current, profiles),
                 _ => score_table(kind, plan, &current, &datasets, checkpoint, split),
             };
             if stale > 0 {
@@ -690,110 +721,6 @@ pub(crate) fn p_value(p: f64) -> String {
         format!("{p:.1e}")
     } else {
         format!("{p:.3}")
-    }
-}
-
-fn cost_table(plan: &Plan, records: &[&RunRecord]) -> Table {
-    let header = ["dataset", "model", "method", "params", "FLOPs (MACs)", "latency", "memory", "energy"].map(String::from).to_vec();
-    let better =
-        vec![None, None, None, Some(Better::Lower), Some(Better::Lower), Some(Better::Lower), Some(Better::Lower), Some(Better::Lower)];
-    let mut t = Table::empty(TableKind::Cost, title(TableKind::Cost), header, better);
-    let mut seen: Vec<(String, String, String)> = Vec::new();
-    for r in &plan.runs {
-        let row = (r.dataset.clone(), r.model.label.clone(), r.method.label.clone());
-        if seen.contains(&row) {
-            continue;
-        }
-        let params: Vec<f64> = records
-            .iter()
-            .filter(|x| x.finished() && x.config.dataset == row.0 && x.config.model.label == row.1 && x.config.method.label == row.2)
-            .filter_map(|x| x.parameters.map(|p| p as f64))
-            .collect();
-        if params.is_empty() {
-            seen.push(row);
-            continue;
-        }
-        let p = stats::mean(&params);
-        let profiles: Vec<&harbench_cost::Profile> = records
-            .iter()
-            .filter(|x| x.finished() && x.config.dataset == row.0 && x.config.model.label == row.1 && x.config.method.label == row.2)
-            .filter_map(|x| x.profile())
-            .collect();
-        let cells = CostCells::of(&profiles);
-        t.rows.push(vec![
-            row.0.clone(),
-            row.1.clone(),
-            row.2.clone(),
-            format!("{p:.0}"),
-            cells.macs.map(|m| format!("{:.2} M", m / 1e6)).unwrap_or_else(|| "—".into()),
-            cells.latency_s.map(|s| format!("{:.2} ms", s * 1e3)).unwrap_or_else(|| "—".into()),
-            cells.memory_bytes.map(|b| format!("{:.2} MiB", b / 1048576.0)).unwrap_or_else(|| "—".into()),
-            match (cells.energy_j, profiles.is_empty()) {
-                (Some(j), _) => format!("{:.3} mJ", j * 1e3),
-                (None, false) => "absent (no meter)".into(),
-                (None, true) => "—".into(),
-            },
-        ]);
-        t.values.push(vec![
-            None,
-            None,
-            None,
-            Some(p),
-            cells.macs.map(|m| m / 1e6),
-            cells.latency_s.map(|s| s * 1e3),
-            cells.memory_bytes.map(|b| b / 1048576.0),
-            cells.energy_j.map(|j| j * 1e3),
-        ]);
-        let csv_row = |metric: &str, value: f64, n: usize| {
-            ["cost".into(), row.0.clone(), row.1.clone(), row.2.clone(), metric.into(), format!("{value}"), "0".into(), n.to_string()]
-        };
-        t.csv.push(csv_row("params", p, params.len()));
-        for (metric, value) in [
-            ("macs", cells.macs),
-            ("latency_ms", cells.latency_s.map(|s| s * 1e3)),
-            ("memory_mib", cells.memory_bytes.map(|b| b / 1048576.0)),
-            ("energy_mj", cells.energy_j.map(|j| j * 1e3)),
-        ] {
-            if let Some(v) = value {
-                t.csv.push(csv_row(metric, v, profiles.len()));
-            }
-        }
-        seen.push(row);
-    }
-    if t.rows.is_empty() {
-        t.notes.push("No finished runs yet: run `harbench run` on this suite first.".into());
-    }
-    t.notes.push(
-        "Learned parameters of the trained model; MACs per window, single-window latency (median over runs of the runs' medians), \
-heap memory of one-window inference (weights + activations, counted by the allocator) and energy per window come from the profile each run takes on the machine that trained it (`harbench profile`)."
-            .into(),
-    );
-    t
-}
-
-/// The cost table's figures for one row: medians over the runs' profiles.
-pub struct CostCells {
-    pub macs: Option<f64>,
-    /// Single-window latency, seconds (each run's median, then the median over runs).
-    pub latency_s: Option<f64>,
-    /// Heap of one-window inference: weights + activations.
-    pub memory_bytes: Option<f64>,
-    /// Energy per single-window inference, joules.
-    pub energy_j: Option<f64>,
-}
-
-impl CostCells {
-    pub fn of(profiles: &[&harbench_cost::Profile]) -> Self {
-        let median = |f: &dyn Fn(&harbench_cost::Profile) -> Option<f64>| {
-            let values: Vec<f64> = profiles.iter().filter_map(|p| f(p)).collect();
-            harbench_common::stats::median(&values)
-        };
-        CostCells {
-            macs: median(&|p| Some(p.macs as f64)),
-            latency_s: median(&|p| Some(p.single.latency.median)),
-            memory_bytes: median(&|p| p.memory.as_ref().ok().map(|m| m.single_peak_bytes as f64)),
-            energy_j: median(&|p| p.energy.joules_per_window()),
-        }
     }
 }
 

@@ -387,7 +387,7 @@ pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &
     let mut speeds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut speeds_elsewhere: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut windows: BTreeMap<String, usize> = BTreeMap::new();
-    for suite in ResultsStore::folders(&target.store.root) {
+    for suite in ResultsStore::folders(&target.store.root).into_iter().filter(|s| s != crate::profiles::PROFILE_FOLDER) {
         for commit in ResultsStore::folders(&target.store.root.join(&suite)) {
             for machine in ResultsStore::folders(&target.store.commit_dir(&suite, &commit)) {
                 let here = machine == target.machine.name;

@@ -44,7 +44,7 @@ fn tables_show_mean_and_std_over_seeds_and_say_what_is_missing() {
     stale.config_hash = "0000000000000000".into();
     records.push(stale);
 
-    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test);
+    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test, &[]);
     assert_eq!(r.tables.iter().map(|t| t.kind).collect::<Vec<_>>(), vec![TableKind::Kd, TableKind::Cost, TableKind::Ablation]);
     let kd = &r.tables[0];
     assert_eq!(
@@ -68,7 +68,8 @@ fn tables_show_mean_and_std_over_seeds_and_say_what_is_missing() {
     assert!(notes.contains("1 recorded run(s) with settings that differ"), "{notes}");
 
     let cost = &r.tables[1];
-    assert_eq!(cost.rows[0][..4], ["synthetic", "teacher", "none", "5000"]);
+    // No profile in these records: no architecture to name.
+    assert_eq!(cost.rows[0][..5], ["synthetic", "teacher", "none", "—", "5000"]);
     assert_eq!(cost.rows.len(), 2, "{:?}", cost.rows);
     assert!(r.tables[2].notes[0].contains("no experiment named 'ablation'"));
 
@@ -84,7 +85,7 @@ fn tables_show_mean_and_std_over_seeds_and_say_what_is_missing() {
 #[test]
 fn an_empty_result_set_gives_tables_that_say_so() {
     let p = plan(SUITE);
-    let r = report::build(&p, &[], "0123456789ab", "box", Checkpoint::Best, Split::Test);
+    let r = report::build(&p, &[], "0123456789ab", "box", Checkpoint::Best, Split::Test, &[]);
     for t in &r.tables[..2] {
         assert!(t.notes[0].starts_with("No finished runs yet"), "{:?}", t.notes);
     }
@@ -192,7 +193,7 @@ fn distilled_rows_are_compared_with_their_model_trained_alone_by_welch_test() {
     }
     // One seed: the difference without a test.
     records.push(record(find(&p, "synthetic.mobilenetv3-small-1d.kd-once.holdout.s0"), 0.83, 0.5));
-    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test);
+    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test, &[]);
     let kd = &r.tables[0];
     assert_eq!(kd.header[4], "synthetic Δacc vs alone");
     let cell = |method: &str| kd.rows.iter().find(|r| r[0] == "mobilenetv3-small-1d" && r[1] == method).unwrap()[4].clone();
@@ -231,7 +232,7 @@ fn the_har_table_compares_each_model_trained_alone_with_the_distilled_student() 
             records.push(record(find(&p, &format!("synthetic.{row}.holdout.s{seed}")), acc, 0.5));
         }
     }
-    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test);
+    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test, &[]);
     let har = &r.tables[0];
     assert_eq!(har.kind, TableKind::Har);
     assert_eq!(har.header[4..], ["synthetic Δacc vs alone", "synthetic Δacc vs mobilenetv3-small-1d dkd"]);
@@ -245,7 +246,7 @@ fn the_har_table_compares_each_model_trained_alone_with_the_distilled_student() 
 
     // Two distilled rows: which one the architectures face is not for the report to pick.
     let two = plan(&text.replace("methods: [dkd]", "methods: [dkd, kd]"));
-    let r = report::build(&two, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test);
+    let r = report::build(&two, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test, &[]);
     assert!(r.tables[0].header.iter().all(|h| !h.contains("vs mobilenetv3")), "{:?}", r.tables[0].header);
 }
 
@@ -265,7 +266,7 @@ fn the_last_epoch_model_can_be_scored_instead_of_the_best_checkpoint() {
         records.push(r);
     }
     let cell = |checkpoint| {
-        let r = report::build(&p, &records, "0123456789ab", "box", checkpoint, Split::Test);
+        let r = report::build(&p, &records, "0123456789ab", "box", checkpoint, Split::Test, &[]);
         let kd = r.tables.into_iter().next().unwrap();
         let row = kd.rows.iter().find(|r| r[0] == "mobilenetv3-small-1d" && r[1] == "none").unwrap()[2].clone();
         (row, kd.notes.join("\n"))
@@ -311,7 +312,7 @@ fn records_of_several_commits_join_each_run_from_the_first_commit_that_finished_
     assert_eq!((parts[0].runs, parts[1].runs), (1, 2));
     assert_eq!(parts[1].rows, ["synthetic.mobilenetv3-small-1d.kd", "synthetic.mobilenetv3-small-1d.none"]);
 
-    let mut r = report::build(&p, &records, "aaaaaaaaaaaa+bbbbbbbbbbbb", "box", Checkpoint::Best, Split::Test);
+    let mut r = report::build(&p, &records, "aaaaaaaaaaaa+bbbbbbbbbbbb", "box", Checkpoint::Best, Split::Test, &[]);
     r.commits = parts;
     let kd = &r.tables[0];
     let row = |model: &str, method: &str| kd.rows.iter().find(|r| r[0] == model && r[1] == method).unwrap().clone();
@@ -345,7 +346,7 @@ fn result_sets_of_two_machines_name_each_machine_and_its_kernels() {
     assert_eq!(kd0_record.best.as_ref().unwrap().test_accuracy, Some(0.94));
     assert_eq!(report::machines_of(&parts), "box+box-avx2");
 
-    let mut r = report::build(&p, &records, "aaaaaaaaaaaa+aaaaaaaaaaaa", &report::machines_of(&parts), Checkpoint::Best, Split::Test);
+    let mut r = report::build(&p, &records, "aaaaaaaaaaaa+aaaaaaaaaaaa", &report::machines_of(&parts), Checkpoint::Best, Split::Test, &[]);
     r.commits = parts;
     let said = r.provenance();
     assert!(said.contains("records of 2 result sets joined"), "{said}");
@@ -390,7 +391,7 @@ fn runs_that_withheld_the_test_split_are_reported_and_diffed_on_validation() {
         .map(|(method, seed, acc)| withheld(find(&p, &key(method, seed)), acc, acc - 0.1))
         .collect();
     let cells = |split| {
-        let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, split);
+        let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, split, &[]);
         let kd = &r.tables[0];
         let row = |method: &str| kd.rows.iter().find(|r| r[0] == "mobilenetv3-small-1d" && r[1] == method).unwrap()[2..5].to_vec();
         (row("none"), row("kd"), kd.notes.join("\n"), r.provenance())
