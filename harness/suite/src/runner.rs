@@ -408,6 +408,22 @@ pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &
             }
         }
     }
+    // What the suite's partly trained runs left: their states, and per model and method the
+    // fastest speed their epochs reached so far. A run's own epochs may have run beside heavier
+    // work (a build, CI), and contention only slows a run down, so the fastest of its own speed
+    // and its siblings' is the better guide; a fresh run without a record takes its siblings'.
+    let saved_states: BTreeMap<&str, LoopState> = plan
+        .runs
+        .iter()
+        .filter_map(|run| Some((run.key.as_str(), epoch_checkpoints(&dir, run, &run.config_hash()).saved_state()?)))
+        .collect();
+    let mut partial: BTreeMap<String, f64> = BTreeMap::new();
+    for run in &plan.runs {
+        if let Some(s) = saved_states.get(run.key.as_str()).and_then(LoopState::samples_per_second) {
+            let fastest = partial.entry(speed_key(run)).or_insert(s);
+            *fastest = fastest.max(s);
+        }
+    }
     let mut out = Vec::new();
     for run in plan::filter(&plan.runs, filters) {
         let hash = run.config_hash();
@@ -423,7 +439,7 @@ pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &
         }
         // A run killed part-way resumes from its epoch checkpoints: only its remaining epochs
         // count, at the speed it trained at so far.
-        let saved = (state != "done").then(|| epoch_checkpoints(&dir, run, &hash).saved_state()).flatten();
+        let saved = saved_states.get(run.key.as_str()).filter(|_| state != "done");
         let (estimate, basis) = if state == "done" {
             (None, String::new())
         } else if let (None, Some(&s)) = (&saved, by_hash.get(&hash)) {
@@ -431,13 +447,14 @@ pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &
         } else {
             let n = windows.get(&split_key(run)).copied().or_else(|| executor.training_windows(run));
             let key = speed_key(run);
-            let speed = match (speeds.get(&key), speeds_elsewhere.get(&key)) {
-                (Some(v), _) => Some((crate::stats::mean(v), "recorded samples/s")),
-                (None, Some(v)) => Some((crate::stats::mean(v), "samples/s of other machines")),
-                (None, None) => None,
+            let speed = match (speeds.get(&key), speeds_elsewhere.get(&key), partial.get(&key)) {
+                (Some(v), _, _) => Some((crate::stats::mean(v), "recorded samples/s")),
+                (None, _, Some(&s)) => Some((s, "samples/s of its siblings' epochs so far")),
+                (None, Some(v), None) => Some((crate::stats::mean(v), "samples/s of other machines")),
+                (None, None, None) => None,
             };
-            match &saved {
-                Some(saved) => resumed_estimate(run, saved, n, speed.map(|(s, _)| s)),
+            match saved {
+                Some(saved) => resumed_estimate(run, saved, n, speed.map(|(s, _)| s), partial.get(&key).copied()),
                 None => match (n, speed) {
                     (Some(n), Some((s, basis))) => (Some((epochs(run) * n) as f64 / s), basis.to_string()),
                     (Some(n), None) => (Some((epochs(run) * n) as f64 / DEFAULT_SAMPLES_PER_SECOND), DEFAULT_BASIS.to_string()),
@@ -451,15 +468,23 @@ pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &
 }
 
 /// Seconds for the epochs a resumed run has left: its training windows per epoch (from its own
-/// checkpoint when the split's size is unknown) at the samples/s of its own epochs so far, else
-/// at `recorded` (what [`dry_run`] found for its model), else at the default.
-fn resumed_estimate(run: &RunSpec, saved: &LoopState, windows: Option<usize>, recorded: Option<f64>) -> (Option<f64>, String) {
+/// checkpoint when the split's size is unknown) at the samples/s of its own epochs so far, or of
+/// its siblings' (`siblings`: the fastest partly trained run of its model and method) when
+/// faster; else at `recorded` (what [`dry_run`] found for its model), else at the default.
+fn resumed_estimate(
+    run: &RunSpec,
+    saved: &LoopState,
+    windows: Option<usize>,
+    recorded: Option<f64>,
+    siblings: Option<f64>,
+) -> (Option<f64>, String) {
     let left = run.train.epochs.saturating_sub(saved.epoch);
     let windows = windows.or_else(|| (saved.epoch > 0).then(|| saved.trained_samples / saved.epoch));
-    let (speed, whose) = match (saved.samples_per_second(), recorded) {
-        (Some(s), _) => (s, "its own samples/s"),
-        (None, Some(s)) => (s, "recorded samples/s"),
-        (None, None) => (DEFAULT_SAMPLES_PER_SECOND, DEFAULT_BASIS),
+    let (speed, whose) = match (saved.samples_per_second(), siblings, recorded) {
+        (Some(own), Some(s), _) if s > own => (s, "its siblings' faster samples/s"),
+        (Some(own), _, _) => (own, "its own samples/s"),
+        (None, _, Some(s)) => (s, "recorded samples/s"),
+        (None, _, None) => (DEFAULT_SAMPLES_PER_SECOND, DEFAULT_BASIS),
     };
     let basis = format!("resumes after epoch {}: {left} epoch(s) at {whose}", saved.epoch);
     (windows.map(|n| (left * n) as f64 / speed), basis)

@@ -392,6 +392,47 @@ fn killed_after(dir: &std::path::Path, epoch: usize, identity: &str, trained_sam
 }
 
 #[test]
+fn dry_run_takes_the_fastest_speed_of_a_models_partly_trained_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = target(tmp.path());
+    let p = plan(&SUITE.replace("seeds: [0, 1]", "seeds: [0, 1, 2]\ntrain: {epochs: 10}"));
+    let e = Scripted::new(&[]);
+    let dir = t.dir(&p.suite);
+    let run = |k: &str| p.runs.iter().find(|r| r.key == k).unwrap();
+    let (s0, s1) = (run("synthetic.teacher.none.holdout.s0"), run("synthetic.teacher.none.holdout.s1"));
+    // Seed 0's 4 epochs ran beside a build at 2 samples/s; seed 1's 8 epochs at 16 samples/s.
+    killed_after(&store::checkpoints_path(&dir, &s0.key), 4, &s0.config_hash(), 32, 16.0);
+    killed_after(&store::checkpoints_path(&dir, &s1.key), 8, &s1.config_hash(), 64, 4.0);
+    let rows = runner::dry_run(&p, &t, &EightWindows(e), &[]).unwrap();
+    let row = |k: &str| rows.iter().find(|r| r.key == k).unwrap().clone();
+    // Seed 0's 6 epochs left of 8 windows go at seed 1's 16 samples/s, not its own 2: 3 s, not 24.
+    let slow = row(&s0.key);
+    assert_eq!(slow.basis, "resumes after epoch 4: 6 epoch(s) at its siblings' faster samples/s");
+    assert!((slow.estimate.unwrap() - 6.0 * 8.0 / 16.0).abs() < 1e-12, "{slow:?}");
+    // Seed 1 keeps its own speed.
+    let fast = row(&s1.key);
+    assert_eq!(fast.basis, "resumes after epoch 8: 2 epoch(s) at its own samples/s");
+    // Seed 2 never started and no record exists: 10 epochs at its siblings' speed, not the
+    // default guess.
+    let fresh = row("synthetic.teacher.none.holdout.s2");
+    assert_eq!(fresh.basis, "samples/s of its siblings' epochs so far", "{fresh:?}");
+    assert!((fresh.estimate.unwrap() - 10.0 * 8.0 / 16.0).abs() < 1e-12, "{fresh:?}");
+    assert!(!fresh.guessed());
+}
+
+/// An executor that knows each run's training windows (8 an epoch) and trains nothing.
+struct EightWindows(Scripted);
+
+impl Executor for EightWindows {
+    fn run(&self, run: &RunSpec, ctx: &RunContext) -> Result<RunOutput, ExecError> {
+        self.0.run(run, ctx)
+    }
+    fn training_windows(&self, _run: &RunSpec) -> Option<usize> {
+        Some(8)
+    }
+}
+
+#[test]
 fn dry_run_counts_only_the_epochs_a_resumed_run_has_left() {
     let tmp = tempfile::tempdir().unwrap();
     let t = target(tmp.path());
