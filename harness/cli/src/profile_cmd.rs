@@ -230,7 +230,9 @@ fn run_model(args: ProfileArgs) -> Result<()> {
         idle: seconds(args.idle_seconds, "idle-seconds")?,
         energy_window: seconds(args.energy_seconds, "energy-seconds")?,
         seed: args.seed,
-    };
+    }
+    .check()
+    .context("the profile's settings")?;
     if let Some(path) = &args.checkpoint {
         if !path.is_file() {
             bail!("checkpoint {} does not exist", path.display());

@@ -1,7 +1,7 @@
 //! Terminal progress bars (indicatif) behind the data layer's `Progress` trait. Hidden when
 //! stderr is not a terminal, so logs and CI output stay clean.
 
-use harbench_data::progress::Progress;
+use harbench_common::progress::Progress;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::sync::Mutex;
 

@@ -5,15 +5,15 @@
 use crate::suite_cmd::{cwd, load_plan, ResultsArgs};
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use harbench_report::diff::{self, Diff, DiffOptions};
+use harbench_report::report;
+use harbench_report::summary::{self, SuiteRuns};
 use harbench_report::{Format, Source};
-use harbench_suite::diff::{self, Diff, DiffOptions};
 use harbench_suite::exact;
-use harbench_suite::gitinfo::{self, GitInfo};
-use harbench_suite::machine::Machine;
+use harbench_suite::plan::Plan;
 use harbench_suite::record::RunRecord;
-use harbench_suite::report;
+use harbench_suite::sets::{self, Lookup, Sides};
 use harbench_suite::store::{self, ResultsStore};
-use harbench_suite::summary::{self, SuiteRuns};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -122,155 +122,20 @@ pub struct DiffArgs {
     results: ResultsArgs,
 }
 
-/// A revision or a literal results folder name → the folder under `suite_dir`.
-fn commit_folder(suite_dir: &Path, rev: &str) -> Result<String> {
-    if suite_dir.join(rev).is_dir() {
-        return Ok(rev.to_string());
-    }
-    gitinfo::resolve(&cwd(), rev).map_err(|e| anyhow::anyhow!("{e}"))
+/// How this command looks result sets up: this checkout resolves revisions; `--machine` names
+/// a machine folder.
+fn lookup<'a>(results: &'a ResultsArgs, repo: &'a Path) -> Lookup<'a> {
+    Lookup { repo, machine: results.machine.as_deref() }
 }
 
-/// The commit folder under `suite_dir` whose runs finished last (`None`: no folder has a record).
-fn newest_commit(suite_dir: &Path) -> Result<Option<String>> {
-    let mut newest: Option<(f64, String)> = None;
-    for commit in ResultsStore::folders(suite_dir) {
-        for machine in ResultsStore::folders(&suite_dir.join(&commit)) {
-            for r in ResultsStore::records(&suite_dir.join(&commit).join(&machine))? {
-                if newest.as_ref().is_none_or(|(t, _)| r.timings.finished > *t) {
-                    newest = Some((r.timings.finished, commit.clone()));
-                }
-            }
-        }
-    }
-    Ok(newest.map(|(_, c)| c))
-}
-
-/// The current checkout's folder when the store has it, else the newest one there (said so).
-fn current_or_newest(suite_dir: &Path) -> Result<String> {
-    let here = GitInfo::discover(&cwd()).folder();
-    if suite_dir.join(&here).is_dir() {
-        return Ok(here);
-    }
-    match newest_commit(suite_dir)? {
-        Some(newest) => {
-            println!(
-                "No results for the current checkout ({here}) in {}; reporting {newest}, the newest there (choose with --commit).",
-                suite_dir.display()
-            );
-            Ok(newest)
-        }
-        None => Ok(here),
-    }
-}
-
-/// `REV:MACHINE` → (`REV`, the machine folder); a bare `REV` → (`REV`, `None`). A revision that
-/// names a commit never holds `:` (git's `REV:PATH` names a file).
-fn split_machine(value: &str) -> (&str, Option<String>) {
-    match value.split_once(':') {
-        Some((rev, machine)) if !machine.is_empty() => (rev, Some(harbench_suite::machine::folder_name(machine))),
-        _ => (value.trim_end_matches(':'), None),
-    }
-}
-
-/// Every (commit, machine) folder of a suite in the store, the one whose first run finished
-/// earliest first (the suite's own start, then the rows added later).
-fn every_result_set(suite_dir: &Path) -> Result<Vec<(String, Option<String>)>> {
-    let mut sets = Vec::new();
-    for commit in ResultsStore::folders(suite_dir) {
-        for machine in ResultsStore::folders(&suite_dir.join(&commit)) {
-            let records = ResultsStore::records(&suite_dir.join(&commit).join(&machine))?;
-            let first = records.iter().map(|r| r.timings.finished).fold(f64::INFINITY, f64::min);
-            sets.push((first, commit.clone(), machine));
-        }
-    }
-    sets.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(sets.into_iter().map(|(_, commit, machine)| (commit, Some(machine))).collect())
-}
-
-/// The machine folder to read under `commit_dir`: the one asked for, this machine's, or the only one.
-fn pick_machine(commit_dirs: &[PathBuf], args: &ResultsArgs) -> Result<String> {
-    let common: Vec<String> = {
-        let mut sets = commit_dirs.iter().map(|d| ResultsStore::folders(d));
-        let first = sets.next().unwrap_or_default();
-        let rest: Vec<Vec<String>> = sets.collect();
-        first.into_iter().filter(|m| rest.iter().all(|s| s.contains(m))).collect()
-    };
-    if let Some(m) = &args.machine {
-        return Ok(m.clone());
-    }
-    let here = Machine::detect().name;
-    if common.contains(&here) || common.is_empty() {
-        return Ok(here);
-    }
-    if common.len() == 1 {
-        return Ok(common[0].clone());
-    }
-    bail!("results of several machines: {}; choose one with --machine", common.join(", "))
-}
-
-/// One suite's plan and records as `harbench report SUITE` reads them by default (the current
-/// or newest commit of this machine; the committed reference, every set joined, for a suite
-/// with no results in the store), and where they came from.
-pub(crate) fn default_records(suite: &str, results: &ResultsArgs) -> Result<(harbench_suite::plan::Plan, Vec<RunRecord>, String)> {
+/// One suite's plan and records as `harbench report SUITE` reads them by default
+/// ([`sets::default_sets`]), and where they came from.
+pub(crate) fn default_records(suite: &str, results: &ResultsArgs) -> Result<(Plan, Vec<RunRecord>, String)> {
     let plan = load_plan(suite)?;
-    let mut store = ResultsStore::new(&results.root);
-    let reference = store.root.join(store::REFERENCE_FOLDER);
-    if !store.root.join(&plan.suite).is_dir() && reference.join(&plan.suite).is_dir() {
-        store = ResultsStore::new(reference);
-    }
-    let suite_dir = store.root.join(&plan.suite);
-    let sets: Vec<(String, String)> = if store.root.ends_with(store::REFERENCE_FOLDER) {
-        every_result_set(&suite_dir)?.into_iter().filter_map(|(commit, machine)| Some((commit, machine?))).collect()
-    } else {
-        let commit = current_or_newest(&suite_dir)?;
-        let machine = pick_machine(&[suite_dir.join(&commit)], results)?;
-        vec![(commit, machine)]
-    };
-    let mut result_sets = Vec::new();
-    for (commit, machine) in &sets {
-        let machine_dir = suite_dir.join(commit).join(machine);
-        let records = ResultsStore::records(&machine_dir)?;
-        if store.root.ends_with(store::REFERENCE_FOLDER) {
-            check_reference(&plan, &machine_dir, &records)?;
-        }
-        result_sets.push(report::ResultSet { commit: commit.clone(), machine: machine.clone(), kernels: None, records });
-    }
+    let repo = cwd();
+    let (result_sets, source) = sets::default_sets(&plan, &results.root, lookup(results, &repo))?;
     let (records, _) = report::join_commits(result_sets);
-    let folders: Vec<String> = sets.iter().map(|(commit, machine)| format!("{commit}/{machine}")).collect();
-    let source =
-        format!("{} in {} ({})", plan.suite, store.root.display(), if folders.is_empty() { "none".into() } else { folders.join(", ") });
     Ok((plan, records, source))
-}
-
-/// The committed reference must still be what its suite plans: a record whose settings no
-/// longer hash as its planned run's is an error naming the record and the first setting that
-/// differs. (Left out quietly, such records would empty the committed tables: a setting added
-/// without keeping old hashes does that to every record.)
-fn check_reference(plan: &harbench_suite::plan::Plan, machine_dir: &Path, records: &[RunRecord]) -> Result<()> {
-    let planned: std::collections::BTreeMap<&str, &harbench_suite::plan::RunSpec> = plan.runs.iter().map(|r| (r.key.as_str(), r)).collect();
-    let mut drifted = Vec::new();
-    for r in records {
-        let Some(run) = planned.get(r.key.as_str()) else { continue };
-        if run.config_hash() == r.config_hash {
-            continue;
-        }
-        let path = machine_dir.join(format!("{}.json", r.key));
-        // The settings as written, not as this build reads them back.
-        let raw = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
-        let recorded = raw.map(|v| v["config"].clone()).unwrap_or(serde_json::Value::Null);
-        drifted.push(format!("  {}: {}", path.display(), harbench_suite::plan::drift(run, &recorded)));
-    }
-    if drifted.is_empty() {
-        return Ok(());
-    }
-    bail!(
-        "{} committed record(s) of suite {} no longer match the runs suites/{}.yaml plans (a changed suite, or a new setting \
-         that changes old runs' hashes):\n{}",
-        drifted.len(),
-        plan.suite,
-        plan.suite,
-        drifted.join("\n")
-    )
 }
 
 /// The suite's per-architecture profiles (`harbench profile SUITE`): those of the results store,
@@ -307,81 +172,23 @@ pub fn report(args: ReportArgs) -> Result<()> {
         return summary(args);
     }
     let plan = load_plan(&args.suite)?;
-    let mut store = ResultsStore::new(&args.results.root);
-    let reference = store.root.join(store::REFERENCE_FOLDER);
-    let from_reference = !store.root.join(&plan.suite).is_dir() && reference.join(&plan.suite).is_dir();
-    if from_reference {
-        println!(
-            "No results of suite {} in {}; reporting the committed reference in {}.",
-            plan.suite,
-            store.root.display(),
-            reference.display()
-        );
-        store = ResultsStore::new(reference);
+    let repo = cwd();
+    let chosen = sets::choose(&plan, &args.results.root, &args.commit, lookup(&args.results, &repo))?;
+    for note in &chosen.notes {
+        println!("{note}");
     }
-    let suite_dir = store.root.join(&plan.suite);
-    let mut asked: Vec<(String, Option<String>)> =
-        args.commit.iter().map(|value| split_machine(value)).map(|(rev, m)| (rev.to_string(), m)).collect();
-    if from_reference && asked.is_empty() {
-        // The committed reference of a suite is every result set in it (rows added at later
-        // commits or on other kernels), as its tables in docs/ join them.
-        asked = every_result_set(&suite_dir)?;
-        if asked.len() > 1 {
-            println!("The reference holds {} result sets of suite {}: joining them all (choose with --commit).", asked.len(), plan.suite);
-        }
-    }
-    let commits = match asked.as_slice() {
-        [] => vec![current_or_newest(&suite_dir)?],
-        revs => revs.iter().map(|(rev, _)| commit_folder(&suite_dir, rev)).collect::<Result<Vec<_>>>()?,
-    };
-    let commit_dirs: Vec<PathBuf> = commits.iter().map(|c| store.commit_dir(&plan.suite, c)).collect();
-    if commits.len() > 1 {
-        if let Some(missing) = commit_dirs.iter().find(|d| !d.is_dir()) {
-            bail!("no results of suite {} in {}", plan.suite, missing.display());
-        }
-    }
-    // Sets without a machine of their own read the machine `pick_machine` finds in all of them.
-    let unnamed: Vec<PathBuf> =
-        commit_dirs.iter().enumerate().filter(|(i, _)| asked.get(*i).is_none_or(|(_, m)| m.is_none())).map(|(_, d)| d.clone()).collect();
-    let default_machine = if unnamed.is_empty() { None } else { Some(pick_machine(&unnamed, &args.results)?) };
-    let mut sets = Vec::new();
-    // Each set's machine.json, read once: its kernels for the provenance, its details for the page.
-    let mut machine_files: Vec<Machine> = Vec::new();
-    for (i, (commit, dir)) in commits.iter().zip(&commit_dirs).enumerate() {
-        let named = asked.get(i).and_then(|(_, m)| m.clone());
-        let machine = named.clone().or_else(|| default_machine.clone()).expect("a machine for every set");
-        let machine_dir = dir.join(&machine);
-        if named.is_some() && !machine_dir.is_dir() {
-            bail!("no results of suite {} in {} (from --commit {}:{machine})", plan.suite, machine_dir.display(), asked[i].0);
-        }
-        let file = store::read_machine(&machine_dir);
-        let kernels = file.as_ref().and_then(|m| m.kernels.as_ref()).map(|k| k.describe());
-        machine_files.extend(file);
-        let records = ResultsStore::records(&machine_dir)?;
-        if from_reference {
-            check_reference(&plan, &machine_dir, &records)?;
-        }
-        sets.push(report::ResultSet { commit: commit.clone(), machine, kernels, records });
-    }
-    let asked_machines: Vec<Option<String>> = (0..commits.len()).map(|i| asked.get(i).and_then(|(_, m)| m.clone())).collect();
-    let (records, parts) = report::join_commits(sets);
-    let commit = report::first_seen(commits.iter().map(String::as_str)).join("+");
+    let (records, parts) = report::join_commits(chosen.sets.clone());
+    let commit = report::first_seen(chosen.commits.iter().map(String::as_str)).join("+");
     let machine = report::machines_of(&parts);
     let profiles = suite_profiles(&args.results.root, &plan.suite)?;
     let mut r = report::build(&plan, &records, &commit, &machine, args.checkpoint, args.split, &profiles);
     r.store = args.results.root.display().to_string();
-    if commits.len() > 1 {
+    if chosen.commits.len() > 1 {
         r.commits = parts;
     }
-    let commit_dir = &commit_dirs[0];
+    let commit_dir = &chosen.commit_dirs[0];
     print!("{}", r.terminal());
-    let mut machine_details: Vec<Machine> = Vec::new();
-    for m in machine_files {
-        if !machine_details.iter().any(|d| d.name == m.name) {
-            machine_details.push(m);
-        }
-    }
-    let source = Source { plan: &plan, records: &records, report: &r, machines: &machine_details, profiles: &profiles };
+    let source = Source { plan: &plan, records: &records, report: &r, machines: &chosen.machines, profiles: &profiles };
     let written = harbench_report::write(&source, commit_dir, &args.format, !args.no_plots)
         .with_context(|| format!("writing the report of suite {} into {}", plan.suite, commit_dir.display()))?;
     let (figures, files): (Vec<&PathBuf>, Vec<&PathBuf>) = written.iter().partition(|p| p.parent() != Some(commit_dir.as_path()));
@@ -398,143 +205,37 @@ pub fn report(args: ReportArgs) -> Result<()> {
         );
     }
     if let Some(path) = &args.md_out {
-        let command = format!(
-            "harbench report {} {} --checkpoint {}{} --results {} --md-out {}",
-            args.suite,
-            commits
-                .iter()
-                .zip(&asked_machines)
-                .map(|(c, m)| match m {
-                    Some(m) => format!("--commit {c}:{m}"),
-                    None => format!("--commit {c}"),
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
-            args.checkpoint.name(),
-            match args.split {
-                report::Split::Test => String::new(),
-                split => format!(" --split {}", split.name()),
-            },
-            store.root.display(),
-            path.display()
-        );
-        let text = format!("<!-- Written by `{command}`: edit the suite or its records, not this file. -->\n\n{}", r.markdown());
-        harbench_common::fs::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        write_md_out(&args, &chosen, &r, path)?;
         println!("tables also written to {}", path.display());
     }
     Ok(())
 }
 
-/// One suite's two sides: (label, records folder) each.
-struct Sides {
-    a: (String, PathBuf),
-    b: (String, PathBuf),
-}
-
-/// Both sides from two revisions in the results store (`None`: the suite lacks one of them and
-/// was not asked for by name).
-fn revision_sides(store: &ResultsStore, suite: &str, rev_a: &str, rev_b: &str, args: &DiffArgs) -> Result<Option<Sides>> {
-    let suite_dir = store.root.join(suite);
-    let ((rev_a, machine_a), (rev_b, machine_b)) = (split_machine(rev_a), split_machine(rev_b));
-    let folders = commit_folder(&suite_dir, rev_a).and_then(|a| Ok((a, commit_folder(&suite_dir, rev_b)?)));
-    let (a, b) = match folders {
-        Ok(ab) => ab,
-        Err(_) if args.suite.is_empty() => return Ok(None),
-        Err(e) => return Err(e.context(format!("suite {suite}"))),
+/// `--md-out FILE`: the Markdown tables, headed by the command that regenerates them.
+fn write_md_out(args: &ReportArgs, chosen: &sets::Chosen, r: &report::Report, path: &Path) -> Result<()> {
+    let commits: Vec<String> = chosen
+        .commits
+        .iter()
+        .zip(&chosen.named_machines)
+        .map(|(c, m)| match m {
+            Some(m) => format!("--commit {c}:{m}"),
+            None => format!("--commit {c}"),
+        })
+        .collect();
+    let split = match args.split {
+        report::Split::Test => String::new(),
+        split => format!(" --split {}", split.name()),
     };
-    let (da, db) = (suite_dir.join(&a), suite_dir.join(&b));
-    if !da.is_dir() || !db.is_dir() {
-        if !args.suite.is_empty() {
-            bail!("suite {suite}: no results for {} in {}", if da.is_dir() { rev_b } else { rev_a }, suite_dir.display());
-        }
-        return Ok(None);
-    }
-    let (machine_a, machine_b) = match (machine_a, machine_b) {
-        (None, None) => {
-            let machine = pick_machine(&[da.clone(), db.clone()], &args.results)?;
-            (machine.clone(), machine)
-        }
-        (a, b) => {
-            let asked = args.results.machine.clone();
-            let or_picked = |m: Option<String>, dir: &PathBuf| {
-                m.or(asked.clone()).map_or_else(|| pick_machine(std::slice::from_ref(dir), &args.results), Ok)
-            };
-            (or_picked(a, &da)?, or_picked(b, &db)?)
-        }
-    };
-    for (dir, machine) in [(&da, &machine_a), (&db, &machine_b)] {
-        if !dir.join(machine).is_dir() {
-            bail!(
-                "suite {suite}: {} has no machine folder {machine} (it has: {}); name one as REV:MACHINE",
-                dir.display(),
-                ResultsStore::folders(dir).join(", ")
-            );
-        }
-    }
-    Ok(Some(Sides { a: (format!("{a}/{machine_a}"), da.join(&machine_a)), b: (format!("{b}/{machine_b}"), db.join(&machine_b)) }))
-}
-
-/// The reference store's newest result set of `suite` against `rev` (default: this checkout) in
-/// the results store.
-fn reference_sides(reference: &Path, store: &ResultsStore, suite: &str, rev: Option<&str>, args: &DiffArgs) -> Result<Option<Sides>> {
-    let ref_suite = reference.join(suite);
-    let Some(ref_commit) = newest_commit(&ref_suite)? else {
-        if args.suite.is_empty() {
-            return Ok(None);
-        }
-        bail!("suite {suite}: the reference store {} has no results for it", reference.display());
-    };
-    let ref_dir = ref_suite.join(&ref_commit);
-    let suite_dir = store.root.join(suite);
-    let commit = match rev {
-        Some(r) => commit_folder(&suite_dir, r)?,
-        None => GitInfo::discover(&cwd()).folder(),
-    };
-    let dir = suite_dir.join(&commit);
-    if !dir.is_dir() {
-        bail!(
-            "suite {suite}: no results for {} in {}: run `harbench run {suite}` first",
-            rev.unwrap_or("the current checkout"),
-            suite_dir.display()
-        );
-    }
-    let machine = pick_machine(std::slice::from_ref(&dir), &args.results)?;
-    let Some(ref_machine) = reference_machine(&ref_dir, &dir.join(&machine)) else {
-        bail!(
-            "suite {suite}: the reference {} holds several machines ({}) and none matches {machine}'s name or kernels",
-            ref_dir.display(),
-            ResultsStore::folders(&ref_dir).join(", ")
-        )
-    };
-    if machine != ref_machine {
-        println!("note: suite {suite}: the reference ran on machine {ref_machine}, these results on {machine}; differences may come from the hardware");
-    }
-    Ok(Some(Sides {
-        a: (format!("reference {ref_commit}"), ref_dir.join(&ref_machine)),
-        b: (format!("{commit}/{machine}"), dir.join(&machine)),
-    }))
-}
-
-/// The machine folder of a reference commit folder to compare with the results in `results_dir`:
-/// the only one; else the one of the same name and kernels; else the only one with the same
-/// kernels (a reference kept per kernels, such as `vm` and `vm-avx2`); else the one of the same
-/// name. `None`: several and none of these.
-fn reference_machine(ref_dir: &Path, results_dir: &Path) -> Option<String> {
-    let folders = ResultsStore::folders(ref_dir);
-    if let [only] = folders.as_slice() {
-        return Some(only.clone());
-    }
-    let name = results_dir.file_name()?.to_string_lossy().to_string();
-    let theirs = store::read_machine(results_dir).and_then(|m| m.kernels);
-    let kernels_of = |folder: &String| store::read_machine(&ref_dir.join(folder)).and_then(|m| m.kernels);
-    let same_kernels: Vec<&String> = folders.iter().filter(|f| theirs.is_some() && kernels_of(f) == theirs).collect();
-    if same_kernels.contains(&&name) {
-        return Some(name);
-    }
-    if let [only] = same_kernels.as_slice() {
-        return Some((*only).clone());
-    }
-    folders.contains(&name).then_some(name)
+    let command = format!(
+        "harbench report {} {} --checkpoint {}{split} --results {} --md-out {}",
+        args.suite,
+        commits.join(" "),
+        args.checkpoint.name(),
+        chosen.store.root.display(),
+        path.display()
+    );
+    let text = format!("<!-- Written by `{command}`: edit the suite or its records, not this file. -->\n\n{}", r.markdown());
+    harbench_common::fs::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
 }
 
 pub fn diff(args: DiffArgs) -> Result<()> {
@@ -558,27 +259,23 @@ pub fn diff(args: DiffArgs) -> Result<()> {
             store.root.clone()
         }
     };
-    let suites = if args.suite.is_empty() {
-        ResultsStore::folders(&base)
-            .into_iter()
-            .filter(|s| {
-                ![store::TEACHER_STORE_FOLDER, store::REFERENCE_FOLDER, harbench_suite::profiles::PROFILE_FOLDER].contains(&s.as_str())
-            })
-            .collect()
-    } else {
-        args.suite.clone()
-    };
+    let suites = suites_to_compare(&args, &base);
     let mut total = Diff::default();
     let mut exact_failures = 0;
     let mut compared = Vec::new();
     let (mut label_a, mut label_b) = (String::new(), String::new());
+    let repo = cwd();
+    let (named, lookup) = (!args.suite.is_empty(), lookup(&args.results, &repo));
     for suite in &suites {
         let sides = match (&args.against, &args.rev_a, &args.rev_b) {
-            (Some(reference), rev, _) => reference_sides(reference, &store, suite, rev.as_deref(), &args)?,
-            (None, Some(a), Some(b)) => revision_sides(&store, suite, a, b, &args)?,
+            (Some(reference), rev, _) => sets::reference_sides(reference, &store, suite, rev.as_deref(), named, lookup)?,
+            (None, Some(a), Some(b)) => sets::revision_sides(&store, suite, (a, b), named, lookup)?,
             (None, _, _) => unreachable!("checked above"),
         };
         let Some(sides) = sides else { continue };
+        if let Some(note) = &sides.note {
+            println!("{note}");
+        }
         let ra = ResultsStore::records(&sides.a.1)?;
         let rb = ResultsStore::records(&sides.b.1)?;
         let bits = exact::exact(&ra, &rb);
@@ -612,6 +309,16 @@ pub fn diff(args: DiffArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The suites `--suite` names, else every suite folder of `base` (not the teacher store, the
+/// reference or the profiles).
+fn suites_to_compare(args: &DiffArgs, base: &Path) -> Vec<String> {
+    if !args.suite.is_empty() {
+        return args.suite.clone();
+    }
+    let special = [store::TEACHER_STORE_FOLDER, store::REFERENCE_FOLDER, harbench_suite::profiles::PROFILE_FOLDER];
+    ResultsStore::folders(base).into_iter().filter(|s| !special.contains(&s.as_str())).collect()
 }
 
 /// When the two sides ran on other kernels: a note naming both sides' kernels, and, when runs

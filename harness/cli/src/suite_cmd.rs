@@ -5,15 +5,15 @@ use crate::progress::Bar;
 use crate::progress::WorkerBars;
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use harbench_common::progress::Progress;
+use harbench_common::progress::Silent;
 use harbench_data::prepare::DataDir;
-use harbench_data::progress::Progress;
-use harbench_data::progress::Silent;
 use harbench_run::Workspace;
 use harbench_suite::executor::LocalExecutor;
 use harbench_suite::gitinfo::GitInfo;
 use harbench_suite::machine::Machine;
 use harbench_suite::plan::{self, Plan};
-use harbench_suite::runner::{self, Target};
+use harbench_suite::runner::{self, Feedback, Target};
 use harbench_suite::spec::{self, Known};
 use harbench_suite::store::ResultsStore;
 use harbench_suite::worker::{Event, EventProgress};
@@ -265,10 +265,16 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
         let log = |line: &str| bar.bar.println(line);
         // On a rayon worker, as `main` runs `train` (`device::on_worker_thread`).
         harbench_models::device::on_worker_thread(|| {
-            runner::run_these(&plan.suite, &selected, &target, &executor, &log, &bar, &RunStatus(&bar), &stop)
+            runner::run_these(
+                &plan.suite,
+                &selected,
+                &target,
+                &executor,
+                &Feedback { log: &log, runs: &bar, inner: &RunStatus(&bar), stop: &stop },
+            )
         })?
     } else {
-        in_workers(&args, &plan, &selected, &target, &executor, &parallel, data_dir, &stop)?
+        in_workers(&args, &plan, &target, &executor, &parallel, data_dir, &stop)?
     };
     println!(
         "suite {}: {} finished, {} failed ({} of them unavailable in this build), {} skipped (done earlier), {} held by another runner{}{}",
@@ -369,24 +375,23 @@ fn worker(plan: &Plan, key: &str, target: &Target, executor: &LocalExecutor) -> 
     harbench_models::device::init_thread_pool(None).context("setting up the thread pool")?;
     let log = |line: &str| Event::Log { line: line.into() }.emit();
     let summary = harbench_models::device::on_worker_thread(|| {
-        runner::run_these(&plan.suite, &[run], target, executor, &log, &Silent, &EventProgress, &stop)
+        runner::run_these(&plan.suite, &[run], target, executor, &Feedback { log: &log, runs: &Silent, inner: &EventProgress, stop: &stop })
     })?;
     Event::Done { summary }.emit();
     Ok(())
 }
 
-/// `--jobs N` with N > 1: worker processes of this binary, one per run.
-#[allow(clippy::too_many_arguments)]
+/// `--jobs N` with N > 1: worker processes of this binary, one per selected run.
 fn in_workers(
     args: &RunArgs,
     plan: &Plan,
-    selected: &[&plan::RunSpec],
     target: &Target,
     executor: &LocalExecutor,
     parallel: &Parallelism,
     data_dir: &Path,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<runner::Summary> {
+    let selected = &plan::filter(&plan.runs, &args.runs.filter);
     prepare_datasets(executor, selected)?;
     let rows = runner::dry_run(plan, target, executor, &args.runs.filter)?;
     let guessed = rows.iter().filter(|r| r.estimate.is_some() && r.guessed()).count();

@@ -8,7 +8,9 @@
 //! - [`stats`]: median and mean;
 //! - [`proc`]: resident memory from Linux's `/proc/<pid>/status`;
 //! - [`interrupt`]: the process's one Ctrl-C handler;
-//! - [`lock`]: lock files that name their owner, taken over when the owner is dead.
+//! - [`lock`]: lock files that name their owner, taken over when the owner is dead;
+//! - [`progress`]: how long work reports its progress (a terminal bar in the binary, silence in
+//!   tests), so that data preparation, training and suites share one trait.
 //!
 //! This crate depends on no other harbench crate, so any of them can use it.
 
@@ -17,4 +19,5 @@ pub mod interrupt;
 pub mod lock;
 pub mod names;
 pub mod proc;
+pub mod progress;
 pub mod stats;

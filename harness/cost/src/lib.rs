@@ -17,4 +17,4 @@ pub mod profile;
 pub use alloc::HeapMemory;
 pub use energy::detect::{detect, Choice, Detection, Probe, Target};
 pub use energy::{EnergyError, EnergyMeter, EnergyWindow};
-pub use profile::{detached_copy, profile, CostError, Energy, Profile, ProfileConfig};
+pub use profile::{detached_copy, profile, CostError, Energy, Profile, ProfileConfig, ValidProfileConfig};

@@ -54,8 +54,26 @@ impl Default for ProfileConfig {
     }
 }
 
+/// A [`ProfileConfig`] that has been checked ([`ProfileConfig::check`]): what [`profile`] takes,
+/// so that no caller can forget the check.
+#[derive(Debug, Clone)]
+pub struct ValidProfileConfig(ProfileConfig);
+
+impl std::ops::Deref for ValidProfileConfig {
+    type Target = ProfileConfig;
+    fn deref(&self) -> &ProfileConfig {
+        &self.0
+    }
+}
+
 impl ProfileConfig {
-    pub fn validate(&self) -> Result<(), CostError> {
+    /// The settings, checked once: every count at least 1, a sane latency loop.
+    pub fn check(self) -> Result<ValidProfileConfig, CostError> {
+        self.validate()?;
+        Ok(ValidProfileConfig(self))
+    }
+
+    fn validate(&self) -> Result<(), CostError> {
         for (field, v) in [("channels", self.channels), ("length", self.length), ("classes", self.classes), ("batch", self.batch)] {
             if v == 0 {
                 return Err(CostError::Config { field, message: "must be at least 1".into() });
@@ -202,10 +220,9 @@ fn check(model: &Model, x: &Tensor<3>) -> Result<(), String> {
 pub fn profile(
     build: impl FnOnce(&Device) -> Result<Model, String>,
     device: &Device,
-    config: &ProfileConfig,
+    config: &ValidProfileConfig,
     meter: Result<&mut (dyn EnergyMeter + 'static), String>,
 ) -> Result<Profile, CostError> {
-    config.validate()?;
     let heap = alloc::installed().then(alloc::Window::open);
     device.seed(config.seed);
     let model = build(device).map_err(CostError::Build)?.valid();
@@ -242,7 +259,7 @@ pub fn profile(
         Err(reason) => Energy::Absent { reason },
     };
     Ok(Profile {
-        input: config.clone(),
+        input: ProfileConfig::clone(config),
         device: format!("{device:?}"),
         parameters,
         macs,
@@ -317,6 +334,10 @@ mod tests {
             latency: LatencyConfig { warmup: Duration::ZERO, min_samples: 3, min_time: Duration::ZERO, max_time: Duration::from_secs(10) },
             ..Default::default()
         };
+        let bad = ProfileConfig { batch: 0, ..config.clone() };
+        let err = bad.check().unwrap_err();
+        assert!(matches!(err, CostError::Config { field: "batch", .. }), "{err}");
+        let config = config.check().unwrap();
         let model_config = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
         let device = test_device();
         let p = profile(|d| Ok(model_config.build(3, 4, d)), &device, &config, Err("no meter here".into())).unwrap();
@@ -331,7 +352,5 @@ mod tests {
         // A model built for other channels is an error, not a panic.
         let err = profile(|d| Ok(model_config.build(5, 4, d)), &device, &config, Err(String::new())).unwrap_err();
         assert!(matches!(err, CostError::Forward { .. }), "{err}");
-        let bad = ProfileConfig { batch: 0, ..config };
-        assert!(profile(|d| Ok(model_config.build(3, 4, d)), &device, &bad, Err(String::new())).is_err());
     }
 }

@@ -6,8 +6,8 @@
 
 use crate::error::{DataError, Result};
 use crate::manifest::{sha256_file, Manifest};
-use crate::progress::Progress;
 use crate::spec::Source;
+use harbench_common::progress::Progress;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fs;
@@ -310,7 +310,7 @@ fn place_unverified(id: &str, unpacked: &Path, placed: &Path) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::progress::Silent;
+    use harbench_common::progress::Silent;
 
     #[test]
     fn common_suffix_counts_trailing_components() {

@@ -16,6 +16,5 @@ pub mod cache;
 pub mod fetch;
 pub mod manifest;
 pub mod prepare;
-pub mod progress;
 pub mod split;
 pub mod stats;

@@ -1,7 +1,7 @@
 //! Per-file sha256 manifests in the `sha256sum` format (`<hex>  <path>`), and verification.
 
 use crate::error::{DataError, Result};
-use crate::progress::Progress;
+use harbench_common::progress::Progress;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -114,7 +114,7 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::progress::Silent;
+    use harbench_common::progress::Silent;
 
     #[test]
     fn parse_rejects_bad_lines() {

@@ -5,12 +5,12 @@
 use crate::cache::{self, CacheMeta, Prepared};
 use crate::error::{DataError, Result};
 use crate::fetch;
-use crate::progress::Progress;
 use crate::recording::Recording;
 use crate::registry::Dataset;
 use crate::signal;
 use crate::spec::{DatasetSpec, LabelRule};
 use crate::window::{self, WindowSpec, Windows};
+use harbench_common::progress::Progress;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -232,8 +232,8 @@ fn resample(rec: &Recording, from: f64, to: f64) -> Recording {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::progress::Silent;
     use crate::registry;
+    use harbench_common::progress::Silent;
 
     #[test]
     fn config_is_validated_once() {

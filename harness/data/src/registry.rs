@@ -1,5 +1,6 @@
-//! The dataset registry: one line per dataset. A dataset is one file in `datasets/` that
-//! implements [`Dataset`]; adding one means writing that file and adding it to [`ALL`].
+//! The dataset registry. A dataset is one file in `datasets/` that implements [`Dataset`];
+//! adding one means writing that file and adding its line to `datasets!` in `datasets/mod.rs`
+//! (as a method is one line of `methods!`, an energy meter one of `meters!`).
 
 use crate::datasets;
 use crate::error::{DataError, Result};
@@ -17,18 +18,7 @@ pub trait Dataset: Send + Sync {
 }
 
 /// Every dataset harbench knows, in the order `data list` shows them.
-pub static ALL: &[&dyn Dataset] = &[
-    &datasets::synthetic::Synthetic,
-    &datasets::uci_har::UciHar,
-    &datasets::usc_had::UscHad,
-    &datasets::motionsense::MotionSense,
-    &datasets::wisdm2019_watch::Wisdm2019Watch,
-    &datasets::daphnet_fog::DaphnetFog,
-    &datasets::pamap2::Pamap2,
-    &datasets::opportunity::Opportunity,
-    &datasets::dsads::Dsads,
-    &datasets::wisdm_v1::WisdmV1,
-];
+pub static ALL: &[&dyn Dataset] = datasets::TABLE;
 
 pub fn ids() -> Vec<&'static str> {
     ALL.iter().map(|d| d.spec().id).collect()

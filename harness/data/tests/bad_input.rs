@@ -3,9 +3,9 @@
 
 mod common;
 
+use harbench_common::progress::Silent;
 use harbench_data::fetch::{self, FetchOptions, Origin};
 use harbench_data::prepare::{self, DataDir, Overrides};
-use harbench_data::progress::Silent;
 use harbench_data::registry;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,8 @@
 
 mod common;
 
+use harbench_common::progress::Silent;
 use harbench_data::fetch::{self, FetchOptions, FetchOutcome, Origin};
-use harbench_data::progress::Silent;
 use harbench_data::registry;
 use harbench_data::spec::Source;
 use harbench_data::DataError;

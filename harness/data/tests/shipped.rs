@@ -7,9 +7,9 @@
 mod common;
 
 use common::{close, fetched};
+use harbench_common::progress::Silent;
 use harbench_data::cache;
 use harbench_data::prepare::{self, Overrides};
-use harbench_data::progress::Silent;
 use harbench_data::recording::{Recording, UNLABELLED};
 use harbench_data::registry;
 use harbench_data::stats;

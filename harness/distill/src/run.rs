@@ -8,18 +8,12 @@ use crate::teacher_cache::{self, CacheStats, TeacherCache};
 use crate::DistillError;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use harbench_data::cache::Prepared;
-use harbench_data::progress::Progress;
-use harbench_data::split::Fold;
 use harbench_models::{Model, ModelConfig, ModelOutput};
 use harbench_train::metrics::Metrics;
 use harbench_train::trainer::evaluate;
-use harbench_train::{
-    fit, Batch, CrossEntropy, EpochCheckpoints, Objective, Splits, Stage, TrainError, TrainOutcome, Trained, ValidTrainConfig,
-};
+use harbench_train::{fit, Batch, CrossEntropy, Objective, Splits, Stage, Task, TrainContext, TrainError, TrainOutcome, Trained};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
 
 /// The teacher's scores on the same fold (it never trains here).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,46 +193,35 @@ impl Objective for DistillObjective {
     }
 }
 
-/// Distils `student_config` from the frozen `teacher` with `method` on `fold` of `data`.
+/// Distils `student_config` from the frozen `teacher` with `method` on the task's fold.
 /// The student starts from the same initial weights as `harbench_train::train` with the
 /// same seed, so that "student alone" and "distilled" runs differ only in the objective.
-/// The teacher's outputs are cached up to [`teacher_cache::limit_bytes`]. With `checkpoints`
-/// and a [`Method::resumable`] method, the run's state is saved after every epoch and a run
-/// stopped part-way continues from it.
-#[allow(clippy::too_many_arguments)]
+/// The teacher's outputs are cached up to [`teacher_cache::limit_bytes`]. With checkpoints in
+/// `ctx` and a [`Method::resumable`] method, the run's state is saved after every epoch and a
+/// run stopped part-way continues from it.
 pub fn distill(
     student_config: &ModelConfig,
     teacher: &Model,
     method: Box<dyn Method>,
     mix: Mix,
-    data: &Prepared,
-    fold: &Fold,
-    config: &ValidTrainConfig,
-    device: &Device,
-    progress: &dyn Progress,
-    stop: &AtomicBool,
-    checkpoints: Option<&EpochCheckpoints>,
+    task: Task,
+    ctx: &TrainContext,
 ) -> Result<(Trained, DistillOutcome), DistillError> {
     let limit = teacher_cache::limit_bytes().map_err(DistillError::Teacher)?;
-    distill_with_cache(student_config, teacher, method, mix, data, fold, config, device, progress, stop, checkpoints, limit)
+    distill_with_cache(student_config, teacher, method, mix, task, ctx, limit)
 }
 
 /// [`distill`] with a teacher cache of at most `cache_limit` bytes (0: none).
-#[allow(clippy::too_many_arguments)]
 pub fn distill_with_cache(
     student_config: &ModelConfig,
     teacher: &Model,
     mut method: Box<dyn Method>,
     mix: Mix,
-    data: &Prepared,
-    fold: &Fold,
-    config: &ValidTrainConfig,
-    device: &Device,
-    progress: &dyn Progress,
-    stop: &AtomicBool,
-    checkpoints: Option<&EpochCheckpoints>,
+    task: Task,
+    ctx: &TrainContext,
     cache_limit: usize,
 ) -> Result<(Trained, DistillOutcome), DistillError> {
+    let (Task { data, fold, config }, device) = (task, ctx.device);
     let splits = Splits::new(data, fold, config)?;
     let (channels, length) = (splits.train.channels, splits.train.length);
     let teacher = teacher.valid();
@@ -259,7 +242,7 @@ pub fn distill_with_cache(
     let student = student_config.build(channels, splits.classes, &train_device);
     let (student_shapes, _) = shapes(&student, channels, length, device);
     let sample_rows: Vec<usize> = (0..splits.train.len().min(256)).collect();
-    let ctx = Context {
+    let method_ctx = Context {
         student: student_shapes.clone(),
         teacher: teacher_shapes.clone(),
         classes: splits.classes,
@@ -268,8 +251,8 @@ pub fn distill_with_cache(
         teacher_model: Some(&teacher),
         sample: Some(splits.train.batch(&sample_rows, device).0),
     };
-    let parts = method.build(&ctx, &train_device)?;
-    let student = method.init_student(&ctx, student)?;
+    let parts = method.build(&method_ctx, &train_device)?;
+    let student = method.init_student(&method_ctx, student)?;
     let part_parameters = parts.num_params();
     let params = method.config();
     let name = method.name().to_string();
@@ -278,7 +261,7 @@ pub fn distill_with_cache(
     if cache_limit > 0 && config.augment_scale == 0.0 && config.augment_jitter == 0.0 {
         objective = objective.with_cache(TeacherCache::new(splits.train.len(), &teacher_shapes, teacher_classes, cache_limit));
     }
-    let (model, outcome) = fit(Distilled { student, parts }, &mut objective, &splits, config, device, progress, stop, checkpoints)?;
+    let (model, outcome) = fit(Distilled { student, parts }, &mut objective, &splits, config, ctx)?;
     let terms = objective.sums.iter().map(|(k, (s, n))| (k.to_string(), s / (*n).max(1) as f64)).collect();
     let result = DistillOutcome {
         method: name,

@@ -1,14 +1,14 @@
 //! Every method distils a student end to end on the synthetic dataset (no download), through
 //! harbench-train's loop; runs are deterministic for a seed.
 
+use harbench_common::progress::{Progress, Silent, StopAt};
 use harbench_data::prepare::{self, DataDir, Overrides};
-use harbench_data::progress::{Progress, Silent, StopAt};
 use harbench_data::split::{self, SplitConfig};
 use harbench_data::{cache::Prepared, registry as datasets};
 use harbench_distill::{distill, distill_with_cache, registry, DistillOutcome};
 use harbench_models::device::test_device;
 use harbench_models::{HeadKind, ModelConfig};
-use harbench_train::{train, EpochCheckpoints, TrainConfig};
+use harbench_train::{train, EpochCheckpoints, Task, TrainConfig, TrainContext};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::AtomicBool;
 
@@ -39,9 +39,12 @@ fn setup() -> Setup {
     let teacher_config =
         ModelConfig::preset("mobilenetv3-large-1d", Some(0.25)).unwrap().with_heads("teacher", vec![HeadKind::Hopfield]).unwrap();
     let config = TrainConfig { epochs: 2, batch_size: 32, warmup_epochs: 0, seed: 5, ..Default::default() };
-    let teacher =
-        train(&teacher_config, &data, &fold, &config.clone().check().unwrap(), &test_device(), &Silent, &AtomicBool::new(false), None)
-            .unwrap();
+    let teacher = train(
+        &teacher_config,
+        Task { data: &data, fold: &fold, config: &config.clone().check().unwrap() },
+        &TrainContext::new(&test_device(), &Silent, &AtomicBool::new(false)),
+    )
+    .unwrap();
     Setup { _tmp: tmp, data, fold, teacher, config }
 }
 
@@ -54,9 +57,15 @@ fn run_with(s: &Setup, method: &str, params: Value, config: TrainConfig) -> Dist
     let params: Map<String, Value> = serde_json::from_value(params).unwrap();
     let (m, mix) = registry::build(method, &params).unwrap();
     let never = AtomicBool::new(false);
-    let (_, outcome) =
-        distill(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config.check().unwrap(), &test_device(), &Silent, &never, None)
-            .unwrap();
+    let (_, outcome) = distill(
+        &student,
+        &s.teacher.model,
+        m,
+        mix,
+        Task { data: &s.data, fold: &s.fold, config: &config.check().unwrap() },
+        &TrainContext::new(&test_device(), &Silent, &never),
+    )
+    .unwrap();
     // The teacher's scores are the ones it had after its own training.
     assert_eq!(outcome.teacher.test, s.teacher.outcome.best.test);
     outcome
@@ -181,13 +190,8 @@ fn run_cached(s: &Setup, method: &str, config: TrainConfig, cache_limit: usize) 
         &s.teacher.model,
         m,
         mix,
-        &s.data,
-        &s.fold,
-        &config,
-        &test_device(),
-        &Silent,
-        &never,
-        None,
+        Task { data: &s.data, fold: &s.fold, config: &config },
+        &TrainContext::new(&test_device(), &Silent, &never),
         cache_limit,
     )
     .unwrap();
@@ -245,7 +249,16 @@ fn run_checkpointed(
     let student = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
     let (m, mix) = registry::build(method, &Map::new()).unwrap();
     let config = config.clone().check().unwrap();
-    distill(&student, &s.teacher.model, m, mix, &s.data, &s.fold, &config, &test_device(), progress, stop, Some(checkpoints)).unwrap().1
+    distill(
+        &student,
+        &s.teacher.model,
+        m,
+        mix,
+        Task { data: &s.data, fold: &s.fold, config: &config },
+        &TrainContext::new(&test_device(), progress, stop).with_checkpoints(Some(checkpoints)),
+    )
+    .unwrap()
+    .1
 }
 
 #[test]

@@ -2,11 +2,11 @@
 //! accuracy against cost with its Pareto front, per-method bars, training curves and confusion
 //! matrices. Each is plain data, so tests check the numbers without looking at pixels.
 
-use harbench_suite::cost_table;
+use crate::cost_table;
+use crate::report::{self, seed_values, Checkpoint, CostCells, Metric, Split};
 use harbench_suite::plan::Plan;
 use harbench_suite::profiles::{ArchitectureProfile, ProfileDevice};
 use harbench_suite::record::RunRecord;
-use harbench_suite::report::{self, seed_values, Checkpoint, CostCells, Metric, Split};
 use harbench_suite::spec::TableKind;
 use std::collections::BTreeMap;
 
@@ -202,8 +202,8 @@ fn points(
         if values.is_empty() {
             continue;
         }
-        let y = 100.0 * harbench_suite::stats::mean(&values);
-        let y_std = 100.0 * harbench_suite::stats::std_dev(&values);
+        let y = 100.0 * crate::stats::mean(&values);
+        let y_std = 100.0 * crate::stats::std_dev(&values);
         points.push(Point { model, method, x, y, y_std, seeds: values.len() });
     }
     points
@@ -241,8 +241,8 @@ pub fn bars(plan: &Plan, records: &[&RunRecord], checkpoint: Checkpoint, split: 
                         let values = seed_values(&group(records, &dataset, &model, &method), metric, checkpoint);
                         (!values.is_empty()).then(|| Bar {
                             label: label(&model, &method),
-                            mean: 100.0 * harbench_suite::stats::mean(&values),
-                            std: 100.0 * harbench_suite::stats::std_dev(&values),
+                            mean: 100.0 * crate::stats::mean(&values),
+                            std: 100.0 * crate::stats::std_dev(&values),
                             seeds: values.len(),
                         })
                     })
@@ -375,7 +375,7 @@ pub fn confusions(plan: &Plan, records: &[&RunRecord], checkpoint: Checkpoint, s
 }
 
 /// The cross-dataset summary as bars: a panel per dataset, a bar per row with a finished run.
-pub fn summary_bars(summary: &harbench_suite::summary::Summary) -> Vec<Bars> {
+pub fn summary_bars(summary: &crate::summary::Summary) -> Vec<Bars> {
     summary
         .datasets
         .iter()

@@ -2,7 +2,7 @@
 //! (best value per column in bold), their notes and every figure inlined as SVG, so the page
 //! reads offline and can be mailed or archived as one file.
 
-use harbench_suite::report::{Report, Table};
+use crate::report::{Report, Table};
 
 /// A figure as the page shows it.
 pub struct PageFigure<'a> {

@@ -1,7 +1,7 @@
 //! The report's tables as LaTeX: one `table` float per table, booktabs rules, mean ± std, the best
 //! value of each column in bold. Needs `\usepackage{booktabs}` (the file's first lines say so).
 
-use harbench_suite::report::{Report, Table};
+use crate::report::{Report, Table};
 
 /// Escapes LaTeX's special characters in plain text, and sets ± and Δ in math mode.
 pub fn escape(text: &str) -> String {

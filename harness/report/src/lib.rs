@@ -1,20 +1,31 @@
-//! Reports of a suite on one commit and machine, in the forms people use: Markdown and CSV
-//! tables (from `harbench_suite::report`), LaTeX tables, one self-contained HTML page, and
-//! figures as SVG and PNG — accuracy and macro-F1 against cost with the Pareto front, the score
-//! tables as bars, training curves and confusion heat maps.
+//! Everything computed from result records, in one crate: read records, compute, render.
+//!
+//! - [`report`]: a suite's score tables (mean ± std over seeds, Welch's p against the student
+//!   alone) and their terminal, Markdown and CSV forms; [`cost_table`]: the cost table from
+//!   per-device architecture profiles; [`summary`]: one table across datasets;
+//! - [`diff`]: the comparison of two result sets (two commits, or a reference and a fresh run);
+//! - [`stats`]: mean, standard deviation and Welch's t-test;
+//! - rendering: LaTeX ([`latex`]), one self-contained HTML page ([`html`]), and figures as SVG
+//!   and PNG ([`figures`], [`plot`]) — accuracy and macro-F1 against cost with the Pareto front,
+//!   the score tables as bars, training curves and confusion heat maps.
 //!
 //! Everything is written beside `tables.md` in `results/<suite>/<commit>/`: `tables.{md,csv,tex}`,
 //! `report.html` and `figures/` (with `-last` for the last-epoch checkpoint).
 
+pub mod cost_table;
+pub mod diff;
 pub mod figures;
 pub mod html;
 pub mod latex;
 pub mod plot;
+pub mod report;
+pub mod stats;
+pub mod summary;
 
+use crate::report::{Checkpoint, Report, Split};
 use harbench_suite::machine::Machine;
 use harbench_suite::plan::Plan;
 use harbench_suite::record::RunRecord;
-use harbench_suite::report::{self, Checkpoint, Report, Split};
 use harbench_suite::store::{self, StoreError};
 use std::path::{Path, PathBuf};
 
@@ -211,12 +222,7 @@ pub fn figures_dir(commit_dir: &Path, checkpoint: Checkpoint, split: Split) -> P
 /// Writes the cross-dataset summary in `formats` (HTML: its Markdown's table as a page is not
 /// made; `md`, `csv`, `tex`) and, with `plots`, one figure of bars, a panel per dataset, into
 /// `dir`; returns the files written.
-pub fn write_summary(
-    summary: &harbench_suite::summary::Summary,
-    dir: &Path,
-    formats: &[Format],
-    plots: bool,
-) -> Result<Vec<PathBuf>, ReportError> {
+pub fn write_summary(summary: &crate::summary::Summary, dir: &Path, formats: &[Format], plots: bool) -> Result<Vec<PathBuf>, ReportError> {
     let r = summary.report(&dir.display().to_string());
     let stem = format!("summary{}{}", r.checkpoint.suffix(), r.split.suffix());
     let mut written = Vec::new();

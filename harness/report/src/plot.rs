@@ -233,7 +233,7 @@ where
 }
 
 /// `test accuracy`, `validation macro-F1`, …
-fn metric_name(m: harbench_suite::report::Metric) -> String {
+fn metric_name(m: crate::report::Metric) -> String {
     format!("{} {}", m.split().name(), m.label())
 }
 

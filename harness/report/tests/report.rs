@@ -7,10 +7,10 @@ mod common;
 
 use common::*;
 use harbench_report::figures::{self, Axis};
+use harbench_report::report::{self, Checkpoint, Metric, Split};
 use harbench_report::{Format, Source};
 use harbench_suite::plan::Plan;
 use harbench_suite::record::RunRecord;
-use harbench_suite::report::{self, Checkpoint, Metric, Split};
 use harbench_train::trainer::EpochLog;
 
 const SUITE: &str = "\

@@ -10,7 +10,7 @@ use harbench_data::cache::Prepared;
 use harbench_data::split::{Fold, Normalizer};
 use harbench_distill::{Mix, Shapes, Teacher};
 use harbench_models::{Model, ModelConfig};
-use harbench_train::{DeviceChoice, TrainOutcome, ValidTrainConfig};
+use harbench_train::{DeviceChoice, Task, TrainOutcome, ValidTrainConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -67,19 +67,18 @@ pub struct TrainReport {
 }
 
 impl TrainReport {
-    /// The report of a model trained on `fold` of `data`, to be saved as `json_path`.
-    #[allow(clippy::too_many_arguments)]
+    /// The report of a model trained on the task (its fold of its data, with its settings),
+    /// to be saved as `json_path`.
     pub fn new(
         json_path: &Path,
-        data: &Prepared,
+        task: Task,
         split_protocol: String,
-        fold: &Fold,
         model_name: &str,
         model: &ModelConfig,
-        train: &ValidTrainConfig,
         normalizer: &Normalizer,
         device: DeviceChoice,
     ) -> Self {
+        let Task { data, fold, config: train } = task;
         TrainReport {
             dataset: data.meta.config.dataset.clone(),
             dataset_config: serde_json::to_value(&data.meta.config).expect("plain data serialises"),
@@ -121,7 +120,8 @@ pub fn save(model: &Model, report: &TrainReport, path: &Path) -> Result<(), File
 pub fn save_executed(executed: &Executed, request: &RunRequest, model_name: &str, path: &Path) -> Result<Option<PathBuf>, FileError> {
     let protocol = request.split.protocol.to_string();
     let report = |json: &Path, name: &str, config: &ModelConfig, train: &ValidTrainConfig, normalizer: &Normalizer| {
-        TrainReport::new(json, &executed.data, protocol.clone(), &executed.fold, name, config, train, normalizer, request.device)
+        let task = Task { data: &executed.data, fold: &executed.fold, config: train };
+        TrainReport::new(json, task, protocol.clone(), name, config, normalizer, request.device)
     };
     let mut teacher_path = None;
     if let Some(t) = executed.teacher.as_ref().filter(|t| t.checkpoint.is_none()) {

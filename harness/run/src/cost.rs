@@ -52,7 +52,10 @@ pub fn suite_profile_config(data: &Prepared) -> ProfileConfig {
 /// `HARBENCH_SYSFS_ROOT` and the other probe variables included). A profile that fails is
 /// recorded as such; it never fails the run.
 pub fn profile_trained(model: &Model, data: &Prepared, device: &Device) -> Cost {
-    let config = suite_profile_config(data);
+    let config = match suite_profile_config(data).check() {
+        Ok(config) => config,
+        Err(e) => return Cost::Failed { error: e.to_string() },
+    };
     let mut detection = detect(&Probe::from_env(), Target::Cpu, &Choice::Auto);
     let absence = detection.absence();
     let meter = match detection.meter.as_deref_mut() {

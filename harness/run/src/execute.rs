@@ -4,16 +4,16 @@ use crate::checkpoint;
 use crate::cost;
 use crate::record::{Cost, DatasetInfo, DistillationInfo, RunOutput, SplitInfo, TeacherInfo};
 use crate::{Environment, RecordedTeacher, RunError};
+use harbench_common::progress::Progress;
 use harbench_data::cache::Prepared;
 use harbench_data::fetch::{self, FetchOptions, Origin};
 use harbench_data::prepare::{self, DataDir, Overrides};
-use harbench_data::progress::Progress;
 use harbench_data::registry;
 use harbench_data::split::{self, Fold, Normalizer, SplitConfig};
 use harbench_distill::DistillOutcome;
 use harbench_models::{Model, ModelConfig};
 use harbench_train::store::{code_version, StoredTeacher, TeacherKey, TeacherStore};
-use harbench_train::{train, DeviceChoice, EpochCheckpoints, TrainOutcome, Trained, ValidTrainConfig};
+use harbench_train::{train, DeviceChoice, EpochCheckpoints, Task, TrainContext, TrainOutcome, Trained, ValidTrainConfig};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -199,34 +199,23 @@ impl Workspace {
         let data = self.dataset(&request.dataset, ctx.progress)?;
         let fold = self.fold(&request.dataset, &data, &request.split, request.fold)?;
 
+        let train_ctx = TrainContext::new(&device, ctx.progress, ctx.stop).with_checkpoints(ctx.checkpoints.as_ref());
+        let task = Task { data: &data, fold: &fold, config: &request.train };
         let (trained, teacher, distilled, model_config) = match (method, &request.method) {
             (Some((method, mix)), Some(m)) => {
-                let teacher = self.teacher(request, &m.teacher, &data, &fold, &device, ctx)?;
-                let (trained, outcome) = harbench_distill::distill(
-                    &request.model,
-                    &teacher.model,
-                    method,
-                    mix,
-                    &data,
-                    &fold,
-                    &request.train,
-                    &device,
-                    ctx.progress,
-                    ctx.stop,
-                    ctx.checkpoints.as_ref(),
-                )?;
+                let teacher = self.teacher(request, &m.teacher, task, &train_ctx, ctx)?;
+                let (trained, outcome) = harbench_distill::distill(&request.model, &teacher.model, method, mix, task, &train_ctx)?;
                 let config = trained.outcome.exported_config(&outcome.student_config);
                 (trained, Some(teacher), Some(outcome), config)
             }
             _ => match &request.teacher_store {
                 Some(entry) => {
-                    let t = self.stored(request, &request.model, &request.train, entry, &data, &fold, &device, ctx)?;
+                    let t = self.stored(request, &request.model, entry, task, &train_ctx)?;
                     let config = t.outcome.exported_config(&request.model);
                     (Trained { model: t.model, normalizer: t.normalizer, outcome: t.outcome }, None, None, config)
                 }
                 None => {
-                    let trained =
-                        train(&request.model, &data, &fold, &request.train, &device, ctx.progress, ctx.stop, ctx.checkpoints.as_ref())?;
+                    let trained = train(&request.model, task, &train_ctx)?;
                     let config = trained.outcome.exported_config(&request.model);
                     (trained, None, None, config)
                 }
@@ -252,22 +241,20 @@ impl Workspace {
         Ok(Executed { output, model: trained.model, model_config, normalizer: trained.normalizer, teacher, distilled, data, fold })
     }
 
-    /// `model` trained with `train` on the run's fold, from the teacher store's `entry`.
-    #[allow(clippy::too_many_arguments)]
+    /// `model` trained with the task's settings on its fold, from the teacher store's `entry`
+    /// (the store keeps the teacher's epoch checkpoints, not the run).
     fn stored(
         &self,
         request: &RunRequest,
         model: &ModelConfig,
-        train: &ValidTrainConfig,
         entry: &StoreEntry,
-        data: &Prepared,
-        fold: &Fold,
-        device: &burn::tensor::Device,
-        ctx: &RunContext,
+        task: Task,
+        train_ctx: &TrainContext,
     ) -> Result<StoredTeacher, RunError> {
+        let (Task { data, fold, config: train }, device) = (task, train_ctx.device);
         let StoreEntry::TrainedAt(commit) = entry else {
             let key = TeacherKey::new(data, &request.split, fold, model, train, &self.code_version);
-            return Ok(self.teachers.get_or_train(&key, data, fold, device, ctx.progress, ctx.stop)?);
+            return Ok(self.teachers.get_or_train(&key, data, fold, &train_ctx.with_checkpoints(None))?);
         };
         let key = TeacherKey::new(data, &request.split, fold, model, train, &code_version(Some(commit)));
         let channels = data.windows.channels;
@@ -289,14 +276,14 @@ impl Workspace {
         &self,
         request: &RunRequest,
         source: &TeacherSource,
-        data: &Prepared,
-        fold: &Fold,
-        device: &burn::tensor::Device,
+        task: Task,
+        train_ctx: &TrainContext,
         ctx: &RunContext,
     ) -> Result<ExecutedTeacher, RunError> {
+        let (data, fold, device) = (task.data, task.fold, train_ctx.device);
         match source {
             TeacherSource::Store { name, model, train, entry } => {
-                let t = self.stored(request, model, train, entry, data, fold, device, ctx)?;
+                let t = self.stored(request, model, entry, Task { config: train, ..task }, train_ctx)?;
                 if ctx.stop.load(Ordering::SeqCst) && t.outcome.interrupted {
                     return Err(RunError::InterruptedTeacher);
                 }

@@ -1,8 +1,8 @@
 //! One run end to end through the library, as `harbench train` and the suite runner call it:
 //! the typed output, the teacher trained once and then reused, and the errors a bad request gets.
 
+use harbench_common::progress::Silent;
 use harbench_data::prepare::DataDir;
-use harbench_data::progress::Silent;
 use harbench_data::split::SplitConfig;
 use harbench_models::ModelConfig;
 use harbench_run::{Cost, MethodRequest, RunContext, RunRequest, StoreEntry, TeacherSource, Workspace};

@@ -2,11 +2,10 @@
 //! the runner ([`runner`], training through an [`runner::Executor`], [`executor::LocalExecutor`] in this process), worker
 //! processes on every core ([`pool`], [`schedule`], [`worker`]) and Slurm job arrays ([`slurm`]), the
 //! results store ([`store`], [`record`]) with the code and machine behind each result
-//! ([`gitinfo`], [`machine`]), tables ([`report`]) and comparisons between commits ([`diff`],
-//! [`stats`]).
+//! ([`gitinfo`], [`machine`]), and the cost profiles of a suite's architectures ([`profiles`]).
+//! What is computed from the records (tables, diffs, statistics, figures) lives in
+//! `harbench-report`.
 
-pub mod cost_table;
-pub mod diff;
 pub mod exact;
 pub mod executor;
 pub mod gitinfo;
@@ -15,12 +14,10 @@ pub mod plan;
 pub mod pool;
 pub mod profiles;
 pub mod record;
-pub mod report;
 pub mod runner;
 pub mod schedule;
+pub mod sets;
 pub mod slurm;
 pub mod spec;
-pub mod stats;
 pub mod store;
-pub mod summary;
 pub mod worker;

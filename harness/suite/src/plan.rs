@@ -7,7 +7,7 @@
 //!
 //! Teachers come first: one teacher run per (dataset, fold, seed) that a distilling run needs.
 
-use crate::spec::{Budget, MethodEntry, ModelEntry, Suite, TableKind, NO_DISTILLATION};
+use crate::spec::{Budget, Experiment, MethodEntry, ModelEntry, Suite, TableKind, TeacherSpec, NO_DISTILLATION};
 use harbench_data::split::{Protocol, SplitConfig};
 use harbench_models::{HeadKind, ModelConfig};
 use harbench_train::search::SearchConfig;
@@ -175,24 +175,7 @@ fn fold_label(protocol: &Protocol, i: usize) -> String {
 /// Expands `suite` into its runs: teachers first, then experiments in file order, each as
 /// dataset × model × method × fold × seed.
 pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
-    let base = suite.train.apply(&TrainConfig::default());
-    // Checked once here: every run's settings are then a `ValidTrainConfig` (the seed and the
-    // search budget added below are valid whatever they are, but are checked with the rest).
-    let valid = |what: &'static str, config: TrainConfig| {
-        config.check().map_err(|source| PlanError::Train { suite: suite.name.clone(), what, source })
-    };
-    // The suite's budget bounds the head search of the models it compares (not the teacher's).
-    let search =
-        SearchConfig { max_params: suite.budget.max_params, max_latency_ms: suite.budget.max_latency_ms, ..SearchConfig::default() };
-    let split = |seed: u64| SplitConfig {
-        protocol: suite.split.protocol,
-        val_fraction: suite.split.val_fraction,
-        test_fraction: suite.split.test_fraction,
-        seed,
-    };
-    let mut teachers: Vec<RunSpec> = Vec::new();
-    let mut runs: Vec<RunSpec> = Vec::new();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut e = Expansion::new(suite);
     for dataset in &suite.datasets {
         let dataset = &dataset.0;
         let k = fold_count(dataset, &suite.split.protocol).map_err(|message| PlanError::Folds {
@@ -206,82 +189,136 @@ pub fn expand(suite: &Suite) -> Result<Plan, PlanError> {
                 for method in &experiment.methods {
                     for fold in 0..k {
                         for &seed in &suite.seeds {
-                            let fold_label = fold_label(&suite.split.protocol, fold);
-                            let method = MethodSpec::of(method);
-                            let teacher = match (&suite.teacher, method.distils()) {
-                                (Some(t), true) => {
-                                    let model = ModelSpec {
-                                        label: "teacher".into(),
-                                        preset: t.model.0.clone(),
-                                        width: t.width,
-                                        heads: t.heads.clone(),
-                                        dropout: t.dropout,
-                                    };
-                                    let train = valid("teacher.train", TrainConfig { seed, ..t.train.apply(&base) })?;
-                                    let key = format!("{dataset}.teacher.none.{fold_label}.s{seed}");
-                                    if !teachers.iter().any(|r| r.key == key) {
-                                        teachers.push(RunSpec {
-                                            key: key.clone(),
-                                            suite: suite.name.clone(),
-                                            experiments: vec!["teacher".into()],
-                                            role: Role::Teacher,
-                                            dataset: dataset.clone(),
-                                            model: model.clone(),
-                                            method: MethodSpec::none(),
-                                            seed,
-                                            split: split(seed),
-                                            fold,
-                                            fold_label: fold_label.clone(),
-                                            train: train.clone(),
-                                            teacher: None,
-                                            trained_at: t.trained_at.clone(),
-                                            budget: suite.budget.clone(),
-                                            device: suite.device,
-                                        });
-                                    }
-                                    Some(TeacherRef { run_key: key, model, train, trained_at: t.trained_at.clone() })
-                                }
-                                _ => None,
-                            };
-                            let model = ModelSpec::of(model);
-                            let run = RunSpec {
-                                key: format!("{dataset}.{}.{}.{fold_label}.s{seed}", model.label, method.label),
-                                suite: suite.name.clone(),
-                                experiments: vec![experiment.name.clone()],
-                                role: Role::Model,
-                                dataset: dataset.clone(),
-                                model,
-                                method,
-                                seed,
-                                split: split(seed),
-                                fold,
-                                fold_label,
-                                train: valid("train", TrainConfig { seed, search: search.clone(), ..base.clone() })?,
-                                teacher,
-                                trained_at: None,
-                                budget: suite.budget.clone(),
-                                device: suite.device,
-                            };
-                            match index.get(&run.key) {
-                                Some(&i) if runs[i].config_hash() == run.config_hash() => {
-                                    if !runs[i].experiments.contains(&experiment.name) {
-                                        runs[i].experiments.push(experiment.name.clone());
-                                    }
-                                }
-                                Some(_) => return Err(PlanError::Collision { suite: suite.name.clone(), key: run.key }),
-                                None => {
-                                    index.insert(run.key.clone(), runs.len());
-                                    runs.push(run);
-                                }
-                            }
+                            let place = Place { dataset, fold, fold_label: fold_label(&suite.split.protocol, fold), seed };
+                            e.add(&place, experiment, ModelSpec::of(model), MethodSpec::of(method))?;
                         }
                     }
                 }
             }
         }
     }
+    let Expansion { mut teachers, runs, .. } = e;
     teachers.extend(runs);
     Ok(Plan { suite: suite.name.clone(), tables: suite.tables.clone(), runs: teachers })
+}
+
+/// Where a run sits in a suite's grid: its dataset, fold and seed.
+struct Place<'a> {
+    dataset: &'a str,
+    fold: usize,
+    fold_label: String,
+    seed: u64,
+}
+
+/// A suite's runs while [`expand`] goes through its grid.
+struct Expansion<'a> {
+    suite: &'a Suite,
+    /// The suite's training settings over the defaults.
+    base: TrainConfig,
+    /// The suite's budget bounds the head search of the models it compares (not the teacher's).
+    search: SearchConfig,
+    teachers: Vec<RunSpec>,
+    runs: Vec<RunSpec>,
+    /// Position of each run key in `runs`.
+    index: BTreeMap<String, usize>,
+}
+
+impl<'a> Expansion<'a> {
+    fn new(suite: &'a Suite) -> Self {
+        let budget = &suite.budget;
+        Expansion {
+            suite,
+            base: suite.train.apply(&TrainConfig::default()),
+            search: SearchConfig { max_params: budget.max_params, max_latency_ms: budget.max_latency_ms, ..SearchConfig::default() },
+            teachers: Vec::new(),
+            runs: Vec::new(),
+            index: BTreeMap::new(),
+        }
+    }
+
+    /// Checked once here: every run's settings are then a `ValidTrainConfig` (the seed and the
+    /// search budget added here are valid whatever they are, but are checked with the rest).
+    fn valid(&self, what: &'static str, config: TrainConfig) -> Result<ValidTrainConfig, PlanError> {
+        config.check().map_err(|source| PlanError::Train { suite: self.suite.name.clone(), what, source })
+    }
+
+    fn split(&self, seed: u64) -> SplitConfig {
+        let s = &self.suite.split;
+        SplitConfig { protocol: s.protocol, val_fraction: s.val_fraction, test_fraction: s.test_fraction, seed }
+    }
+
+    /// The run of `model` with `method` at `place`, with its teacher run when it distils; a run
+    /// that several experiments share is kept once, naming them all.
+    fn add(&mut self, place: &Place, experiment: &Experiment, model: ModelSpec, method: MethodSpec) -> Result<(), PlanError> {
+        let (dataset, seed) = (place.dataset, place.seed);
+        let teacher = match (&self.suite.teacher, method.distils()) {
+            (Some(t), true) => Some(self.teacher(place, t)?),
+            _ => None,
+        };
+        let suite = self.suite;
+        let run = RunSpec {
+            key: format!("{dataset}.{}.{}.{}.s{seed}", model.label, method.label, place.fold_label),
+            suite: suite.name.clone(),
+            experiments: vec![experiment.name.clone()],
+            role: Role::Model,
+            dataset: dataset.to_string(),
+            model,
+            method,
+            seed,
+            split: self.split(seed),
+            fold: place.fold,
+            fold_label: place.fold_label.clone(),
+            train: self.valid("train", TrainConfig { seed, search: self.search.clone(), ..self.base.clone() })?,
+            teacher,
+            trained_at: None,
+            budget: suite.budget.clone(),
+            device: suite.device,
+        };
+        match self.index.get(&run.key) {
+            Some(&i) if self.runs[i].config_hash() == run.config_hash() => {
+                if !self.runs[i].experiments.contains(&experiment.name) {
+                    self.runs[i].experiments.push(experiment.name.clone());
+                }
+            }
+            Some(_) => return Err(PlanError::Collision { suite: suite.name.clone(), key: run.key }),
+            None => {
+                self.index.insert(run.key.clone(), self.runs.len());
+                self.runs.push(run);
+            }
+        }
+        Ok(())
+    }
+
+    /// The teacher a distilling run at `place` learns from, planned as a run of its own the
+    /// first time it is needed.
+    fn teacher(&mut self, place: &Place, t: &TeacherSpec) -> Result<TeacherRef, PlanError> {
+        let (dataset, seed) = (place.dataset, place.seed);
+        let model =
+            ModelSpec { label: "teacher".into(), preset: t.model.0.clone(), width: t.width, heads: t.heads.clone(), dropout: t.dropout };
+        let train = self.valid("teacher.train", TrainConfig { seed, ..t.train.apply(&self.base) })?;
+        let key = format!("{dataset}.teacher.none.{}.s{seed}", place.fold_label);
+        if !self.teachers.iter().any(|r| r.key == key) {
+            self.teachers.push(RunSpec {
+                key: key.clone(),
+                suite: self.suite.name.clone(),
+                experiments: vec!["teacher".into()],
+                role: Role::Teacher,
+                dataset: dataset.to_string(),
+                model: model.clone(),
+                method: MethodSpec::none(),
+                seed,
+                split: self.split(seed),
+                fold: place.fold,
+                fold_label: place.fold_label.clone(),
+                train: train.clone(),
+                teacher: None,
+                trained_at: t.trained_at.clone(),
+                budget: self.suite.budget.clone(),
+                device: self.suite.device,
+            });
+        }
+        Ok(TeacherRef { run_key: key, model, train, trained_at: t.trained_at.clone() })
+    }
 }
 
 /// Runs whose key matches any of `patterns` (all runs when there are none). A pattern with

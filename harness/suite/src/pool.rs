@@ -10,12 +10,12 @@
 //! store cooperate.
 
 use crate::plan::RunSpec;
-use crate::record::{RunRecord, Status, Timings};
+use crate::record::{RunRecord, Timings};
 use crate::runner::{self, Summary, Target};
 use crate::schedule::{Queue, Task};
 use crate::store::{self, Claim, ResultsStore, StoreError};
 use crate::worker::Event;
-use harbench_data::progress::Progress;
+use harbench_common::progress::Progress;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -80,18 +80,7 @@ pub fn run(
     }
     let mut summary = Summary::default();
     view.suite().start(&format!("suite {}", first.suite), Some(selected.len() as u64));
-    let mut todo = Vec::new();
-    for &run in selected {
-        match ResultsStore::read(&dir, &run.key)? {
-            Some(r) if r.finished() && r.config_hash == run.config_hash() => {
-                runner::tidy_finished(&dir, run, &run.config_hash())?;
-                view.log(&format!("{}: skipped (finished earlier)", run.key));
-                summary.skipped += 1;
-                view.suite().advance(1);
-            }
-            _ => todo.push(run),
-        }
-    }
+    let todo = unfinished(selected, &dir, view, &mut summary)?;
     let mut queue = Queue::new(tasks(&todo, estimate));
     let mut forwarded = false;
     std::thread::scope(|scope| -> Result<(), StoreError> {
@@ -153,6 +142,29 @@ pub fn run(
     })?;
     view.suite().finish();
     Ok(summary)
+}
+
+/// The runs of `selected` not finished earlier with their settings; the others are counted as
+/// skipped (and what a killed runner left of them is tidied).
+fn unfinished<'a>(
+    selected: &[&'a RunSpec],
+    dir: &std::path::Path,
+    view: &dyn View,
+    summary: &mut Summary,
+) -> Result<Vec<&'a RunSpec>, StoreError> {
+    let mut todo = Vec::new();
+    for &run in selected {
+        match ResultsStore::read(dir, &run.key)? {
+            Some(r) if r.finished() && r.config_hash == run.config_hash() => {
+                runner::tidy_finished(dir, run, &run.config_hash())?;
+                view.log(&format!("{}: skipped (finished earlier)", run.key));
+                summary.skipped += 1;
+                view.suite().advance(1);
+            }
+            _ => todo.push(run),
+        }
+    }
+    Ok(todo)
 }
 
 /// Starts the worker of `run` in `slot`, with a thread that applies its events to the slot's bar.
@@ -235,7 +247,7 @@ fn dead_worker(
     }
     let wall = now() - started;
     let timings = Timings { started, finished: started + wall, wall_seconds: wall, train_seconds: None, samples_per_second: None };
-    let record: RunRecord = runner::record(run, &hash, target, Status::Failed, Some(reason), None, timings, false);
+    let record: RunRecord = runner::record(run, &hash, target, Err(reason), timings, false);
     ResultsStore::write(dir, &record)?;
     Ok(())
 }

@@ -15,7 +15,7 @@ use crate::record::RunRecord;
 use crate::store::{write_json, StoreError};
 use harbench_cost::energy::EnergyMeter;
 use harbench_cost::latency::Summary;
-use harbench_cost::{CostError, Profile, ProfileConfig};
+use harbench_cost::{CostError, Profile, ProfileConfig, ValidProfileConfig};
 use harbench_models::ModelConfig;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -299,7 +299,7 @@ pub fn quiet_config(a: &Architecture, latency: harbench_cost::latency::LatencyCo
 pub fn profile_architecture(
     exported: &Exported,
     device: &burn::tensor::Device,
-    config: &ProfileConfig,
+    config: &ValidProfileConfig,
     meter: Result<&mut (dyn EnergyMeter + 'static), String>,
     pinned_core: Result<usize, String>,
 ) -> Result<(Profile, Conditions), CostError> {
@@ -392,13 +392,14 @@ pub fn profile_suite(
         for (i, e) in exported.iter().enumerate() {
             each(round, i, exported.len(), e);
             let meter = detection.meter.as_deref_mut().ok_or_else(|| absence.clone());
+            let cost_error = |source| ProfileError::Cost { key: e.key.clone(), describe: e.architecture.describe(), source };
             let config = ProfileConfig {
                 idle: settings.idle,
                 energy_window: settings.energy_window,
                 ..quiet_config(&e.architecture, settings.latency)
             };
-            let one = profile_architecture(e, device, &config, meter, settings.pinned_core.clone())
-                .map_err(|source| ProfileError::Cost { key: e.key.clone(), describe: e.architecture.describe(), source })?;
+            let config = config.check().map_err(cost_error)?;
+            let one = profile_architecture(e, device, &config, meter, settings.pinned_core.clone()).map_err(cost_error)?;
             taken[i].push(one);
         }
     }
@@ -449,7 +450,9 @@ mod tests {
                 max_time: std::time::Duration::from_secs(5),
             },
             ..ProfileConfig::default()
-        };
+        }
+        .check()
+        .unwrap();
         let base = harbench_cost::profile(|d| Ok(model.build(3, 4, d)), &device, &config, Err("none".into())).unwrap();
         let round = |s: Summary, others: f64| {
             let mut p = base.clone();

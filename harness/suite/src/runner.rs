@@ -8,7 +8,7 @@ use crate::machine::Machine;
 use crate::plan::{self, Plan, RunSpec};
 use crate::record::{Headline, RunOutput, RunRecord, Status, Timings, RECORD_SCHEMA};
 use crate::store::{self, Claim, ResultsStore, StoreError};
-use harbench_data::progress::Progress;
+use harbench_common::progress::Progress;
 use harbench_run::RecordedTeacher;
 use harbench_train::{EpochCheckpoints, LoopState};
 use std::collections::BTreeMap;
@@ -106,57 +106,92 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-// The plan, where results go, who trains, which runs, and four ways of reporting back: each is
-// a separate concern of the caller.
-#[allow(clippy::too_many_arguments)]
-/// Runs the plan's runs that match `filters` (all when empty). `log` gets one line per event;
-/// `runs` shows progress over runs, `inner` the progress of each run.
-pub fn run(
-    plan: &Plan,
-    target: &Target,
-    executor: &dyn Executor,
-    filters: &[String],
-    log: &dyn Fn(&str),
-    runs: &dyn Progress,
-    inner: &dyn Progress,
-    stop: &AtomicBool,
-) -> Result<Summary, StoreError> {
-    run_these(&plan.suite, &plan::filter(&plan.runs, filters), target, executor, log, runs, inner, stop)
+/// How a runner reports back and is stopped: each a separate concern of the caller.
+#[derive(Clone, Copy)]
+pub struct Feedback<'a> {
+    /// One line per event (run started, skipped, finished, failed).
+    pub log: &'a dyn Fn(&str),
+    /// Progress over the runs.
+    pub runs: &'a dyn Progress,
+    /// Progress of each run's own work (epochs, batches).
+    pub inner: &'a dyn Progress,
+    /// Raised by Ctrl-C: the current run stops after its batch and is not recorded.
+    pub stop: &'a AtomicBool,
 }
 
-#[allow(clippy::too_many_arguments)]
+impl Feedback<'_> {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// Runs the plan's runs that match `filters` (all when empty).
+pub fn run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &[String], feedback: &Feedback) -> Result<Summary, StoreError> {
+    run_these(&plan.suite, &plan::filter(&plan.runs, filters), target, executor, feedback)
+}
+
 /// Runs `selected` runs of suite `suite` in order, in this process ([`run`] after its filters).
 pub fn run_these(
     suite: &str,
     selected: &[&RunSpec],
     target: &Target,
     executor: &dyn Executor,
-    log: &dyn Fn(&str),
-    runs: &dyn Progress,
-    inner: &dyn Progress,
-    stop: &AtomicBool,
+    feedback: &Feedback,
 ) -> Result<Summary, StoreError> {
     let dir = target.dir(suite);
     if let Some(warning) = store::claim_machine_folder(&dir, &target.machine)? {
-        log(&warning);
+        (feedback.log)(&warning);
     }
     let mut summary = Summary::default();
-    runs.start(&format!("suite {suite}"), Some(selected.len() as u64));
+    feedback.runs.start(&format!("suite {suite}"), Some(selected.len() as u64));
     for (i, run) in selected.iter().enumerate() {
-        if stop.load(Ordering::SeqCst) {
+        if feedback.stopped() {
             summary.interrupted = true;
             break;
         }
-        let hash = run.config_hash();
         let label = if selected.len() == 1 { run.key.clone() } else { format!("[{}/{}] {}", i + 1, selected.len(), run.key) };
-        let checkpoints = epoch_checkpoints(&dir, run, &hash);
-        match ResultsStore::read(&dir, &run.key)? {
-            Some(r) if r.finished() && r.config_hash == hash => {
-                tidy_finished(&dir, run, &hash)?;
+        let attempt = Attempt { run, hash: run.config_hash(), label, dir: &dir, target };
+        if let Some(_lock) = attempt.admit(feedback, &mut summary)? {
+            if attempt.carry_out(executor, feedback, &mut summary)? == Continue::Stop {
+                break;
+            }
+        }
+        feedback.runs.advance(1);
+    }
+    feedback.runs.finish();
+    Ok(summary)
+}
+
+/// Whether the runner goes on to the next run.
+#[derive(Debug, PartialEq, Eq)]
+enum Continue {
+    Go,
+    Stop,
+}
+
+/// One run of a runner's pass over its runs.
+struct Attempt<'a> {
+    run: &'a RunSpec,
+    /// The run's settings hash, which its record must carry to count as done.
+    hash: String,
+    /// How the log names it: its key, with its place among the runs when there are several.
+    label: String,
+    /// Its result set's folder.
+    dir: &'a Path,
+    target: &'a Target,
+}
+
+impl Attempt<'_> {
+    /// The run's lock when it is to run now; `None` when it is finished (with these settings)
+    /// or another live runner holds it.
+    fn admit(&self, feedback: &Feedback, summary: &mut Summary) -> Result<Option<store::RunLock>, StoreError> {
+        let (dir, run, hash, label, log) = (self.dir, self.run, &self.hash, &self.label, feedback.log);
+        match ResultsStore::read(dir, &run.key)? {
+            Some(r) if r.finished() && r.config_hash == *hash => {
+                tidy_finished(dir, run, hash)?;
                 log(&format!("{label}: skipped (finished earlier)"));
                 summary.skipped += 1;
-                runs.advance(1);
-                continue;
+                return Ok(None);
             }
             Some(r) if r.finished() => {
                 log(&format!("{label}: settings changed since its result ({} → {hash}); running again", r.config_hash))
@@ -164,60 +199,73 @@ pub fn run_these(
             Some(r) => log(&format!("{label}: failed earlier ({}); running again", r.failure.unwrap_or_default())),
             None => {}
         }
-        let _lock = match store::claim(&dir, &run.key)? {
+        let lock = match store::claim(dir, &run.key)? {
             Claim::Acquired(lock) => lock,
             Claim::Busy(owner) => {
                 log(&format!("{label}: skipped (being run by pid {} on {})", owner.pid, owner.host));
                 summary.busy += 1;
-                runs.advance(1);
-                continue;
+                return Ok(None);
             }
         };
         // Another runner may have finished it between our read and our claim.
-        if ResultsStore::read(&dir, &run.key)?.is_some_and(|r| r.finished() && r.config_hash == hash) {
+        if ResultsStore::read(dir, &run.key)?.is_some_and(|r| r.finished() && r.config_hash == *hash) {
             log(&format!("{label}: skipped (finished by another runner)"));
             summary.skipped += 1;
-            runs.advance(1);
-            continue;
+            return Ok(None);
         }
-        runs.message(&label);
+        Ok(Some(lock))
+    }
+
+    /// Trains the run (from its epoch checkpoints when a killed attempt left some) and writes
+    /// its record, finished or failed; an interrupted run is not recorded and stops the runner.
+    fn carry_out(&self, executor: &dyn Executor, feedback: &Feedback, summary: &mut Summary) -> Result<Continue, StoreError> {
+        let (run, label, log) = (self.run, &self.label, feedback.log);
+        feedback.runs.message(label);
+        let checkpoints = epoch_checkpoints(self.dir, run, &self.hash);
         match checkpoints.saved_epoch() {
             Some(epoch) => log(&format!("{label}: running, from its checkpoint after epoch {epoch}")),
             None => log(&format!("{label}: running")),
         }
         // A run killed part-way continues from its last finished epoch (plain training only;
         // see `harbench_train::resume`); the checkpoints go once its record is written.
-        let teacher_record = recorded_teacher(&dir, run)?;
-        let (result, timings, budget_hit) = execute(run, executor, inner, stop, checkpoints.clone(), teacher_record);
-        let record = match result {
+        let teacher_record = recorded_teacher(self.dir, run)?;
+        let (result, timings, budget_hit) = execute(run, executor, feedback.inner, feedback.stop, checkpoints.clone(), teacher_record);
+        let Some(record) = self.record_of(result, timings, budget_hit, feedback, summary) else {
+            summary.interrupted = true;
+            return Ok(Continue::Stop);
+        };
+        ResultsStore::write(self.dir, &record)?;
+        if let Err(e) = checkpoints.clear() {
+            log(&format!("{label}: could not remove its epoch checkpoints {}: {e}", checkpoints.dir.display()));
+        }
+        Ok(Continue::Go)
+    }
+
+    /// The record of what the executor returned, logged and counted; `None` when Ctrl-C (not
+    /// the time budget) interrupted the run, which then runs again next time.
+    fn record_of(
+        &self,
+        result: Result<RunOutput, ExecError>,
+        timings: Timings,
+        budget_hit: bool,
+        feedback: &Feedback,
+        summary: &mut Summary,
+    ) -> Option<RunRecord> {
+        let (label, log) = (&self.label, feedback.log);
+        match result {
             Ok(out) if out.outcome.interrupted && !budget_hit => {
                 log(&format!("{label}: interrupted; not recorded (it will run again)"));
-                summary.interrupted = true;
-                break;
+                None
             }
             Ok(out) => {
-                let o = &out.outcome;
-                // A run that withheld the test split reports its validation scores.
-                let (split, scores) = match &o.best.test {
-                    Some(test) => ("test", test),
-                    None => ("validation (test withheld)", &o.best.val),
-                };
-                log(&format!(
-                    "{label}: finished in {:.1} s: {split} accuracy {:.4}, macro-F1 {:.4} (best-val epoch {}){}",
-                    timings.wall_seconds,
-                    scores.accuracy,
-                    scores.macro_f1,
-                    o.best.epoch,
-                    if budget_hit { "; cut short by the time budget" } else { "" }
-                ));
+                log(&format!("{label}: finished in {:.1} s: {}", timings.wall_seconds, headline(&out, budget_hit)));
                 summary.finished += 1;
-                record(run, &hash, target, Status::Finished, None, Some(out), timings, budget_hit)
+                Some(record(self.run, &self.hash, self.target, Ok(out), timings, budget_hit))
             }
             // An error after Ctrl-C (a wait it cut short) is the interruption, not the run's failure.
-            Err(e) if stop.load(Ordering::SeqCst) && !budget_hit => {
+            Err(e) if feedback.stopped() && !budget_hit => {
                 log(&format!("{label}: interrupted ({}); not recorded (it will run again)", chain(e.as_ref())));
-                summary.interrupted = true;
-                break;
+                None
             }
             Err(e) => {
                 let reason = chain(e.as_ref());
@@ -225,19 +273,29 @@ pub fn run_these(
                 log(&format!("{label}: {}: {reason}", if unavailable { "unavailable" } else { "FAILED" }));
                 summary.failed += 1;
                 summary.unavailable += usize::from(unavailable);
-                let mut r = record(run, &hash, target, Status::Failed, Some(reason), None, timings, budget_hit);
+                let mut r = record(self.run, &self.hash, self.target, Err(reason), timings, budget_hit);
                 r.unavailable = unavailable;
-                r
+                Some(r)
             }
-        };
-        ResultsStore::write(&dir, &record)?;
-        if let Err(e) = checkpoints.clear() {
-            log(&format!("{label}: could not remove its epoch checkpoints {}: {e}", checkpoints.dir.display()));
         }
-        runs.advance(1);
     }
-    runs.finish();
-    Ok(summary)
+}
+
+/// A finished run's scores for the log: test accuracy and macro-F1 of the best-validation
+/// checkpoint (validation scores when the run withheld the test split).
+fn headline(out: &RunOutput, budget_hit: bool) -> String {
+    let o = &out.outcome;
+    let (split, scores) = match &o.best.test {
+        Some(test) => ("test", test),
+        None => ("validation (test withheld)", &o.best.val),
+    };
+    format!(
+        "{split} accuracy {:.4}, macro-F1 {:.4} (best-val epoch {}){}",
+        scores.accuracy,
+        scores.macro_f1,
+        o.best.epoch,
+        if budget_hit { "; cut short by the time budget" } else { "" }
+    )
 }
 
 /// Where `run` (of settings `hash`) saves its state after each epoch, in the folder `dir` of
@@ -316,17 +374,20 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "(no message)".into())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The record of `run` (settings `hash`) that ended with `output` (finished) or an error's
+/// text (failed).
 pub(crate) fn record(
     run: &RunSpec,
     hash: &str,
     target: &Target,
-    status: Status,
-    failure: Option<String>,
-    output: Option<RunOutput>,
+    ended: Result<RunOutput, String>,
     timings: Timings,
     budget_exhausted: bool,
 ) -> RunRecord {
+    let (status, output, failure) = match ended {
+        Ok(output) => (Status::Finished, Some(output), None),
+        Err(reason) => (Status::Failed, None, Some(reason)),
+    };
     RunRecord {
         schema: RECORD_SCHEMA,
         key: run.key.clone(),
@@ -382,32 +443,7 @@ pub const DEFAULT_BASIS: &str = "default samples/s";
 /// machines, else the default.
 pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &[String]) -> Result<Vec<PlannedRun>, StoreError> {
     let dir = target.dir(&plan.suite);
-    // Every record of the store, in every suite, commit and machine folder.
-    let mut by_hash: BTreeMap<String, f64> = BTreeMap::new();
-    let mut speeds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut speeds_elsewhere: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut windows: BTreeMap<String, usize> = BTreeMap::new();
-    for suite in ResultsStore::folders(&target.store.root).into_iter().filter(|s| s != crate::profiles::PROFILE_FOLDER) {
-        for commit in ResultsStore::folders(&target.store.root.join(&suite)) {
-            for machine in ResultsStore::folders(&target.store.commit_dir(&suite, &commit)) {
-                let here = machine == target.machine.name;
-                let machine_dir = target.store.run_dir(&suite, &commit, &machine);
-                for r in ResultsStore::records(&machine_dir).unwrap_or_default().into_iter().filter(RunRecord::finished) {
-                    if here {
-                        by_hash.insert(r.config_hash.clone(), r.timings.wall_seconds);
-                    }
-                    if let Some(s) = r.timings.samples_per_second {
-                        let speeds = if here { &mut speeds } else { &mut speeds_elsewhere };
-                        speeds.entry(speed_key(&r.config)).or_default().push(s);
-                    }
-                    // A split's size does not depend on the machine.
-                    if let Some(o) = &r.output {
-                        windows.insert(split_key(&r.config), o.split.sizes[0]);
-                    }
-                }
-            }
-        }
-    }
+    let measured = Measured::of_store(target);
     // What the suite's partly trained runs left: their states, and per model and method the
     // fastest speed their epochs reached so far. A run's own epochs may have run beside heavier
     // work (a build, CI), and contention only slows a run down, so the fastest of its own speed
@@ -440,31 +476,82 @@ pub fn dry_run(plan: &Plan, target: &Target, executor: &dyn Executor, filters: &
         // A run killed part-way resumes from its epoch checkpoints: only its remaining epochs
         // count, at the speed it trained at so far.
         let saved = saved_states.get(run.key.as_str()).filter(|_| state != "done");
-        let (estimate, basis) = if state == "done" {
-            (None, String::new())
-        } else if let (None, Some(&s)) = (&saved, by_hash.get(&hash)) {
-            (Some(s), "same run recorded".to_string())
-        } else {
-            let n = windows.get(&split_key(run)).copied().or_else(|| executor.training_windows(run));
-            let key = speed_key(run);
-            let speed = match (speeds.get(&key), speeds_elsewhere.get(&key), partial.get(&key)) {
-                (Some(v), _, _) => Some((crate::stats::mean(v), "recorded samples/s")),
-                (None, _, Some(&s)) => Some((s, "samples/s of its siblings' epochs so far")),
-                (None, Some(v), None) => Some((crate::stats::mean(v), "samples/s of other machines")),
-                (None, None, None) => None,
-            };
-            match saved {
-                Some(saved) => resumed_estimate(run, saved, n, speed.map(|(s, _)| s), partial.get(&key).copied()),
-                None => match (n, speed) {
-                    (Some(n), Some((s, basis))) => (Some((epochs(run) * n) as f64 / s), basis.to_string()),
-                    (Some(n), None) => (Some((epochs(run) * n) as f64 / DEFAULT_SAMPLES_PER_SECOND), DEFAULT_BASIS.to_string()),
-                    (None, _) => (None, "unknown (dataset not prepared)".to_string()),
-                },
-            }
+        let (estimate, basis) = match (state, saved, measured.by_hash.get(&hash)) {
+            ("done", _, _) => (None, String::new()),
+            (_, None, Some(&s)) => (Some(s), "same run recorded".to_string()),
+            _ => measured.estimate(run, executor, saved, partial.get(&speed_key(run)).copied()),
         };
         out.push(PlannedRun { key: run.key.clone(), state, estimate, basis });
     }
     Ok(out)
+}
+
+/// What the results store's finished records tell about speeds, for [`dry_run`].
+#[derive(Default)]
+struct Measured {
+    /// Wall seconds of finished runs on this machine, by settings hash.
+    by_hash: BTreeMap<String, f64>,
+    /// Samples/s per model and method ([`speed_key`]) on this machine and on the others.
+    speeds: BTreeMap<String, Vec<f64>>,
+    speeds_elsewhere: BTreeMap<String, Vec<f64>>,
+    /// Training windows per split ([`split_key`]): a split's size does not depend on the machine.
+    windows: BTreeMap<String, usize>,
+}
+
+impl Measured {
+    /// Every record of the store, in every suite, commit and machine folder.
+    fn of_store(target: &Target) -> Measured {
+        let mut m = Measured::default();
+        let root = &target.store.root;
+        for suite in ResultsStore::folders(root).into_iter().filter(|s| s != crate::profiles::PROFILE_FOLDER) {
+            for commit in ResultsStore::folders(&root.join(&suite)) {
+                for machine in ResultsStore::folders(&target.store.commit_dir(&suite, &commit)) {
+                    let dir = target.store.run_dir(&suite, &commit, &machine);
+                    m.add(&dir, machine == target.machine.name);
+                }
+            }
+        }
+        m
+    }
+
+    fn add(&mut self, machine_dir: &Path, here: bool) {
+        for r in ResultsStore::records(machine_dir).unwrap_or_default().into_iter().filter(RunRecord::finished) {
+            if here {
+                self.by_hash.insert(r.config_hash.clone(), r.timings.wall_seconds);
+            }
+            if let Some(s) = r.timings.samples_per_second {
+                let speeds = if here { &mut self.speeds } else { &mut self.speeds_elsewhere };
+                speeds.entry(speed_key(&r.config)).or_default().push(s);
+            }
+            if let Some(o) = &r.output {
+                self.windows.insert(split_key(&r.config), o.split.sizes[0]);
+            }
+        }
+    }
+
+    /// Seconds `run` will take from its epochs, its windows and the best-founded speed: this
+    /// machine's records, its partly trained siblings' (`partial`), other machines', the default.
+    fn estimate(&self, run: &RunSpec, executor: &dyn Executor, saved: Option<&LoopState>, partial: Option<f64>) -> (Option<f64>, String) {
+        let n = self.windows.get(&split_key(run)).copied().or_else(|| executor.training_windows(run));
+        let key = speed_key(run);
+        let speed = match (self.speeds.get(&key), self.speeds_elsewhere.get(&key), partial) {
+            (Some(v), _, _) => Some((mean_speed(v), "recorded samples/s")),
+            (None, _, Some(s)) => Some((s, "samples/s of its siblings' epochs so far")),
+            (None, Some(v), None) => Some((mean_speed(v), "samples/s of other machines")),
+            (None, None, None) => None,
+        };
+        match (saved, n, speed) {
+            (Some(saved), _, _) => resumed_estimate(run, saved, n, speed.map(|(s, _)| s), partial),
+            (None, Some(n), Some((s, basis))) => (Some((epochs(run) * n) as f64 / s), basis.to_string()),
+            (None, Some(n), None) => (Some((epochs(run) * n) as f64 / DEFAULT_SAMPLES_PER_SECOND), DEFAULT_BASIS.to_string()),
+            (None, None, _) => (None, "unknown (dataset not prepared)".to_string()),
+        }
+    }
+}
+
+/// The mean of recorded speeds (never empty: a key exists once a speed was pushed).
+fn mean_speed(speeds: &[f64]) -> f64 {
+    harbench_common::stats::mean(speeds).unwrap_or(DEFAULT_SAMPLES_PER_SECOND)
 }
 
 /// Seconds for the epochs a resumed run has left: its training windows per epoch (from its own
@@ -478,15 +565,16 @@ fn resumed_estimate(
     recorded: Option<f64>,
     siblings: Option<f64>,
 ) -> (Option<f64>, String) {
-    let left = run.train.epochs.saturating_sub(saved.epoch);
-    let windows = windows.or_else(|| (saved.epoch > 0).then(|| saved.trained_samples / saved.epoch));
+    let tally = &saved.tally;
+    let left = run.train.epochs.saturating_sub(tally.epoch);
+    let windows = windows.or_else(|| (tally.epoch > 0).then(|| tally.trained_samples / tally.epoch));
     let (speed, whose) = match (saved.samples_per_second(), siblings, recorded) {
         (Some(own), Some(s), _) if s > own => (s, "its siblings' faster samples/s"),
         (Some(own), _, _) => (own, "its own samples/s"),
         (None, _, Some(s)) => (s, "recorded samples/s"),
         (None, _, None) => (DEFAULT_SAMPLES_PER_SECOND, DEFAULT_BASIS),
     };
-    let basis = format!("resumes after epoch {}: {left} epoch(s) at {whose}", saved.epoch);
+    let basis = format!("resumes after epoch {}: {left} epoch(s) at {whose}", tally.epoch);
     (windows.map(|n| (left * n) as f64 / speed), basis)
 }
 

@@ -24,6 +24,10 @@ pub enum StoreError {
          of its own with --machine NAME (or HARBENCH_MACHINE), or run where the records were made"
     )]
     OtherKernels { path: PathBuf, recorded: String, here: String },
+    /// No result set answers what was asked (an unknown revision, a missing folder, several
+    /// machines to choose from, committed records that no longer match their suite).
+    #[error("{0}")]
+    Choice(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {

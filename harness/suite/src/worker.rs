@@ -4,7 +4,7 @@
 //! run's outcome from the last one; a worker that ends without [`Event::Done`] died.
 
 use crate::runner::Summary;
-use harbench_data::progress::Progress;
+use harbench_common::progress::Progress;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 

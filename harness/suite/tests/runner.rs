@@ -3,11 +3,11 @@
 mod common;
 
 use common::*;
-use harbench_data::progress::Silent;
+use harbench_common::progress::Silent;
 use harbench_suite::machine::Kernels;
 use harbench_suite::plan::RunSpec;
 use harbench_suite::record::{RunOutput, Status};
-use harbench_suite::runner::{self, ExecError, Executor, RunContext, Summary, Target, Unavailable};
+use harbench_suite::runner::{self, ExecError, Executor, Feedback, RunContext, Summary, Target, Unavailable};
 use harbench_suite::store::{self, Claim, ResultsStore};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,7 +67,7 @@ fn target(root: &std::path::Path) -> Target {
 fn go(plan: &harbench_suite::plan::Plan, t: &Target, e: &dyn Executor, stop: &AtomicBool) -> (Summary, Vec<String>) {
     let lines = Mutex::new(Vec::new());
     let log = |l: &str| lines.lock().unwrap().push(l.to_string());
-    let s = runner::run(plan, t, e, &[], &log, &Silent, &Silent, stop).unwrap();
+    let s = runner::run(plan, t, e, &[], &Feedback { log: &log, runs: &Silent, inner: &Silent, stop }).unwrap();
     (s, lines.into_inner().unwrap())
 }
 
@@ -118,7 +118,9 @@ fn a_folder_made_on_other_cpu_kernels_is_not_extended() {
         Some(Kernels { simd: "x86-64 avx512f".into(), caches: "L1d 32K, L2 512K".into(), numerics: Some("native".into()) });
     let e = Scripted::new(&[]);
     let log = |_: &str| {};
-    let err = runner::run(&p, &elsewhere, &e, &[], &log, &Silent, &Silent, &AtomicBool::new(false)).unwrap_err().to_string();
+    let err = runner::run(&p, &elsewhere, &e, &[], &Feedback { log: &log, runs: &Silent, inner: &Silent, stop: &AtomicBool::new(false) })
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("machine.json") && err.contains("(native: x86-64 avx2+fma with caches L1d 32K, L2 512K)"), "{err}");
     assert!(err.contains("this machine's (native: x86-64 avx512f with caches L1d 32K, L2 512K)") && err.contains("--machine"), "{err}");
     assert!(e.calls.borrow().is_empty(), "nothing ran");
@@ -162,7 +164,14 @@ fn portable_numerics_share_a_folder_across_cpu_kinds() {
     native.machine.kernels = Some(Kernels { numerics: Some("native".into()), ..portable("x86-64 avx2+fma", "L1d 32K").unwrap() });
     std::fs::remove_file(dir.join("synthetic.mobilenetv3-small-1d.kd.holdout.s1.json")).unwrap();
     let log = |_: &str| {};
-    let err = runner::run(&p, &native, &Scripted::new(&[]), &[], &log, &Silent, &Silent, &AtomicBool::new(false)).unwrap_err();
+    let err = runner::run(
+        &p,
+        &native,
+        &Scripted::new(&[]),
+        &[],
+        &Feedback { log: &log, runs: &Silent, inner: &Silent, stop: &AtomicBool::new(false) },
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("(portable-x86-64-v3 (here on x86-64 avx2+fma"), "{err}");
 }
 
@@ -209,7 +218,14 @@ fn changed_settings_run_again_and_filters_select_runs() {
     let e = Scripted::new(&[]);
     let lines = Mutex::new(Vec::new());
     let log = |l: &str| lines.lock().unwrap().push(l.to_string());
-    let s = runner::run(&plan(SUITE), &t, &e, &["*.s0".into()], &log, &Silent, &Silent, &AtomicBool::new(false)).unwrap();
+    let s = runner::run(
+        &plan(SUITE),
+        &t,
+        &e,
+        &["*.s0".into()],
+        &Feedback { log: &log, runs: &Silent, inner: &Silent, stop: &AtomicBool::new(false) },
+    )
+    .unwrap();
     assert_eq!(s.finished, 3);
     assert!(e.calls.borrow().iter().all(|k| k.ends_with(".s0")));
     let changed = plan(&SUITE.replace("seeds: [0, 1]", "seeds: [0, 1]\ntrain: {epochs: 7}"));
@@ -374,18 +390,11 @@ fn killed_after(dir: &std::path::Path, epoch: usize, identity: &str, trained_sam
         format: harbench_train::CHECKPOINT_FORMAT,
         identity: identity.into(),
         settings: "{}".into(),
-        epoch,
-        step: epoch,
-        trained_samples,
+        tally: harbench_train::Tally { epoch, step: epoch, trained_samples, best_epoch: 1, best_macro_f1: 0.5, ..Default::default() },
         train_seconds,
-        history: vec![],
-        pretrain_losses: vec![],
-        best_epoch: 1,
-        best_macro_f1: 0.5,
         augment_word_pos: "0".into(),
         average_updates: None,
         objective: serde_json::Value::Null,
-        plateau: None,
     };
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join(format!("state-{epoch}.json")), serde_json::to_vec(&state).unwrap()).unwrap();

@@ -17,8 +17,10 @@ pub use config::{Keep, TestSplit, TrainConfig, TrainSettings, ValidTrainConfig};
 pub use harbench_models::device;
 pub use harbench_models::device::DeviceChoice;
 pub use optim::{OptimizerKind, PlateauConfig, Schedule};
-pub use resume::{EpochCheckpoints, LoopState, FORMAT as CHECKPOINT_FORMAT};
-pub use trainer::{fit, train, Batch, CrossEntropy, Objective, PretrainOptimizer, Splits, Stage, TrainOutcome, Trained};
+pub use resume::{EpochCheckpoints, LoopState, Tally, FORMAT as CHECKPOINT_FORMAT};
+pub use trainer::{
+    fit, train, Batch, CrossEntropy, Objective, PretrainOptimizer, Splits, Stage, Task, TrainContext, TrainOutcome, Trained,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {

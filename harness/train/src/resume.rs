@@ -34,7 +34,26 @@ pub struct EpochCheckpoints {
     pub identity: String,
 }
 
-/// The loop's state after an epoch, besides the tensors.
+/// What the training loop counts and remembers from epoch to epoch: the loop keeps it live and
+/// a checkpoint saves it as it is, so a new piece of it is one new field here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    /// Main epochs finished.
+    pub epoch: usize,
+    pub step: usize,
+    pub trained_samples: usize,
+    pub history: Vec<EpochLog>,
+    pub pretrain_losses: Vec<f64>,
+    /// The best-validation model so far: its epoch and validation macro-F1.
+    pub best_epoch: usize,
+    pub best_macro_f1: f64,
+    /// ReduceLROnPlateau's state, with `schedule: plateau`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plateau: Option<crate::optim::Plateau>,
+}
+
+/// The loop's state after an epoch, besides the tensors: the [`Tally`], and what the loop's
+/// live objects (clock, generator, weight average, objective) say of themselves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoopState {
     /// Bumped when the layout changes; other versions are not resumed.
@@ -42,17 +61,10 @@ pub struct LoopState {
     pub identity: String,
     /// The training settings, as JSON: resuming under other settings would mix two runs.
     pub settings: String,
-    /// Main epochs finished.
-    pub epoch: usize,
-    pub step: usize,
-    pub trained_samples: usize,
+    #[serde(flatten)]
+    pub tally: Tally,
     /// Training seconds spent before this checkpoint (all attempts).
     pub train_seconds: f64,
-    pub history: Vec<EpochLog>,
-    pub pretrain_losses: Vec<f64>,
-    /// The best-validation model so far: its epoch and validation macro-F1.
-    pub best_epoch: usize,
-    pub best_macro_f1: f64,
     /// The augmentation generator's position (ChaCha8 word position, as a decimal string:
     /// JSON numbers do not hold 128 bits).
     pub augment_word_pos: String,
@@ -61,15 +73,13 @@ pub struct LoopState {
     /// The objective's own state ([`crate::Objective::state`]; null for cross-entropy).
     #[serde(default)]
     pub objective: serde_json::Value,
-    /// ReduceLROnPlateau's state, with `schedule: plateau`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plateau: Option<crate::optim::Plateau>,
 }
 
 impl LoopState {
     /// Training speed over the attempts so far (`None` before any timed training).
     pub fn samples_per_second(&self) -> Option<f64> {
-        (self.train_seconds > 0.0 && self.trained_samples > 0).then(|| self.trained_samples as f64 / self.train_seconds)
+        let samples = self.tally.trained_samples;
+        (self.train_seconds > 0.0 && samples > 0).then(|| samples as f64 / self.train_seconds)
     }
 }
 
@@ -84,22 +94,22 @@ pub struct Saved {
 
 impl Saved {
     pub fn module<M: Module>(&self, module: M) -> Result<M, TrainError> {
-        load_module(module, &self.dir.join(module_file(self.state.epoch)))
+        load_module(module, &self.dir.join(module_file(self.state.tally.epoch)))
     }
 
     pub fn optimizer(&self, optimizer: ModuleOptimizer) -> Result<ModuleOptimizer, TrainError> {
-        let path = self.dir.join(optimizer_file(self.state.epoch));
+        let path = self.dir.join(optimizer_file(self.state.tally.epoch));
         let record = OptimizerRecord::load(&path).map_err(|e| checkpoint_error(&path, format!("{e:?}")))?;
         Ok(optimizer.load_record(record))
     }
 
     /// The best-validation model, loaded into `skeleton` (a model of the same architecture).
     pub fn best(&self, skeleton: Model) -> Result<Model, TrainError> {
-        load_module(skeleton, &self.dir.join(best_file(self.state.best_epoch)))
+        load_module(skeleton, &self.dir.join(best_file(self.state.tally.best_epoch)))
     }
 
     pub fn average(&self, skeleton: Model) -> Result<Model, TrainError> {
-        load_module(skeleton, &self.dir.join(average_file(self.state.epoch)))
+        load_module(skeleton, &self.dir.join(average_file(self.state.tally.epoch)))
     }
 }
 
@@ -138,17 +148,17 @@ impl EpochCheckpoints {
 
     /// The epoch a run would resume after ([`Self::saved_state`]).
     pub fn saved_epoch(&self) -> Option<usize> {
-        self.saved_state().map(|s| s.epoch)
+        self.saved_state().map(|s| s.tally.epoch)
     }
 
-    /// Writes the state after `state.epoch`, then removes what older epochs left.
+    /// Writes the state after `state.tally.epoch`, then removes what older epochs left.
     pub fn save<M: Module>(&self, state: &LoopState, tensors: Tensors<M>) -> Result<(), TrainError> {
-        let epoch = state.epoch;
+        let (epoch, best_epoch) = (state.tally.epoch, state.tally.best_epoch);
         save_module(tensors.module.clone(), &self.dir.join(module_file(epoch)))?;
         let path = self.dir.join(optimizer_file(epoch));
         write_atomic_with(&path, |tmp| tensors.optimizer.to_record().save(tmp).map_err(|e| format!("{e:?}")))
             .map_err(|e| checkpoint_error(&path, e.to_string()))?;
-        let best = self.dir.join(best_file(state.best_epoch));
+        let best = self.dir.join(best_file(best_epoch));
         if !best.exists() {
             save_module(tensors.best.clone(), &best)?;
         }
@@ -158,7 +168,7 @@ impl EpochCheckpoints {
         let path = self.dir.join(state_file(epoch));
         let json = serde_json::to_vec_pretty(state).expect("loop state serialises");
         write_atomic(&path, &json).map_err(|e| checkpoint_error(&path, e.to_string()))?;
-        self.remove_older(epoch, state.best_epoch);
+        self.remove_older(epoch, best_epoch);
         Ok(())
     }
 

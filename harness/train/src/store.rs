@@ -11,20 +11,18 @@
 
 use crate::config::ValidTrainConfig;
 use crate::resume::EpochCheckpoints;
-use crate::trainer::{train, TrainOutcome, Trained};
+use crate::trainer::{train, Task, TrainContext, TrainOutcome, Trained};
 use crate::TrainError;
 use burn::module::Module;
 use burn::tensor::Device;
 use harbench_common::fs::{write_atomic, write_atomic_with, FileError};
 use harbench_common::lock::{claim_waiting, LockOwner, Waited};
 use harbench_data::cache::Prepared;
-use harbench_data::progress::Progress;
 use harbench_data::split::{Fold, Normalizer, SplitConfig};
 use harbench_models::{Model, ModelConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// Everything that decides a teacher's weights.
@@ -176,15 +174,8 @@ impl TeacherStore {
     /// is claimed with a lock: a process that finds another one training the same teacher waits
     /// for it and then loads its result, so that a teacher is trained once however many runners
     /// need it. A teacher whose training was interrupted is returned but not stored.
-    pub fn get_or_train(
-        &self,
-        key: &TeacherKey,
-        data: &Prepared,
-        fold: &Fold,
-        device: &Device,
-        progress: &dyn Progress,
-        stop: &AtomicBool,
-    ) -> Result<StoredTeacher, TrainError> {
+    pub fn get_or_train(&self, key: &TeacherKey, data: &Prepared, fold: &Fold, ctx: &TrainContext) -> Result<StoredTeacher, TrainError> {
+        let TrainContext { device, progress, stop, .. } = *ctx;
         let (channels, classes) = (data.windows.channels, data.meta.classes.len());
         if let Some(t) = self.get(key, channels, classes, device)? {
             return Ok(t);
@@ -201,7 +192,8 @@ impl TeacherStore {
             return Ok(t);
         }
         let checkpoints = self.checkpoints(&digest);
-        let trained = train(&key.model, data, fold, &key.train, device, progress, stop, Some(&checkpoints))?;
+        let task = Task { data, fold, config: &key.train };
+        let trained = train(&key.model, task, &ctx.with_checkpoints(Some(&checkpoints)))?;
         let digest = if trained.outcome.interrupted {
             digest
         } else {

@@ -2,14 +2,14 @@
 //! ends bit-identical to a run that was never stopped (weights, scores, history), with dropout,
 //! augmentation and weight averaging on, so every generator and running state is covered.
 
+use harbench_common::progress::{Progress, Silent, StopAt};
 use harbench_data::cache::Prepared;
 use harbench_data::prepare::{self, DataDir, Overrides};
-use harbench_data::progress::{Progress, Silent, StopAt};
 use harbench_data::registry;
 use harbench_data::split::{self, Fold, SplitConfig};
 use harbench_models::device::test_device;
 use harbench_models::{Model, ModelConfig};
-use harbench_train::{train, EpochCheckpoints, TrainConfig, TrainOutcome, Trained};
+use harbench_train::{train, EpochCheckpoints, Task, TrainConfig, TrainContext, TrainOutcome, Trained};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -64,7 +64,12 @@ impl Progress for Lines {
 }
 
 fn run(d: &Data, config: &TrainConfig, checkpoints: Option<&EpochCheckpoints>, progress: &dyn Progress, stop: &AtomicBool) -> Trained {
-    train(&model(), &d.data, &d.fold, &config.clone().check().unwrap(), &test_device(), progress, stop, checkpoints).unwrap()
+    train(
+        &model(),
+        Task { data: &d.data, fold: &d.fold, config: &config.clone().check().unwrap() },
+        &TrainContext::new(&test_device(), progress, stop).with_checkpoints(checkpoints),
+    )
+    .unwrap()
 }
 
 fn weights(model: &Model) -> Vec<u8> {
@@ -185,13 +190,8 @@ fn a_corrupt_state_file_is_an_error_that_names_it() {
     let config = TrainConfig { epochs: 1, ..config() }.check().unwrap();
     let err = match train(
         &model(),
-        &d.data,
-        &d.fold,
-        &config,
-        &test_device(),
-        &Silent,
-        &AtomicBool::new(false),
-        Some(&checkpoints(tmp.path(), "x")),
+        Task { data: &d.data, fold: &d.fold, config: &config },
+        &TrainContext::new(&test_device(), &Silent, &AtomicBool::new(false)).with_checkpoints(Some(&checkpoints(tmp.path(), "x"))),
     ) {
         Ok(_) => panic!("a corrupt state was resumed"),
         Err(e) => e.to_string(),

@@ -3,13 +3,13 @@
 //! The synthetic signals are resampled to 25 Hz (64-sample windows) so that the recurrent
 //! models, which step through time one sample at a time, stay within a few seconds.
 
+use harbench_common::progress::Silent;
 use harbench_data::prepare::{self, DataDir, Overrides};
-use harbench_data::progress::Silent;
 use harbench_data::registry;
 use harbench_data::split::{self, SplitConfig};
 use harbench_models::device::test_device;
 use harbench_models::ModelConfig;
-use harbench_train::{train, TrainConfig, TrainOutcome};
+use harbench_train::{train, Task, TrainConfig, TrainContext, TrainOutcome};
 use std::sync::atomic::AtomicBool;
 
 fn run(name: &str, width: f64, epochs: usize, lr: f64) -> TrainOutcome {
@@ -22,8 +22,13 @@ fn run(name: &str, width: f64, epochs: usize, lr: f64) -> TrainOutcome {
     let model = ModelConfig::preset(name, Some(width)).unwrap();
     let config = TrainConfig { epochs, batch_size: 32, lr, warmup_epochs: 0, patience: None, seed: 1, ..Default::default() };
     let started = std::time::Instant::now();
-    let outcome =
-        train(&model, &data, &fold, &config.check().unwrap(), &test_device(), &Silent, &AtomicBool::new(false), None).unwrap().outcome;
+    let outcome = train(
+        &model,
+        Task { data: &data, fold: &fold, config: &config.check().unwrap() },
+        &TrainContext::new(&test_device(), &Silent, &AtomicBool::new(false)),
+    )
+    .unwrap()
+    .outcome;
     let losses: Vec<f64> = outcome.history.iter().map(|h| h.train_loss).collect();
     println!(
         "{name} w{width}: {} parameters, losses {losses:.3?}, best val macro-F1 {:.3}, test accuracy {:.3}, {:.1} s",
@@ -74,7 +79,11 @@ fn windows_too_short_for_the_model_are_a_clear_error() {
     let fold = split::folds(&data.windows, &data.meta, &ds.spec().holdout, &SplitConfig::default()).unwrap().remove(0);
     let model = ModelConfig::preset("deepconvlstm", Some(0.25)).unwrap();
     let config = TrainConfig { epochs: 1, batch_size: 32, ..Default::default() };
-    let err = match train(&model, &data, &fold, &config.check().unwrap(), &test_device(), &Silent, &AtomicBool::new(false), None) {
+    let err = match train(
+        &model,
+        Task { data: &data, fold: &fold, config: &config.check().unwrap() },
+        &TrainContext::new(&test_device(), &Silent, &AtomicBool::new(false)),
+    ) {
         Ok(_) => panic!("trained on {}-sample windows", data.windows.length),
         Err(e) => e.to_string(),
     };

@@ -1,8 +1,8 @@
 //! The teacher store: a teacher is trained once, then loaded with the same weights and scores;
 //! anything that decides its weights changes its key.
 
+use harbench_common::progress::Silent;
 use harbench_data::prepare::{self, DataDir, Overrides};
-use harbench_data::progress::Silent;
 use harbench_data::registry;
 use harbench_data::split::{self, SplitConfig};
 use harbench_models::device::test_device;
@@ -10,7 +10,7 @@ use harbench_models::ModelConfig;
 use harbench_train::batches::SplitData;
 use harbench_train::store::{code_version, TeacherKey, TeacherStore};
 use harbench_train::trainer::evaluate;
-use harbench_train::TrainConfig;
+use harbench_train::{TrainConfig, TrainContext};
 use std::sync::atomic::AtomicBool;
 
 #[test]
@@ -27,12 +27,12 @@ fn a_teacher_is_trained_once_and_reused_with_identical_weights() {
     let device = test_device();
     let never = AtomicBool::new(false);
 
-    let first = store.get_or_train(&key, &data, &fold, &device, &Silent, &never).unwrap();
+    let first = store.get_or_train(&key, &data, &fold, &TrainContext::new(&device, &Silent, &never)).unwrap();
     assert!(!first.reused);
     assert_eq!(first.key, key.digest());
     assert!(store.weights_path(&first.key).is_file() && store.entry_path(&first.key).is_file());
 
-    let second = store.get_or_train(&key, &data, &fold, &device, &Silent, &never).unwrap();
+    let second = store.get_or_train(&key, &data, &fold, &TrainContext::new(&device, &Silent, &never)).unwrap();
     assert!(second.reused);
     assert_eq!(second.outcome, first.outcome);
     assert_eq!(second.normalizer, first.normalizer);

@@ -1,13 +1,13 @@
 //! The training loop end to end on the synthetic dataset (no download): it learns, it is
 //! deterministic for a seed, and the stop flag ends a run with a usable model.
 
+use harbench_common::progress::Silent;
 use harbench_data::prepare::{self, DataDir, Overrides};
-use harbench_data::progress::Silent;
 use harbench_data::registry;
 use harbench_data::split::{self, SplitConfig};
 use harbench_models::device::test_device;
 use harbench_models::ModelConfig;
-use harbench_train::{train, TestSplit, TrainConfig, TrainOutcome};
+use harbench_train::{train, Task, TestSplit, TrainConfig, TrainContext, TrainOutcome};
 use std::sync::atomic::AtomicBool;
 
 /// burn's random generator is one per process: tests that seed it run one at a time, or a
@@ -26,7 +26,8 @@ fn run_kept(config: &TrainConfig, stop: &AtomicBool) -> (f64, TrainOutcome) {
     let fold = split::folds(&data.windows, &data.meta, &ds.spec().holdout, &SplitConfig::default()).unwrap().remove(0);
     let model = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
     let config = config.clone().check().unwrap();
-    let trained = train(&model, &data, &fold, &config, &test_device(), &Silent, stop, None).unwrap();
+    let trained =
+        train(&model, Task { data: &data, fold: &fold, config: &config }, &TrainContext::new(&test_device(), &Silent, stop)).unwrap();
     let splits = harbench_train::trainer::Splits::new(&data, &fold, &config).unwrap();
     let test = harbench_train::trainer::evaluate(&trained.model, &splits.test, splits.classes, &test_device());
     (test.accuracy, trained.outcome)

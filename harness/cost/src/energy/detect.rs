@@ -1,10 +1,6 @@
 //! The one list of energy meters, and the choice among those this machine has.
 
-use super::ina3221::Ina3221;
-use super::nvml::NvmlMeter;
-use super::rapl::Rapl;
-use super::tegrastats::Tegrastats;
-use super::EnergyMeter;
+use super::{EnergyMeter, METERS};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -59,19 +55,16 @@ pub enum Target {
     Gpu,
 }
 
-type ProbeFn = fn(&Probe) -> Result<Box<dyn EnergyMeter>, String>;
-
-/// Every meter: `(id, targets it measures, probe)`, in order of preference. Jetson meters see the
-/// whole module (CPU and GPU); RAPL sees CPU packages only; NVML a discrete GPU only.
-pub const METERS: &[(&str, &[Target], ProbeFn)] = &[
-    ("jetson-ina3221", &[Target::Cpu, Target::Gpu], |p| Ok(Box::new(Ina3221::probe(&p.root)?))),
-    ("tegrastats", &[Target::Cpu, Target::Gpu], |p| Ok(Box::new(Tegrastats::probe(p.tegrastats.as_deref())?))),
-    ("nvml", &[Target::Gpu], |p| Ok(Box::new(NvmlMeter::probe(p.nvml_library.as_deref(), None)?))),
-    ("rapl", &[Target::Cpu], |p| Ok(Box::new(Rapl::probe(&p.root)?))),
-];
+/// One meter of [`super::METERS`] (a line of `meters!`).
+pub struct MeterEntry {
+    pub id: &'static str,
+    /// What it measures: `auto` uses it for these targets only.
+    pub targets: &'static [Target],
+    pub probe: fn(&Probe) -> Result<Box<dyn EnergyMeter>, String>,
+}
 
 pub fn ids() -> Vec<&'static str> {
-    METERS.iter().map(|m| m.0).collect()
+    METERS.iter().map(|m| m.id).collect()
 }
 
 /// One meter's probe: found, or why not.
@@ -124,7 +117,7 @@ impl std::str::FromStr for Choice {
 pub fn detect(probe: &Probe, target: Target, choice: &Choice) -> Detection {
     let mut findings = Vec::new();
     let mut meter = None;
-    for (id, targets, probe_fn) in METERS {
+    for MeterEntry { id, targets, probe: probe_fn } in METERS {
         let wanted = match choice {
             Choice::None => false,
             Choice::Auto => targets.contains(&target),

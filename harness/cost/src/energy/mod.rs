@@ -1,5 +1,6 @@
-//! Energy meters. Each meter is one file behind [`EnergyMeter`]; [`detect`] holds the one list
-//! of them and picks what this machine has, saying plainly why each other meter is absent.
+//! Energy meters. Each meter is one file behind [`EnergyMeter`] and one line in the `meters!`
+//! list below (its file, its id, what it measures, how it is probed); [`detect`] picks what
+//! this machine has from that list, saying plainly why each other meter is absent.
 //!
 //! Two kinds of meter exist: cumulative counters read at the window's two ends (NVML, RAPL), and
 //! instantaneous power sampled on a background thread and integrated over the window (Jetson
@@ -7,12 +8,28 @@
 //! `stop`.
 
 pub mod detect;
-pub mod ina3221;
-pub mod nvml;
 pub mod rails;
-pub mod rapl;
 pub mod sampler;
-pub mod tegrastats;
+
+use detect::{MeterEntry, Target};
+
+macro_rules! meters {
+    ($($module:ident => $id:literal, [$($target:ident),+], $probe:expr;)*) => {
+        $(pub mod $module;)*
+
+        /// Every meter, in order of preference: the lines of `meters!`.
+        pub const METERS: &[MeterEntry] = &[$(MeterEntry { id: $id, targets: &[$(Target::$target),+], probe: $probe }),*];
+    };
+}
+
+// Jetson meters see the whole module (CPU and GPU); RAPL sees CPU packages only; NVML a discrete
+// GPU only.
+meters! {
+    ina3221 => "jetson-ina3221", [Cpu, Gpu], |p| Ok(Box::new(ina3221::Ina3221::probe(&p.root)?));
+    tegrastats => "tegrastats", [Cpu, Gpu], |p| Ok(Box::new(tegrastats::Tegrastats::probe(p.tegrastats.as_deref())?));
+    nvml => "nvml", [Gpu], |p| Ok(Box::new(nvml::NvmlMeter::probe(p.nvml_library.as_deref(), None)?));
+    rapl => "rapl", [Cpu], |p| Ok(Box::new(rapl::Rapl::probe(&p.root)?));
+}
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

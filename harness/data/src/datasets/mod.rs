@@ -1,15 +1,27 @@
-//! One file per dataset, each implementing [`crate::registry::Dataset`].
+//! One file per dataset, each implementing [`crate::registry::Dataset`], and one line per
+//! dataset in the `datasets!` list below (its file and its type), which is the registry.
 
-pub mod daphnet_fog;
-pub mod dsads;
-pub mod motionsense;
-pub mod opportunity;
-pub mod pamap2;
-pub mod synthetic;
-pub mod uci_har;
-pub mod usc_had;
-pub mod wisdm2019_watch;
-pub mod wisdm_v1;
+macro_rules! datasets {
+    ($($module:ident => $dataset:ident;)*) => {
+        $(pub mod $module;)*
+
+        /// Every dataset, in the order `data list` shows them: the lines of `datasets!`.
+        pub(crate) static TABLE: &[&dyn crate::registry::Dataset] = &[$(&$module::$dataset),*];
+    };
+}
+
+datasets! {
+    synthetic => Synthetic;
+    uci_har => UciHar;
+    usc_had => UscHad;
+    motionsense => MotionSense;
+    wisdm2019_watch => Wisdm2019Watch;
+    daphnet_fog => DaphnetFog;
+    pamap2 => Pamap2;
+    opportunity => Opportunity;
+    dsads => Dsads;
+    wisdm_v1 => WisdmV1;
+}
 
 use crate::error::{DataError, Result};
 use crate::formats::text;

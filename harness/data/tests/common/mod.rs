@@ -3,9 +3,9 @@
 
 #![allow(dead_code)]
 
+use harbench_common::progress::Silent;
 use harbench_data::fetch::{self, FetchOptions, Origin};
 use harbench_data::prepare::DataDir;
-use harbench_data::progress::Silent;
 use harbench_data::registry;
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -6,9 +6,9 @@
 //! re-run of one seed is checked against that seed of the reference, not against the mean of
 //! all three. A group whose every compared seed is equal on both sides is marked identical.
 
-use crate::record::RunRecord;
 use crate::report::{seed_list, seed_values, Checkpoint, Group, Metric, Split};
 use crate::stats;
+use harbench_suite::record::RunRecord;
 use std::collections::{BTreeMap, BTreeSet};
 use tabled::builder::Builder;
 use tabled::settings::Style;

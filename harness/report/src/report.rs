@@ -7,10 +7,10 @@
 //! sample standard deviation over seeds (LOSO folds are averaged within a seed first).
 
 pub use crate::cost_table::CostCells;
-use crate::plan::{Plan, Role};
-use crate::record::{Headline, RunRecord};
-use crate::spec::{TableKind, NO_DISTILLATION};
 use crate::stats;
+use harbench_suite::plan::{Plan, Role};
+use harbench_suite::record::{Headline, RunRecord};
+use harbench_suite::spec::{TableKind, NO_DISTILLATION};
 use std::collections::BTreeMap;
 use tabled::builder::Builder;
 use tabled::settings::Style;
@@ -372,7 +372,7 @@ pub fn build(
     machine: &str,
     checkpoint: Checkpoint,
     split: Split,
-    profiles: &[crate::profiles::ArchitectureProfile],
+    profiles: &[harbench_suite::profiles::ArchitectureProfile],
 ) -> Report {
     let current = current(plan, records);
     let stale = records.len() - current.len();
@@ -411,7 +411,7 @@ pub struct CommitRuns {
     pub commit: String,
     /// The machine folder under the commit folder.
     pub machine: String,
-    /// The kernels its `machine.json` names ([`crate::machine::Kernels::describe`]; `None`: not
+    /// The kernels its `machine.json` names ([`harbench_suite::machine::Kernels::describe`]; `None`: not
     /// recorded there).
     pub kernels: Option<String>,
     /// Records taken from this folder.
@@ -421,14 +421,7 @@ pub struct CommitRuns {
     pub rows: Vec<String>,
 }
 
-/// The records of one suite from one commit folder on one machine folder, for [`join_commits`].
-#[derive(Debug, Clone)]
-pub struct ResultSet {
-    pub commit: String,
-    pub machine: String,
-    pub kernels: Option<String>,
-    pub records: Vec<RunRecord>,
-}
+pub use harbench_suite::sets::ResultSet;
 
 /// Joins the records of one suite run at several commits (a suite continued after a code
 /// change, with the rows it added at the new commit), or on several machines (rows added on
@@ -512,6 +505,31 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
         TableKind::Har => only_distilled_row(&rows),
         _ => None,
     };
+    let planned_seeds = plan.runs.iter().map(|r| r.seed).collect::<std::collections::BTreeSet<_>>().len();
+    let mut s = ScoreTable {
+        table: score_header(kind, datasets, compares, reference.as_ref()),
+        plan,
+        records,
+        checkpoint,
+        split,
+        compares,
+        reference,
+        planned_seeds,
+        seen: Seen::default(),
+    };
+    if rows.is_empty() {
+        s.table.notes.push(format!("The suite has no experiment named '{}'.", kind.name()));
+        return s.table;
+    }
+    for (model, method) in rows {
+        s.row(&model, &method, datasets);
+    }
+    s.finish()
+}
+
+/// The score table's header: model, method, and per dataset accuracy, macro-F1 and the
+/// comparison columns.
+fn score_header(kind: TableKind, datasets: &[String], compares: bool, reference: Option<&(String, String)>) -> Table {
     let mut header = vec!["model".to_string(), "method".to_string()];
     let mut better = vec![None, None];
     for d in datasets {
@@ -521,141 +539,174 @@ fn score_table(kind: TableKind, plan: &Plan, records: &[&RunRecord], datasets: &
             header.push(format!("{d} Δacc vs alone"));
             better.push(None);
         }
-        if let Some((model, method)) = &reference {
+        if let Some((model, method)) = reference {
             header.push(format!("{d} Δacc vs {model} {method}"));
             better.push(None);
         }
     }
-    let mut t = Table::empty(kind, title(kind), header, better);
-    if rows.is_empty() {
-        t.notes.push(format!("The suite has no experiment named '{}'.", kind.name()));
-        return t;
+    Table::empty(kind, title(kind), header, better)
+}
+
+/// What the cells of a score table met, for its notes.
+#[derive(Default)]
+struct Seen {
+    any: bool,
+    short: bool,
+    failed: usize,
+    unavailable: usize,
+    withheld: bool,
+    joined: Vec<String>,
+}
+
+/// A score table while its rows are filled.
+struct ScoreTable<'a> {
+    table: Table,
+    plan: &'a Plan,
+    records: &'a [&'a RunRecord],
+    checkpoint: Checkpoint,
+    split: Split,
+    /// Distilled rows are compared with their model trained alone.
+    compares: bool,
+    /// The row every other row is compared with (the har table's one distilled row).
+    reference: Option<(String, String)>,
+    planned_seeds: usize,
+    seen: Seen,
+}
+
+impl<'a> ScoreTable<'a> {
+    fn runs_of(&self, d: &str, model: &str, method: &str) -> Vec<&'a RunRecord> {
+        let matches = |r: &&&RunRecord| r.config.dataset == d && r.config.model.label == model && r.config.method.label == method;
+        self.records.iter().filter(matches).copied().collect()
     }
-    let runs_of = |d: &str, model: &str, method: &str| -> Vec<&RunRecord> {
-        records
-            .iter()
-            .copied()
-            .filter(|r| r.config.dataset == d && r.config.model.label == model && r.config.method.label == method)
-            .collect()
-    };
-    let planned_seeds = plan.runs.iter().map(|r| r.seed).collect::<std::collections::BTreeSet<_>>().len();
-    let (mut any, mut short, mut failed, mut unavailable, mut withheld) = (false, false, 0, 0, false);
-    let mut joined: Vec<String> = Vec::new();
-    for (model, method) in rows {
-        let mut cells = vec![model.clone(), method.clone()];
+
+    /// One row: per dataset its metrics and comparisons.
+    fn row(&mut self, model: &str, method: &str, datasets: &[String]) {
+        let mut cells = vec![model.to_string(), method.to_string()];
         let mut numbers = vec![None, None];
         for d in datasets {
-            let group = runs_of(d, &model, &method);
-            failed += group.iter().filter(|r| !r.finished() && !r.unavailable).count();
-            unavailable += group.iter().filter(|r| r.unavailable).count();
-            let mut accuracies = vec![];
+            let group = self.runs_of(d, model, method);
+            self.seen.failed += group.iter().filter(|r| !r.finished() && !r.unavailable).count();
+            self.seen.unavailable += group.iter().filter(|r| r.unavailable).count();
             let sets = seeds_by_set(&group);
             let from_several = sets.len() > 1;
             if from_several {
-                joined.push(format!("{model} {method} on {d}: {}", describe_sets(&sets)));
+                self.seen.joined.push(format!("{model} {method} on {d}: {}", describe_sets(&sets)));
             }
-            for metric in split.metrics() {
-                let values = seed_values(&group, metric, checkpoint);
-                if metric == split.accuracy() {
+            let mut accuracies = vec![];
+            for metric in self.split.metrics() {
+                let values = seed_values(&group, metric, self.checkpoint);
+                if metric == self.split.accuracy() {
                     accuracies.clone_from(&values);
                 }
-                if values.is_empty() {
-                    let planned = plan.runs.iter().any(|r| &r.dataset == d && r.model.label == model && r.method.label == method);
-                    let state = if !planned {
-                        ""
-                    } else if group.is_empty() {
-                        "—"
-                    } else if group.iter().all(|r| r.unavailable) {
-                        "n/a"
-                    } else if group.iter().any(|r| r.finished()) {
-                        // Finished without this split's score: the runs withheld the test split.
-                        withheld = true;
-                        "withheld"
-                    } else {
-                        "failed"
-                    };
-                    cells.push(state.into());
-                    numbers.push(None);
-                    continue;
-                }
-                any = true;
-                let (m, s) = (stats::mean(&values), stats::std_dev(&values));
-                let few = values.len() < planned_seeds;
-                short |= few;
-                let mark = format!("{}{}", if few { "*" } else { "" }, if from_several { "†" } else { "" });
-                cells.push(format!("{}{mark}", pct(m, s)));
-                numbers.push(Some(100.0 * m));
-                t.csv.push([
-                    kind.name().into(),
-                    d.clone(),
-                    model.clone(),
-                    method.clone(),
-                    metric.name().into(),
-                    format!("{m}"),
-                    format!("{s}"),
-                    values.len().to_string(),
-                ]);
+                let (cell, number) = self.metric_cell(d, (model, method), &group, &values, metric, from_several);
+                cells.push(cell);
+                numbers.push(number);
             }
-            if compares {
-                let alone = seed_values(&runs_of(d, &model, NO_DISTILLATION), split.accuracy(), checkpoint);
+            if self.compares {
+                let alone = seed_values(&self.runs_of(d, model, NO_DISTILLATION), self.split.accuracy(), self.checkpoint);
                 let (text, delta) = versus(&accuracies, &alone, method == NO_DISTILLATION);
                 cells.push(text);
                 numbers.push(delta);
             }
-            if let Some((ref_model, ref_method)) = &reference {
-                let theirs = seed_values(&runs_of(d, ref_model, ref_method), split.accuracy(), checkpoint);
-                let (text, delta) = versus(&accuracies, &theirs, (&model, &method) == (ref_model, ref_method));
+            if let Some((ref_model, ref_method)) = &self.reference {
+                let theirs = seed_values(&self.runs_of(d, ref_model, ref_method), self.split.accuracy(), self.checkpoint);
+                let (text, delta) = versus(&accuracies, &theirs, (model, method) == (ref_model.as_str(), ref_method.as_str()));
                 cells.push(text);
                 numbers.push(delta);
             }
         }
-        t.rows.push(cells);
-        t.values.push(numbers);
+        self.table.rows.push(cells);
+        self.table.values.push(numbers);
     }
-    if !any {
-        t.notes.insert(0, "No finished runs yet: run `harbench run` on this suite first.".into());
+
+    /// One metric's cell (mean ± std, marked) and its CSV line, or the state of a row without
+    /// values: not planned, not run, n/a, withheld or failed.
+    fn metric_cell(
+        &mut self,
+        d: &str,
+        (model, method): (&str, &str),
+        group: &[&RunRecord],
+        values: &[f64],
+        metric: Metric,
+        from_several: bool,
+    ) -> (String, Option<f64>) {
+        if values.is_empty() {
+            let planned = self.plan.runs.iter().any(|r| r.dataset == d && r.model.label == model && r.method.label == method);
+            let state = if !planned {
+                ""
+            } else if group.is_empty() {
+                "—"
+            } else if group.iter().all(|r| r.unavailable) {
+                "n/a"
+            } else if group.iter().any(|r| r.finished()) {
+                // Finished without this split's score: the runs withheld the test split.
+                self.seen.withheld = true;
+                "withheld"
+            } else {
+                "failed"
+            };
+            return (state.into(), None);
+        }
+        self.seen.any = true;
+        let (m, s) = (stats::mean(values), stats::std_dev(values));
+        let few = values.len() < self.planned_seeds;
+        self.seen.short |= few;
+        let mark = format!("{}{}", if few { "*" } else { "" }, if from_several { "†" } else { "" });
+        let names = [self.table.kind.name(), d, model, method, metric.name()].map(String::from);
+        let [kind, dataset, model, method, metric] = names;
+        self.table.csv.push([kind, dataset, model, method, metric, format!("{m}"), format!("{s}"), values.len().to_string()]);
+        (format!("{}{mark}", pct(m, s)), Some(100.0 * m))
     }
-    t.notes.push(format!(
-        "{} on the {} split, mean ± std over {planned_seeds} seed(s); — not run yet{}.",
-        checkpoint.describe(),
-        split.name(),
-        if short { "; * fewer seeds than planned" } else { "" }
-    ));
-    if !joined.is_empty() {
+
+    /// The table with its notes: what the numbers are, and what is missing and why.
+    fn finish(self) -> Table {
+        let (mut t, seen, split) = (self.table, self.seen, self.split);
+        if !seen.any {
+            t.notes.insert(0, "No finished runs yet: run `harbench run` on this suite first.".into());
+        }
         t.notes.push(format!(
-            "† seeds from several result sets (commit on machine): {}. A seed on other CPU kernels is another draw of the same \
-             experiment, not a re-run of the same numbers, and a distilled seed there learnt from that set's own teacher of the seed.",
-            joined.join("; ")
+            "{} on the {} split, mean ± std over {} seed(s); — not run yet{}.",
+            self.checkpoint.describe(),
+            split.name(),
+            self.planned_seeds,
+            if seen.short { "; * fewer seeds than planned" } else { "" }
         ));
+        if !seen.joined.is_empty() {
+            t.notes.push(format!(
+                "† seeds from several result sets (commit on machine): {}. A seed on other CPU kernels is another draw of the same \
+                 experiment, not a re-run of the same numbers, and a distilled seed there learnt from that set's own teacher of the seed.",
+                seen.joined.join("; ")
+            ));
+        }
+        if self.compares {
+            t.notes.push(format!(
+                "Δacc vs alone: mean {} accuracy minus that of the same model trained without distillation (method none), in \
+                     points, and the two-sided Welch's t-test over seeds (p); a blank p needs two seeds on each side.",
+                split.name()
+            ));
+        }
+        if let Some((model, method)) = &self.reference {
+            t.notes.push(format!(
+                "Δacc vs {model} {method}: mean {} accuracy of the row minus that of {model} {method}, in points, and the two-sided \
+                 Welch's t-test over seeds (p): whether the distilled model beats each model trained alone.",
+                split.name()
+            ));
+        }
+        if seen.withheld {
+            t.notes.push(
+                "withheld: the runs withheld the test split (`test_split: withheld`, selection runs); `harbench report --split \
+                 validation` shows their validation scores."
+                    .into(),
+            );
+        }
+        if seen.failed > 0 {
+            t.notes.push(format!("{} run(s) failed; their reasons are in the run records (`failure`).", seen.failed));
+        }
+        if seen.unavailable > 0 {
+            t.notes.push(format!("n/a: {} run(s) need a method or model this build does not have.", seen.unavailable));
+        }
+        t
     }
-    if compares {
-        t.notes.push(format!(
-            "Δacc vs alone: mean {} accuracy minus that of the same model trained without distillation (method none), in \
-                 points, and the two-sided Welch's t-test over seeds (p); a blank p needs two seeds on each side.",
-            split.name()
-        ));
-    }
-    if let Some((model, method)) = &reference {
-        t.notes.push(format!(
-            "Δacc vs {model} {method}: mean {} accuracy of the row minus that of {model} {method}, in points, and the two-sided \
-             Welch's t-test over seeds (p): whether the distilled model beats each model trained alone.",
-            split.name()
-        ));
-    }
-    if withheld {
-        t.notes.push(
-            "withheld: the runs withheld the test split (`test_split: withheld`, selection runs); `harbench report --split \
-             validation` shows their validation scores."
-                .into(),
-        );
-    }
-    if failed > 0 {
-        t.notes.push(format!("{failed} run(s) failed; their reasons are in the run records (`failure`)."));
-    }
-    if unavailable > 0 {
-        t.notes.push(format!("n/a: {unavailable} run(s) need a method or model this build does not have."));
-    }
-    t
 }
 
 /// The seeds of a row's finished runs by the result set that made them (`commit on machine`, from

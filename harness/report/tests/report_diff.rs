@@ -1,12 +1,13 @@
 //! Tables and diffs from hand-built result sets whose numbers are worked out by hand or by
 //! tests/reference/welch.py.
 
+#[path = "../../suite/tests/common/mod.rs"]
 mod common;
 
 use common::*;
-use harbench_suite::diff::{diff, DiffOptions, Verdict};
+use harbench_report::diff::{diff, DiffOptions, Verdict};
+use harbench_report::report::{self, Checkpoint, Metric, Split};
 use harbench_suite::record::{RunRecord, Status};
-use harbench_suite::report::{self, Checkpoint, Metric, Split};
 use harbench_suite::spec::TableKind;
 
 const SUITE: &str = "\

@@ -1,11 +1,12 @@
 //! The cross-dataset summary: one row per method, one column per dataset, Welch's test against the
 //! student alone and a win / tie / loss count, over hand-made records of two suites.
 
+#[path = "../../suite/tests/common/mod.rs"]
 mod common;
 
 use common::*;
-use harbench_suite::report::{Checkpoint, Split};
-use harbench_suite::summary::{across, SuiteRuns, Tally};
+use harbench_report::report::{Checkpoint, Split};
+use harbench_report::summary::{across, SuiteRuns, Tally};
 
 fn find<'a>(p: &'a harbench_suite::plan::Plan, key: &str) -> &'a harbench_suite::plan::RunSpec {
     p.runs.iter().find(|r| r.key == key).unwrap_or_else(|| panic!("no run {key}"))

@@ -4,11 +4,11 @@
 //! same model trained alone with Welch's p, and per method a win / tie / loss count over the
 //! datasets where that test could be made (`harbench report SUITE SUITE …`).
 
-use crate::plan::Plan;
-use crate::record::RunRecord;
 use crate::report::{self, seed_values, Checkpoint, Report, Split, Table};
-use crate::spec::{TableKind, NO_DISTILLATION};
 use crate::stats;
+use harbench_suite::plan::Plan;
+use harbench_suite::record::RunRecord;
+use harbench_suite::spec::{TableKind, NO_DISTILLATION};
 
 /// One suite's plan and the records read for it.
 pub struct SuiteRuns<'a> {

@@ -1,18 +1,18 @@
 //! The cost table: parameters and MACs of each row's trained model, and what it costs to run.
 //!
 //! Latency and energy come from the quiet per-architecture profiles of `harbench profile SUITE`
-//! ([`crate::profiles`]), one column group per device they ran on: rows that export the same
+//! ([`harbench_suite::profiles`]), one column group per device they ran on: rows that export the same
 //! architecture share one profile and show one number. Without such profiles they come from
 //! the short profile each run took beside its training, and the table says so. Every latency is
 //! a median with its p10–p90 spread, and a value is bold only when its spread clears every
 //! other row's.
 
-use crate::plan::Plan;
-use crate::profiles::{self, ArchitectureProfile, ProfileDevice, Row};
-use crate::record::RunRecord;
 use crate::report::{title, Better, Table};
-use crate::spec::TableKind;
 use crate::stats;
+use harbench_suite::plan::Plan;
+use harbench_suite::profiles::{self, ArchitectureProfile, ProfileDevice, Row};
+use harbench_suite::record::RunRecord;
+use harbench_suite::spec::TableKind;
 
 /// The cost table's figures for one row from its runs' own profiles: medians over the runs.
 pub struct CostCells {
