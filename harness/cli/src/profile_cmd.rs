@@ -163,18 +163,11 @@ fn run_suite(args: ProfileArgs, suite: &str) -> Result<()> {
         energy_window: seconds(args.energy_seconds, "energy-seconds")?,
         meter: args.meter.clone(),
         target: target(args.device),
-        pinned_core: args.pinned.clone().unwrap_or_else(|| Err("not pinned".into())),
+        pinned_core: args.pinned.clone().unwrap_or_else(|| Err("not pinned".into())).into(),
         root: args.results.root.clone(),
         rounds: args.rounds as usize,
     };
-    eprintln!(
-        "profiling the architectures of suite {} (records: {source}), one at a time, {}",
-        plan.suite,
-        match &settings.pinned_core {
-            Ok(c) => format!("pinned to core {c}"),
-            Err(e) => format!("not pinned: {e}"),
-        }
-    );
+    eprintln!("profiling the architectures of suite {} (records: {source}), one at a time, {}", plan.suite, settings.pinned_core);
     let done = profiles::profile_suite(&plan, &records, &settings, &device, gpu.as_deref(), |round, i, n, e| {
         eprintln!(
             "[round {}/{}, {}/{n}] {} {}: {} ({} row(s))",

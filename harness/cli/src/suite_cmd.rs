@@ -93,13 +93,10 @@ impl SuiteRuns {
         if let Some(device) = self.device {
             plan.runs.iter_mut().for_each(|r| r.device = device);
         }
-        if let Some(r) = plan.runs.iter().find(|r| !r.device.available()) {
-            bail!(
-                "run {} asks for device {}, which this build lacks: rebuild with `--features {}`, or pass --device flex",
-                r.key,
-                r.device,
-                if r.device == DeviceChoice::Vulkan { "vulkan" } else { "cuda" }
-            );
+        for r in &plan.runs {
+            if let Err(e) = r.device.check_built() {
+                bail!("run {} asks for device {}: {e}; or pass --device flex", r.key, r.device);
+            }
         }
         Ok(plan)
     }

@@ -57,6 +57,19 @@ impl DeviceChoice {
         }
     }
 
+    /// `Ok` when this build can run on the device; else the error that names the cargo feature
+    /// to build with (the one place that maps a device to its feature).
+    pub fn check_built(self) -> Result<(), DeviceError> {
+        if self.available() {
+            return Ok(());
+        }
+        Err(match self {
+            DeviceChoice::Cuda => DeviceError::NoBackend { device: "CUDA", feature: "cuda" },
+            DeviceChoice::Vulkan => DeviceError::NoBackend { device: "Vulkan", feature: "vulkan" },
+            _ => DeviceError::NoBackend { device: "GPU", feature: "cuda` (or `vulkan" },
+        })
+    }
+
     /// The concrete backend `self` stands for in this build (`Gpu` resolved).
     pub fn resolved(self) -> DeviceChoice {
         match self {
@@ -81,7 +94,7 @@ impl DeviceChoice {
             DeviceChoice::Flex => Ok(Device::flex()),
             DeviceChoice::Cuda => cuda::probe(),
             DeviceChoice::Vulkan => vulkan::probe(),
-            DeviceChoice::Gpu => Err(DeviceError::NoBackend { device: "GPU", feature: "cuda` (or `vulkan" }),
+            DeviceChoice::Gpu => Err(self.check_built().expect_err("an unresolved GPU choice is not built")),
         }
     }
 }
@@ -146,7 +159,7 @@ mod cuda {
 mod cuda {
     use super::DeviceError;
     pub fn probe() -> Result<burn::tensor::Device, DeviceError> {
-        Err(DeviceError::NoBackend { device: "CUDA", feature: "cuda" })
+        Err(super::DeviceChoice::Cuda.check_built().expect_err("not built with cuda"))
     }
 }
 
@@ -166,7 +179,7 @@ mod vulkan {
 mod vulkan {
     use super::DeviceError;
     pub fn probe() -> Result<burn::tensor::Device, DeviceError> {
-        Err(DeviceError::NoBackend { device: "Vulkan", feature: "vulkan" })
+        Err(super::DeviceChoice::Vulkan.check_built().expect_err("not built with vulkan"))
     }
 }
 

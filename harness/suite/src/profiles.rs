@@ -204,11 +204,41 @@ pub fn power_mode(root: &Path) -> Option<String> {
     text.lines().find_map(|l| l.strip_prefix("NV Power Mode:")).map(|m| m.trim().to_string())
 }
 
+/// Where a profile's process ran: pinned to one core, or why not. Written `{"core": 1}` or
+/// `{"not_pinned": "why"}`; the first profiles wrote a `Result` (`{"Ok": 1}`, `{"Err": "why"}`),
+/// which reads as the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pinning {
+    #[serde(alias = "Ok")]
+    Core(usize),
+    #[serde(alias = "Err")]
+    NotPinned(String),
+}
+
+impl From<Result<usize, String>> for Pinning {
+    fn from(pinned: Result<usize, String>) -> Self {
+        match pinned {
+            Ok(core) => Pinning::Core(core),
+            Err(why) => Pinning::NotPinned(why),
+        }
+    }
+}
+
+impl std::fmt::Display for Pinning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pinning::Core(c) => write!(f, "pinned to core {c}"),
+            Pinning::NotPinned(why) => write!(f, "not pinned ({why})"),
+        }
+    }
+}
+
 /// How quiet the machine was while a profile ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conditions {
     /// The core the profile was pinned to, or why it was not.
-    pub pinned_core: Result<usize, String>,
+    pub pinned_core: Pinning,
     /// Cores' worth of CPU other processes used during the profile, on average (`None`: /proc
     /// unreadable, so unknown).
     pub others_cores: Option<f64>,
@@ -218,10 +248,7 @@ pub struct Conditions {
 
 impl Conditions {
     pub fn describe(&self) -> String {
-        let pin = match &self.pinned_core {
-            Ok(c) => format!("pinned to core {c}"),
-            Err(e) => format!("not pinned ({e})"),
-        };
+        let pin = &self.pinned_core;
         let others = match self.others_cores {
             Some(c) => format!("other processes used {c:.2} cores"),
             None => "other processes' CPU use unknown".into(),
@@ -301,7 +328,7 @@ pub fn profile_architecture(
     device: &burn::tensor::Device,
     config: &ValidProfileConfig,
     meter: Result<&mut (dyn EnergyMeter + 'static), String>,
-    pinned_core: Result<usize, String>,
+    pinned_core: Pinning,
 ) -> Result<(Profile, Conditions), CostError> {
     let proc = harbench_common::proc::Proc::default();
     let clock = std::time::Instant::now();
@@ -323,7 +350,7 @@ pub struct ProfileSettings {
     /// Where inference runs: picks the meters `auto` may use.
     pub target: harbench_cost::Target,
     /// The core this process was pinned to, or why it was not ([`harbench_common::proc::pin_to_core`]).
-    pub pinned_core: Result<usize, String>,
+    pub pinned_core: Pinning,
     /// The results store the profiles are written into.
     pub root: PathBuf,
     /// Profiles of each architecture, taken round-robin and joined ([`join_rounds`]).
@@ -435,6 +462,15 @@ mod tests {
     }
 
     #[test]
+    fn pinning_is_written_by_name_and_the_first_profiles_result_form_still_reads() {
+        assert_eq!(serde_json::to_string(&Pinning::Core(1)).unwrap(), r#"{"core":1}"#);
+        assert_eq!(serde_json::to_string(&Pinning::NotPinned("no".into())).unwrap(), r#"{"not_pinned":"no"}"#);
+        assert_eq!(serde_json::from_str::<Pinning>(r#"{"Ok":1}"#).unwrap(), Pinning::Core(1));
+        assert_eq!(serde_json::from_str::<Pinning>(r#"{"Err":"no"}"#).unwrap(), Pinning::NotPinned("no".into()));
+        assert_eq!(Pinning::Core(3).to_string(), "pinned to core 3");
+    }
+
+    #[test]
     fn rounds_join_into_the_median_round_with_a_spread_over_all() {
         let model = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
         let device = harbench_models::device::test_device();
@@ -457,7 +493,7 @@ mod tests {
         let round = |s: Summary, others: f64| {
             let mut p = base.clone();
             p.single.latency = s;
-            (p, Conditions { pinned_core: Ok(1), others_cores: Some(others), quiet: others <= QUIET_LIMIT_CORES })
+            (p, Conditions { pinned_core: Pinning::Core(1), others_cores: Some(others), quiet: others <= QUIET_LIMIT_CORES })
         };
         // A 3.5 % shift between rounds: the joined spread spans both.
         let (p, c, each) = join_rounds(vec![
