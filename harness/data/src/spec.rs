@@ -78,6 +78,9 @@ pub enum Holdout {
     Official,
     /// No published split: this fraction of subjects, drawn with a fixed seed [ours].
     Fraction(f64),
+    /// No published split, but a fixed choice others report on (RealWorld HAR: the SMLDist
+    /// authors hold out probands 14 and 15).
+    Subjects(&'static [u32]),
 }
 
 /// Everything a registry entry declares about a dataset.

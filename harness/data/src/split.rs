@@ -109,6 +109,7 @@ pub fn folds(windows: &Windows, meta: &CacheMeta, holdout: &Holdout, config: &Sp
                     .into_iter()
                     .collect(),
                 Holdout::Fraction(f) => draw(&subjects, *f, HOLDOUT_SEED).into_iter().collect(),
+                Holdout::Subjects(fixed) => fixed.iter().copied().collect(),
             };
             Ok(vec![subject_fold("holdout".into(), windows, &subjects, &test, config)?])
         }
@@ -197,14 +198,59 @@ fn random_fold(windows: &Windows, config: &SplitConfig) -> Fold {
     fold
 }
 
-/// Per-channel z-score, fitted on the training windows only.
+/// How each channel is scaled, with statistics of the training windows only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scaling {
+    /// `(x − mean) / std` (harbench's default).
+    #[default]
+    ZScore,
+    /// The SMLDist authors' `process_robust`: clip to the Tukey fences `[q25 − 1.5·IQR,
+    /// q75 + 1.5·IQR]`, then map them to [0, 1] (quartiles as numpy's default percentile).
+    Robust,
+}
+
+impl Scaling {
+    /// The default is not serialised, so that settings written before the choice existed keep
+    /// their hashes.
+    pub fn is_z_score(&self) -> bool {
+        *self == Scaling::ZScore
+    }
+}
+
+impl std::str::FromStr for Scaling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "z-score" => Ok(Scaling::ZScore),
+            "robust" => Ok(Scaling::Robust),
+            other => Err(format!("unknown scaling '{other}' (expected z-score or robust)")),
+        }
+    }
+}
+
+/// Per-channel scaling fitted on the training windows only: `(clamp(x) − mean) / std`, where
+/// the clamp is only there for [`Scaling::Robust`] (whose `mean` is the lower fence and `std`
+/// the width between the fences).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Normalizer {
     pub mean: Vec<f32>,
     pub std: Vec<f32>,
+    /// Per-channel `[low, high]` each value is clamped to first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<Vec<[f32; 2]>>,
 }
 
 impl Normalizer {
+    /// The scaling `how`, fitted on the windows at `train`.
+    pub fn fit_with(windows: &Windows, train: &[usize], how: Scaling) -> Normalizer {
+        match how {
+            Scaling::ZScore => Normalizer::fit(windows, train),
+            Scaling::Robust => Normalizer::fit_robust(windows, train),
+        }
+    }
+
+    /// Per-channel z-score.
     pub fn fit(windows: &Windows, train: &[usize]) -> Normalizer {
         let (c, l) = (windows.channels, windows.length);
         let mut sum = vec![0f64; c];
@@ -227,18 +273,47 @@ impl Normalizer {
             // A constant channel gets std 1, so it maps to 0 instead of dividing by zero.
             .map(|s| if s < 1e-6 { 1.0 } else { s })
             .collect();
-        Normalizer { mean: mean.into_iter().map(|m| m as f32).collect(), std }
+        Normalizer { mean: mean.into_iter().map(|m| m as f32).collect(), std, clip: None }
+    }
+
+    /// Tukey fences from the quartiles of every training sample of each channel.
+    fn fit_robust(windows: &Windows, train: &[usize]) -> Normalizer {
+        let (c, l) = (windows.channels, windows.length);
+        let mut fences = Vec::with_capacity(c);
+        for ch in 0..c {
+            let mut values: Vec<f32> = train.iter().flat_map(|&i| windows.window(i)[ch * l..(ch + 1) * l].iter().copied()).collect();
+            values.sort_unstable_by(f32::total_cmp);
+            let (q25, q75) = (percentile(&values, 0.25), percentile(&values, 0.75));
+            let iqr = q75 - q25;
+            fences.push([(q25 - 1.5 * iqr) as f32, (q75 + 1.5 * iqr) as f32]);
+        }
+        let mean = fences.iter().map(|f| f[0]).collect();
+        // A constant channel has no width between its fences: it maps to 0.
+        let std = fences.iter().map(|f| f[1] - f[0]).map(|w| if w < 1e-6 { 1.0 } else { w }).collect();
+        Normalizer { mean, std, clip: Some(fences) }
     }
 
     /// Normalises one window in place (`[C][L]` layout).
     pub fn apply(&self, window: &mut [f32]) {
         let l = window.len() / self.mean.len();
         for (ch, chunk) in window.chunks_mut(l).enumerate() {
+            let [low, high] = self.clip.as_ref().map_or([f32::NEG_INFINITY, f32::INFINITY], |c| c[ch]);
             for v in chunk {
-                *v = (*v - self.mean[ch]) / self.std[ch];
+                *v = (v.clamp(low, high) - self.mean[ch]) / self.std[ch];
             }
         }
     }
+}
+
+/// numpy's default (`linear`) percentile of sorted values: interpolated at `q · (n − 1)`.
+fn percentile(sorted: &[f32], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let at = q * (sorted.len() - 1) as f64;
+    let (below, frac) = (at.floor() as usize, at.fract());
+    let next = sorted[(below + 1).min(sorted.len() - 1)] as f64;
+    sorted[below] as f64 + frac * (next - sorted[below] as f64)
 }
 
 #[cfg(test)]
@@ -288,6 +363,16 @@ mod tests {
         assert_eq!(f.val_subjects.len(), 1);
         disjoint_by_subject(&w, f);
         assert!(folds(&w, &meta(None), &Holdout::Official, &SplitConfig::default()).is_err());
+    }
+
+    #[test]
+    fn fixed_holdout_subjects_are_the_test_set() {
+        let w = windows(&(1..=6).collect::<Vec<_>>(), 2);
+        let f = &folds(&w, &meta(None), &Holdout::Subjects(&[5, 6]), &SplitConfig::default()).unwrap()[0];
+        assert_eq!(f.test_subjects, vec![5, 6]);
+        disjoint_by_subject(&w, f);
+        let err = folds(&w, &meta(None), &Holdout::Subjects(&[9]), &SplitConfig::default()).unwrap_err().to_string();
+        assert!(err.contains("none of the test subjects [9] has a window"), "{err}");
     }
 
     #[test]
@@ -351,6 +436,27 @@ mod tests {
         let mut x = w.window(1).to_vec();
         n.apply(&mut x);
         assert_eq!(x, vec![1.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
+    }
+
+    /// Worked by hand (numpy: `np.percentile([0, 1, 2, 3, 4, 100], [25, 75])` = 1.25, 3.75).
+    #[test]
+    fn robust_scaling_clips_to_the_tukey_fences_of_the_training_windows() {
+        let mut w = Windows::new(1, 3);
+        w.x = vec![0.0, 1.0, 2.0, 3.0, 4.0, 100.0, -50.0, 5.0, 50.0];
+        w.y = vec![0, 0, 0];
+        w.subject = vec![1, 1, 2];
+        let n = Normalizer::fit_with(&w, &[0, 1], Scaling::Robust);
+        // IQR 2.5: fences 1.25 − 3.75 = −2.5 and 3.75 + 3.75 = 7.5, width 10.
+        assert_eq!(n.clip, Some(vec![[-2.5, 7.5]]));
+        assert_eq!((n.mean.clone(), n.std.clone()), (vec![-2.5], vec![10.0]));
+        let mut x = w.window(2).to_vec();
+        n.apply(&mut x);
+        assert_eq!(x, vec![0.0, 0.75, 1.0]);
+        // The z-score is unchanged by the choice and writes no clip.
+        assert_eq!(Normalizer::fit_with(&w, &[0, 1], Scaling::ZScore), Normalizer::fit(&w, &[0, 1]));
+        assert!(!serde_json::to_string(&Normalizer::fit(&w, &[0])).unwrap().contains("clip"));
+        assert_eq!("robust".parse::<Scaling>(), Ok(Scaling::Robust));
+        assert!("minmax".parse::<Scaling>().unwrap_err().contains("z-score or robust"));
     }
 
     #[test]

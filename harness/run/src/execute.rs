@@ -310,7 +310,7 @@ impl Workspace {
                 })
             }
             TeacherSource::Checkpoint(path) => {
-                let normalizer = Normalizer::fit(&data.windows, &fold.train);
+                let normalizer = Normalizer::fit_with(&data.windows, &fold.train, task.config.scaling);
                 let (model, report) = checkpoint::load_teacher(path, data, &request.dataset, fold, &normalizer, device)?;
                 let keep = report.train.as_ref().map(|t| t.keep).unwrap_or_default();
                 let test = report.outcome.as_ref().and_then(|o| o.kept(keep).test.as_ref());

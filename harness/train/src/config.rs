@@ -3,6 +3,7 @@
 use crate::optim::{OptimizerKind, PlateauConfig, Schedule};
 use crate::search::SearchConfig;
 use crate::TrainError;
+use harbench_data::split::Scaling;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +61,10 @@ pub struct TrainConfig {
     /// best-test`). Nothing in training reads these scores.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub test_every_epoch: bool,
+    /// How each input channel is scaled, fitted on the training windows: `z-score`, or `robust`
+    /// (the SMLDist authors' Tukey-fence clipping to [0, 1]).
+    #[serde(skip_serializing_if = "Scaling::is_z_score")]
+    pub scaling: Scaling,
 }
 
 /// Whether a run evaluates its models on the test split.
@@ -128,6 +133,7 @@ impl Default for TrainConfig {
             schedule: Schedule::Cosine,
             plateau: PlateauConfig::default(),
             test_every_epoch: false,
+            scaling: Scaling::ZScore,
         }
     }
 }
@@ -290,6 +296,10 @@ pub struct TrainSettings {
     /// reads these scores [default: false].
     #[arg(long)]
     pub test_every_epoch: Option<bool>,
+    /// Input scaling, fitted on the training windows: `z-score`, or `robust` (clip to the
+    /// quartiles' Tukey fences, then map them to [0, 1]; the SMLDist authors') [default: z-score].
+    #[arg(long)]
+    pub scaling: Option<Scaling>,
 }
 
 impl TrainSettings {
@@ -318,6 +328,7 @@ impl TrainSettings {
             schedule: self.schedule.unwrap_or(base.schedule),
             plateau: self.plateau.unwrap_or(base.plateau),
             test_every_epoch: self.test_every_epoch.unwrap_or(base.test_every_epoch),
+            scaling: self.scaling.unwrap_or(base.scaling),
         }
     }
 }

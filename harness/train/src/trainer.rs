@@ -206,7 +206,7 @@ pub struct Splits {
 }
 
 impl Splits {
-    /// Normalises with statistics of `fold.train` only; checks there is a batch to train on.
+    /// Scales with statistics of `fold.train` only (`config.scaling`); checks there is a batch to train on.
     pub fn new(data: &Prepared, fold: &Fold, config: &ValidTrainConfig) -> Result<Self, TrainError> {
         if fold.train.len() < config.batch_size || fold.val.is_empty() {
             return Err(TrainError::Data(format!(
@@ -217,7 +217,7 @@ impl Splits {
                 config.batch_size
             )));
         }
-        let normalizer = Normalizer::fit(&data.windows, &fold.train);
+        let normalizer = Normalizer::fit_with(&data.windows, &fold.train, config.scaling);
         Ok(Splits {
             train: SplitData::new(data, &fold.train, &normalizer),
             val: SplitData::new(data, &fold.val, &normalizer),

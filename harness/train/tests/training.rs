@@ -129,3 +129,21 @@ fn keep_last_hands_on_the_last_epoch_and_changes_no_training_number() {
     assert_eq!(last_kept, last.last.test.as_ref().unwrap().accuracy);
     assert_ne!(best.best.epoch, best.epochs_run, "this seed's best epoch should not be the last, or the test shows nothing");
 }
+
+#[test]
+fn robust_scaling_reaches_the_batches_and_is_written_only_when_chosen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = registry::find("synthetic").unwrap();
+    let data = prepare::load(&DataDir::new(tmp.path()), ds, &Overrides::default(), &Silent).unwrap();
+    let fold = split::folds(&data.windows, &data.meta, &ds.spec().holdout, &SplitConfig::default()).unwrap().remove(0);
+    let robust = TrainConfig { scaling: split::Scaling::Robust, ..Default::default() };
+    let splits = harbench_train::trainer::Splits::new(&data, &fold, &robust.clone().check().unwrap()).unwrap();
+    assert_eq!(splits.normalizer, split::Normalizer::fit_with(&data.windows, &fold.train, split::Scaling::Robust));
+    assert!(splits.normalizer.clip.is_some());
+    // Clipped to the fences, then mapped to [0, 1]: every scaled value lies in it.
+    let (low, high) = splits.test.x.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    assert!(low >= 0.0 && high <= 1.0, "{low} … {high}");
+    // The default is not serialised, so settings (and run keys) from before the choice hold.
+    assert!(!serde_json::to_string(&TrainConfig::default()).unwrap().contains("scaling"));
+    assert!(serde_json::to_string(&robust).unwrap().contains(r#""scaling":"robust""#));
+}

@@ -1,12 +1,13 @@
 //! One file per dataset, each implementing [`crate::registry::Dataset`], and one line per
-//! dataset in the `datasets!` list below (its file and its type), which is the registry.
+//! dataset in the `datasets!` list below (its file and its type, or types where one reader has
+//! several framings), which is the registry.
 
 macro_rules! datasets {
-    ($($module:ident => $dataset:ident;)*) => {
+    ($($module:ident => $($dataset:ident),+;)*) => {
         $(pub mod $module;)*
 
         /// Every dataset, in the order `data list` shows them: the lines of `datasets!`.
-        pub(crate) static TABLE: &[&dyn crate::registry::Dataset] = &[$(&$module::$dataset),*];
+        pub(crate) static TABLE: &[&dyn crate::registry::Dataset] = &[$($(&$module::$dataset),+),*];
     };
 }
 
@@ -21,6 +22,8 @@ datasets! {
     opportunity => Opportunity;
     dsads => Dsads;
     wisdm_v1 => WisdmV1;
+    // One reader, two framings: a 50 Hz grid, and the SMLDist authors' 5-s frames.
+    realworld_har => RealWorldHar, RealWorldHarFrames;
 }
 
 use crate::error::{DataError, Result};
