@@ -438,7 +438,8 @@ mod tests {
         assert_eq!(x, vec![1.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
     }
 
-    /// Worked by hand (numpy: `np.percentile([0, 1, 2, 3, 4, 100], [25, 75])` = 1.25, 3.75).
+    /// Values of the authors' `process_robust` in numpy: tests/reference/robust_scaling.py
+    /// (quartiles 1.25 and 3.75, fences −2.5 and 7.5, scaled 0, 0.75, 1).
     #[test]
     fn robust_scaling_clips_to_the_tukey_fences_of_the_training_windows() {
         let mut w = Windows::new(1, 3);
