@@ -35,9 +35,10 @@ is skipped when the suite runs again, so a killed or interrupted suite resumes w
 run that fails (NaN loss, an error) is recorded as failed with its reason and the suite goes on. \
 Teachers are trained first and kept in results/teachers/ for every run that distils from them. \
 Ctrl-C stops after the current batch; the interrupted run is not recorded and runs again next time. \
-A run trained alone (and a teacher) saves its state after every epoch in <run-key>.epochs/ beside \
-its record (teachers: in the teacher store), so after Ctrl-C, kill -9 or a lost session it goes on \
-from its last finished epoch, to the same numbers; the folder goes once the record is written.\n\n\
+A run saves its state after every epoch in <run-key>.epochs/ beside its record (teachers: in the \
+teacher store), so after Ctrl-C, kill -9 or a lost session it goes on from its last finished epoch, \
+to the same numbers; the folder goes once the record is written. Not saved: CRD's memory banks, a \
+head search, and pre-training stages (FSP, SMLDist's stage phases), which start again (docs/scale.md).\n\n\
 With --jobs N (default: one per core), N worker processes share the runs: a teacher's run comes \
 before the runs that distil from it, the longest chains start first, and each worker has its bar. \
 `--dry-run --jobs N` prints the estimated wall time on N workers. Several commands (or Slurm \

@@ -54,7 +54,7 @@ pub enum Resume {
     /// with the student: the checkpoint holds everything.
     FromCheckpoint,
     /// The method keeps state no checkpoint saves (CRD's memory banks of past batches) or that
-    /// is not checked yet (SMLDist): the run starts again from epoch 1.
+    /// is not checked yet: the run starts again from epoch 1.
     StartOver,
 }
 

@@ -240,14 +240,14 @@ fn the_teacher_cache_changes_no_number() {
 
 fn run_checkpointed(
     s: &Setup,
-    method: &str,
+    (method, options): (&str, &Value),
     config: &TrainConfig,
     checkpoints: &EpochCheckpoints,
     progress: &dyn Progress,
     stop: &AtomicBool,
 ) -> DistillOutcome {
     let student = ModelConfig::preset("mobilenetv3-small-1d", Some(0.25)).unwrap();
-    let (m, mix) = registry::build(method, &Map::new()).unwrap();
+    let (m, mix) = registry::build(method, &serde_json::from_value(options.clone()).unwrap()).unwrap();
     let config = config.clone().check().unwrap();
     distill(
         &student,
@@ -267,16 +267,20 @@ fn a_distillation_stopped_part_way_resumes_to_the_numbers_of_an_unbroken_run() {
     let s = setup();
     let config = TrainConfig { epochs: 3, ..s.config.clone() };
     let never = AtomicBool::new(false);
-    // KD; FSP with a pre-training stage (skipped on resuming: the saved student holds it).
-    for method in ["kd", "fsp"] {
-        let whole = run_with(&s, method, json!({}), config.clone());
+    // KD; FSP with a pre-training stage (skipped on resuming: the saved student holds it);
+    // SMLDist as its authors released it, with its stage phases (a fresh Adam each) before the
+    // main epochs and their own logits loss (no head copy: this pair's pooled widths differ).
+    let smldist_code = json!({"preset": "code", "progressive_epochs": 1, "copy_head": false});
+    for (method, options) in [("kd", json!({})), ("fsp", json!({})), ("smldist", smldist_code)] {
+        let whole = run_with(&s, method, options.clone(), config.clone());
         let tmp = tempfile::tempdir().unwrap();
         let checkpoints = EpochCheckpoints { dir: tmp.path().join("run.epochs"), identity: method.into() };
         let stop = AtomicBool::new(false);
-        let first = run_checkpointed(&s, method, &config, &checkpoints, &StopAt { trigger: "epoch 2: val", stop: &stop }, &stop);
+        let stop_at = StopAt { trigger: "epoch 2: val", stop: &stop };
+        let first = run_checkpointed(&s, (method, &options), &config, &checkpoints, &stop_at, &stop);
         assert!(first.student.interrupted, "{method}");
         assert_eq!(checkpoints.saved_epoch(), Some(2), "{method}");
-        let resumed = run_checkpointed(&s, method, &config, &checkpoints, &Silent, &never);
+        let resumed = run_checkpointed(&s, (method, &options), &config, &checkpoints, &Silent, &never);
         // The teacher cache starts empty again after a restart: only its counts differ.
         let plain = |o: &DistillOutcome| numbers(&DistillOutcome { teacher_cache: None, ..o.clone() });
         assert_eq!(plain(&resumed), plain(&whole), "{method}: the resumed run differs");
@@ -284,6 +288,6 @@ fn a_distillation_stopped_part_way_resumes_to_the_numbers_of_an_unbroken_run() {
     // CRD's memory banks are not saved: it never leaves a state to resume from.
     let tmp = tempfile::tempdir().unwrap();
     let checkpoints = EpochCheckpoints { dir: tmp.path().join("run.epochs"), identity: "crd".into() };
-    run_checkpointed(&s, "crd", &TrainConfig { epochs: 1, ..s.config.clone() }, &checkpoints, &Silent, &never);
+    run_checkpointed(&s, ("crd", &json!({})), &TrainConfig { epochs: 1, ..s.config.clone() }, &checkpoints, &Silent, &never);
     assert_eq!(checkpoints.saved_epoch(), None);
 }

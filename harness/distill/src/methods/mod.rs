@@ -46,7 +46,7 @@ methods! {
     fsp => "fsp", Mix::CE, FromCheckpoint, "Yim et al. 2017: flow matrices, pre-training stage";
     ab => "ab", Mix::CE, FromCheckpoint, "Heo et al. 2019: activation boundaries with a margin, pre-training stage";
     reviewkd => "reviewkd", Mix::CE, FromCheckpoint, "Chen et al. 2021: knowledge review, attention-fused levels, hierarchical context loss";
-    smldist => "smldist", OWN_CE, StartOver, "Chen et al. 2021: frequency-aware stage, Hopfield memory, conditional logits, searched heads";
+    smldist => "smldist", OWN_CE, FromCheckpoint, "Chen et al. 2021: frequency-aware stage, Hopfield memory, conditional logits, searched heads";
 }
 
 use crate::method::Shapes;
