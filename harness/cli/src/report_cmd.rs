@@ -173,11 +173,11 @@ pub fn report(args: ReportArgs) -> Result<()> {
     }
     let plan = load_plan(&args.suite)?;
     let repo = cwd();
-    let chosen = sets::choose(&plan, &args.results.root, &args.commit, lookup(&args.results, &repo))?;
+    let mut chosen = sets::choose(&plan, &args.results.root, &args.commit, lookup(&args.results, &repo))?;
     for note in &chosen.notes {
         println!("{note}");
     }
-    let (records, parts) = report::join_commits(chosen.sets.clone());
+    let (records, parts) = report::join_commits(std::mem::take(&mut chosen.sets));
     let commit = report::first_seen(chosen.commits.iter().map(String::as_str)).join("+");
     let machine = report::machines_of(&parts);
     let profiles = suite_profiles(&args.results.root, &plan.suite)?;

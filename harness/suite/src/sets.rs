@@ -155,14 +155,15 @@ pub fn check_reference(plan: &Plan, machine_dir: &Path, records: &[RunRecord]) -
     )))
 }
 
-/// The results store a suite is reported from: `root`, or the committed reference beside it
-/// when `root` has no results of the suite and the reference has.
+/// The results store a suite is reported from, and whether it is the committed reference:
+/// `root`, or the reference beside it when `root` has no results of the suite and the reference
+/// has. A root that is the reference itself (`--results results/reference`) is read as one.
 pub fn store_for(root: &Path, suite: &str) -> (ResultsStore, bool) {
     let reference = root.join(store::REFERENCE_FOLDER);
     if !root.join(suite).is_dir() && reference.join(suite).is_dir() {
         (ResultsStore::new(reference), true)
     } else {
-        (ResultsStore::new(root), false)
+        (ResultsStore::new(root), root.ends_with(store::REFERENCE_FOLDER))
     }
 }
 
@@ -189,7 +190,7 @@ pub struct Chosen {
 pub fn choose(plan: &Plan, root: &Path, asked: &[String], lookup: Lookup) -> Result<Chosen, StoreError> {
     let (store, from_reference) = store_for(root, &plan.suite);
     let mut notes = Vec::new();
-    if from_reference {
+    if from_reference && store.root != root {
         notes.push(format!(
             "No results of suite {} in {}; reporting the committed reference in {}.",
             plan.suite,
@@ -269,29 +270,10 @@ impl Chosen {
 /// newest commit on this machine; the committed reference, every set, for a suite with no
 /// results in the store), and a line saying where they came from.
 pub fn default_sets(plan: &Plan, root: &Path, lookup: Lookup) -> Result<(Vec<ResultSet>, String), StoreError> {
-    let (store, from_reference) = store_for(root, &plan.suite);
-    // A store given as the reference itself (`--results results/reference`) is read as one.
-    let from_reference = from_reference || store.root.ends_with(store::REFERENCE_FOLDER);
-    let suite_dir = store.root.join(&plan.suite);
-    let sets: Vec<(String, String)> = if from_reference {
-        every_result_set(&suite_dir)?
-    } else {
-        let (commit, _) = current_or_newest(&suite_dir, lookup.repo)?;
-        let machine = pick_machine(&[suite_dir.join(&commit)], lookup.machine)?;
-        vec![(commit, machine)]
-    };
-    let mut result_sets = Vec::new();
-    for (commit, machine) in &sets {
-        let machine_dir = suite_dir.join(commit).join(machine);
-        let records = ResultsStore::records(&machine_dir)?;
-        if from_reference {
-            check_reference(plan, &machine_dir, &records)?;
-        }
-        result_sets.push(ResultSet { commit: commit.clone(), machine: machine.clone(), kernels: None, records });
-    }
-    let folders: Vec<String> = sets.iter().map(|(commit, machine)| format!("{commit}/{machine}")).collect();
+    let chosen = choose(plan, root, &[], lookup)?;
+    let folders: Vec<String> = chosen.sets.iter().map(|set| format!("{}/{}", set.commit, set.machine)).collect();
     let listed = if folders.is_empty() { "none".into() } else { folders.join(", ") };
-    Ok((result_sets, format!("{} in {} ({listed})", plan.suite, store.root.display())))
+    Ok((chosen.sets, format!("{} in {} ({listed})", plan.suite, chosen.store.root.display())))
 }
 
 /// The two record folders a comparison reads: (label, folder) each.

@@ -53,6 +53,17 @@ fn a_reference_whose_records_drifted_from_their_suite_is_refused_naming_the_reco
     assert!(err.contains("epochs"), "{err}");
     let err = sets::default_sets(&p, &root, lookup).unwrap_err().to_string();
     assert!(err.contains(&p.runs[1].key), "{err}");
+    // The reference given as the store itself (`--results results/reference`) is read as one:
+    // checked, and every set joined, by `choose` as by `default_sets`.
+    let err = sets::choose(&p, &reference, &[], lookup).unwrap_err().to_string();
+    assert!(err.contains("1 committed record(s) of suite t no longer match"), "{err}");
+    std::fs::remove_file(&path).unwrap();
+    write_set(&reference, "bbbbbbbbbbbb", "vm", &[record(&p.runs[1], 0.9, 0.8)]);
+    let chosen = sets::choose(&p, &reference, &[], lookup).unwrap();
+    assert!(chosen.from_reference && chosen.notes.iter().all(|n| !n.contains("No results of suite")), "{:?}", chosen.notes);
+    assert_eq!(chosen.sets.iter().map(|s| s.commit.as_str()).collect::<Vec<_>>(), ["aaaaaaaaaaaa", "bbbbbbbbbbbb"]);
+    let (joined, listed) = sets::default_sets(&p, &reference, lookup).unwrap();
+    assert_eq!((joined.len(), listed.contains("aaaaaaaaaaaa/vm, bbbbbbbbbbbb/vm")), (2, true), "{listed}");
 }
 
 #[test]

@@ -359,8 +359,6 @@ struct Loop<'a, O: Objective> {
     /// Trainable parameters of the student before any search.
     parameters: usize,
     steps_per_epoch: usize,
-    /// The first main epoch this attempt trains (after a resumed state's).
-    first_epoch: usize,
     interrupted: bool,
     started: Instant,
     /// Training seconds of earlier attempts (a resumed run).
@@ -405,7 +403,6 @@ impl<'a, O: Objective> Loop<'a, O> {
             parameters,
             // Incomplete last batches are dropped: batch normalisation needs more than one sample.
             steps_per_epoch: train_len / config.batch_size,
-            first_epoch: 1,
             interrupted: false,
             started: Instant::now(),
             earlier_seconds: 0.0,
@@ -512,19 +509,17 @@ impl<'a, O: Objective> Loop<'a, O> {
         for epoch in 1..=state.tally.epoch {
             self.shuffle(epoch);
         }
-        self.first_epoch = state.tally.epoch + 1;
-        // Saved by a run that early stopping ended (killed before its result was written).
-        if self.patience_ran_out(state.tally.epoch) {
-            self.first_epoch = self.config.epochs + 1;
-        }
         self.ctx.progress.message(&format!("resuming after epoch {} of {} (saved state)", state.tally.epoch, self.config.epochs));
         Ok(self)
     }
 
-    /// The next main epoch to train, if any is left and nothing stopped the run.
+    /// The next main epoch to train, if any is left and nothing stopped the run. Early stopping
+    /// is asked again here for a resumed state that it had ended (killed before its result was
+    /// written); an unbroken run stopped at that epoch's end already.
     fn next_epoch(&mut self) -> Option<usize> {
-        let epoch = self.first_epoch.max(self.tally.epoch + 1);
-        (!self.interrupted && epoch <= self.config.epochs).then_some(epoch)
+        let (done, epoch) = (self.tally.epoch, self.tally.epoch + 1);
+        let stopped_early = done > 0 && self.patience_ran_out(done);
+        (!self.interrupted && !stopped_early && epoch <= self.config.epochs).then_some(epoch)
     }
 
     fn shuffle(&mut self, epoch: usize) {
