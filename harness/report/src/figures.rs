@@ -232,7 +232,7 @@ pub struct Bars {
 pub fn bars(plan: &Plan, records: &[&RunRecord], checkpoint: Checkpoint, split: Split) -> Vec<Bars> {
     let kinds = if plan.tables.is_empty() { TableKind::ALL.to_vec() } else { plan.tables.clone() };
     let mut out = Vec::new();
-    for table in kinds.into_iter().filter(|k| *k != TableKind::Cost) {
+    for table in kinds.into_iter().filter(|k| !matches!(k, TableKind::Cost | TableKind::Checkpoints)) {
         for dataset in report::datasets(plan) {
             for metric in split.metrics() {
                 let bars: Vec<Bar> = report::rows_of(table, plan)

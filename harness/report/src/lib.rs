@@ -12,6 +12,7 @@
 //! Everything is written beside `tables.md` in `results/<suite>/<commit>/`: `tables.{md,csv,tex}`,
 //! `report.html` and `figures/` (with `-last` for the last-epoch checkpoint).
 
+pub mod checkpoints_table;
 pub mod cost_table;
 pub mod diff;
 pub mod figures;

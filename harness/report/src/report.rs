@@ -341,7 +341,7 @@ fn protocols(plan: &Plan) -> Vec<String> {
     out
 }
 
-fn pct(mean: f64, std: f64) -> String {
+pub(crate) fn pct(mean: f64, std: f64) -> String {
     format!("{:.2} ± {:.2}", 100.0 * mean, 100.0 * std)
 }
 
@@ -383,6 +383,7 @@ pub fn build(
         .map(|kind| {
             let mut t = match kind {
                 TableKind::Cost => crate::cost_table::cost_table(plan, &current, profiles),
+                TableKind::Checkpoints => crate::checkpoints_table::checkpoints_table(plan, &current),
                 _ => score_table(kind, plan, &current, &datasets, checkpoint, split),
             };
             if stale > 0 {
@@ -477,16 +478,18 @@ pub fn title(kind: TableKind) -> &'static str {
         TableKind::Kd => "Distillation methods compared",
         TableKind::Cost => "Cost",
         TableKind::Ablation => "SMLDist ablation",
+        TableKind::Checkpoints => "Test accuracy at each checkpoint, against the model trained alone",
     }
 }
 
 /// Rows (model, method) in plan order for the runs of experiment `kind` (and the teacher in har
-/// and kd).
+/// and kd; every run in checkpoints).
 pub fn rows_of(kind: TableKind, plan: &Plan) -> Vec<(String, String)> {
     let mut rows: Vec<(String, String)> = Vec::new();
     for r in &plan.runs {
-        let wanted =
-            r.experiments.iter().any(|e| e == kind.name()) || (matches!(kind, TableKind::Har | TableKind::Kd) && r.role == Role::Teacher);
+        let wanted = kind == TableKind::Checkpoints
+            || r.experiments.iter().any(|e| e == kind.name())
+            || (matches!(kind, TableKind::Har | TableKind::Kd) && r.role == Role::Teacher);
         let row = (r.model.label.clone(), r.method.label.clone());
         if wanted && !rows.contains(&row) {
             rows.push(row);
@@ -751,7 +754,7 @@ fn only_distilled_row(rows: &[(String, String)]) -> Option<(String, String)> {
 /// The cell comparing a row's per-seed accuracies with a reference row's (its model trained
 /// alone, or the har table's distilled student), e.g. `+1.23 (p 0.041)`, and the difference in
 /// points; empty for the reference row itself.
-fn versus(values: &[f64], reference: &[f64], is_reference: bool) -> (String, Option<f64>) {
+pub(crate) fn versus(values: &[f64], reference: &[f64], is_reference: bool) -> (String, Option<f64>) {
     if is_reference {
         return (String::new(), None);
     }

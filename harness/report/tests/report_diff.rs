@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use harbench_report::diff::{diff, DiffOptions, Verdict};
 use harbench_report::report::{self, Checkpoint, Metric, Split};
-use harbench_suite::record::{RunRecord, Status};
+use harbench_suite::record::{Headline, RunRecord, Status};
 use harbench_suite::spec::TableKind;
 
 const SUITE: &str = "\
@@ -494,4 +494,58 @@ fn exact_comparison_ignores_timings_and_names_the_first_differing_number() {
     // A run of the reference missing on the other side is not identical either.
     let missing = exact(&reference, &reference[..1]);
     assert!(!missing.identical() && missing.only_a == vec![k1.to_string()]);
+}
+
+/// Values by hand; Welch's p of (0.91, 0.93, 0.92) against (0.85, 0.86, 0.84) is
+/// tests/reference/welch.py's 0.00102.
+#[test]
+fn the_checkpoints_table_sets_last_best_validation_and_best_test_side_by_side() {
+    let p = plan(
+        "datasets: [synthetic]\nseeds: [0, 1, 2]\nteacher: {model: mobilenetv3-large-1d}\n\
+         experiments:\n  - {name: kd, models: [mobilenetv3-small-1d], methods: [none, kd]}\ntables: [checkpoints]\n",
+    );
+    let headline = |accuracy: f64| Headline {
+        epoch: 3,
+        val_accuracy: 0.5,
+        val_macro_f1: 0.5,
+        test_accuracy: Some(accuracy),
+        test_macro_f1: Some(accuracy),
+    };
+    let mut records = Vec::new();
+    for (seed, (alone, kd)) in [(0.85, 0.91), (0.86, 0.93), (0.84, 0.92)].into_iter().enumerate() {
+        let mut none = record(find(&p, &format!("synthetic.mobilenetv3-small-1d.none.holdout.s{seed}")), alone, alone);
+        // At the best-validation epoch the two rows swap.
+        none.best = Some(headline(kd));
+        let mut distilled = record(find(&p, &format!("synthetic.mobilenetv3-small-1d.kd.holdout.s{seed}")), kd, kd);
+        distilled.best = Some(headline(alone));
+        // Only two seeds of the distilled row scored every epoch on test.
+        distilled.best_test = (seed < 2).then(|| headline([0.95, 0.97][seed]));
+        records.extend([none, distilled]);
+    }
+    let r = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Last, Split::Test, &[]);
+    let t = &r.tables[0];
+    assert_eq!(t.kind, TableKind::Checkpoints);
+    assert_eq!(
+        t.header[3..],
+        [
+            "last epoch acc %",
+            "last epoch Δ vs alone",
+            "best-val acc %",
+            "best-val Δ vs alone",
+            "best-test (diagnostic) acc %",
+            "best-test (diagnostic) Δ vs alone"
+        ]
+    );
+    let row = |model: &str, method: &str| t.rows.iter().find(|r| r[1] == model && r[2] == method).unwrap()[3..].to_vec();
+    assert_eq!(row("mobilenetv3-small-1d", "none"), ["85.00 ± 1.00", "", "92.00 ± 1.00", "", "—", ""]);
+    assert_eq!(
+        row("mobilenetv3-small-1d", "kd"),
+        ["92.00 ± 1.00", "+7.00 (p 0.001)", "85.00 ± 1.00", "-7.00 (p 0.001)", "96.00 ± 1.41*", "—"]
+    );
+    assert_eq!(row("teacher", "none"), ["—", "", "—", "", "—", ""]);
+    assert!(t.notes[0].contains("a diagnostic, optimistic by construction, that chose nothing"), "{:?}", t.notes);
+    // The same table whichever checkpoint the other tables are scored at.
+    let best = report::build(&p, &records, "0123456789ab", "box", Checkpoint::Best, Split::Test, &[]);
+    assert_eq!(best.tables[0].rows, t.rows);
+    assert!(t.csv.iter().any(|line| line[4] == "test_accuracy@best-test" && line[7] == "2"));
 }

@@ -153,9 +153,14 @@ pub enum TableKind {
     Cost,
     /// SMLDist with parts switched off.
     Ablation,
+    /// Every row's test accuracy at the last epoch, at the best-validation epoch and, as a
+    /// labelled diagnostic, at the best epoch on the test subjects (the SMLDist authors'
+    /// selection), each against the same model trained alone. Only when named in `tables:`.
+    Checkpoints,
 }
 
 impl TableKind {
+    /// The tables of a suite that names none in `tables:`.
     pub const ALL: [TableKind; 4] = [TableKind::Har, TableKind::Kd, TableKind::Cost, TableKind::Ablation];
     pub fn name(self) -> &'static str {
         match self {
@@ -163,6 +168,7 @@ impl TableKind {
             TableKind::Kd => "kd",
             TableKind::Cost => "cost",
             TableKind::Ablation => "ablation",
+            TableKind::Checkpoints => "checkpoints",
         }
     }
 }
