@@ -389,6 +389,7 @@ mod tests {
             ("optimizer", "adamw".to_string()),
             ("schedule", "cosine".to_string()),
             ("test-every-epoch", "false".to_string()),
+            ("scaling", "z-score".to_string()),
         ];
         let command = Cli::command();
         for (flag, value) in expected {
@@ -399,7 +400,8 @@ mod tests {
         }
         assert_eq!((d.keep, d.test_split), (Keep::Best, TestSplit::Scored));
         assert_eq!((d.optimizer, d.schedule), (OptimizerKind::Adamw, Schedule::Cosine));
-        assert_eq!(command.get_arguments().count(), 15, "a new setting needs its default checked here");
+        assert_eq!(d.scaling, harbench_data::split::Scaling::ZScore);
+        assert_eq!(command.get_arguments().count(), 16, "a new setting needs its default checked here");
     }
 
     #[test]
